@@ -1,0 +1,119 @@
+// Starts Azurite (the storage emulator from the `azurite` npm package) as a child process.
+// A separate process, as users run it, so tests exercise real HTTP on real sockets.
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+/** Azurite's documented development account; a well-known public value, not a secret. */
+export const DEV_ACCOUNT_NAME = 'devstoreaccount1';
+export const DEV_ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const DEFAULT_PORTS = { blob: 10000, queue: 10001, table: 10002 } as const;
+
+export interface AzuriteOptions {
+  /** Folder for Azurite's data; created if missing. */
+  location: string;
+  host?: string;
+  /** 0 picks a free port. Defaults to Azurite's well-known ports. */
+  blobPort?: number;
+  queuePort?: number;
+  tablePort?: number;
+  /** Maximum time to wait for all services to listen. */
+  startTimeoutMs?: number;
+}
+
+export interface RunningAzurite {
+  host: string;
+  blobPort: number;
+  queuePort: number;
+  tablePort: number;
+  /** A connection string for this instance (equals `UseDevelopmentStorage=true` on the default ports). */
+  connectionString: string;
+  stop(): Promise<void>;
+}
+
+const LISTEN_LINE = /Azurite (Blob|Queue|Table) service (?:is )?successfully listen(?:s|ing) (?:on|at) https?:\/\/[^:]+:(\d+)/g;
+
+export function azuriteConnectionString(host: string, ports: { blob: number; queue: number; table: number }) {
+  return (
+    `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT_NAME};AccountKey=${DEV_ACCOUNT_KEY};` +
+    `BlobEndpoint=http://${host}:${ports.blob}/${DEV_ACCOUNT_NAME};` +
+    `QueueEndpoint=http://${host}:${ports.queue}/${DEV_ACCOUNT_NAME};` +
+    `TableEndpoint=http://${host}:${ports.table}/${DEV_ACCOUNT_NAME};`
+  );
+}
+
+export async function startAzurite(options: AzuriteOptions): Promise<RunningAzurite> {
+  const host = options.host ?? '127.0.0.1';
+  mkdirSync(options.location, { recursive: true });
+  const args = [
+    require.resolve('azurite/dist/src/azurite.js'),
+    '--blobHost',
+    host,
+    '--queueHost',
+    host,
+    '--tableHost',
+    host,
+    '--blobPort',
+    String(options.blobPort ?? DEFAULT_PORTS.blob),
+    '--queuePort',
+    String(options.queuePort ?? DEFAULT_PORTS.queue),
+    '--tablePort',
+    String(options.tablePort ?? DEFAULT_PORTS.table),
+    '--location',
+    path.resolve(options.location),
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ports = await waitForPorts(child, options.startTimeoutMs ?? 30000);
+  return {
+    host,
+    blobPort: ports.blob,
+    queuePort: ports.queue,
+    tablePort: ports.table,
+    connectionString: azuriteConnectionString(host, ports),
+    stop: () => stopChild(child),
+  };
+}
+
+function waitForPorts(child: ChildProcess, timeoutMs: number) {
+  return new Promise<{ blob: number; queue: number; table: number }>((resolve, reject) => {
+    const found: Record<string, number> = {};
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const match of output.matchAll(LISTEN_LINE)) found[match[1].toLowerCase()] = Number(match[2]);
+      if (found.blob && found.queue && found.table) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve({ blob: found.blob, queue: found.queue, table: found.table });
+      }
+    };
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      const lastLines = output.trim().split('\n').slice(-5).join('\n');
+      reject(new Error(`${error.message}${lastLines ? `\n${lastLines}` : ''}`));
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => {
+      if (!(found.blob && found.queue && found.table)) fail(new Error(`Azurite exited with code ${code} before listening`));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
