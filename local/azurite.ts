@@ -32,7 +32,8 @@ export interface RunningAzurite {
   stop(): Promise<void>;
 }
 
-const LISTEN_LINE = /Azurite (Blob|Queue|Table) service (?:is )?successfully listen(?:s|ing) (?:on|at) https?:\/\/[^:]+:(\d+)/g;
+const LISTEN_LINE =
+  /Azurite (Blob|Queue|Table) service (?:is )?successfully listen(?:s|ing) (?:on|at) https?:\/\/[^:]+:(\d+)/g;
 
 export function azuriteConnectionString(host: string, ports: { blob: number; queue: number; table: number }) {
   return (
@@ -81,7 +82,10 @@ function waitForPorts(child: ChildProcess, timeoutMs: number) {
   return new Promise<{ blob: number; queue: number; table: number }>((resolve, reject) => {
     const found: Record<string, number> = {};
     let output = '';
-    const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`Azurite did not start within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       for (const match of output.matchAll(LISTEN_LINE)) found[match[1].toLowerCase()] = Number(match[2]);
@@ -101,7 +105,8 @@ function waitForPorts(child: ChildProcess, timeoutMs: number) {
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (code) => {
-      if (!(found.blob && found.queue && found.table)) fail(new Error(`Azurite exited with code ${code} before listening`));
+      if (!(found.blob && found.queue && found.table))
+        fail(new Error(`Azurite exited with code ${code} before listening`));
     });
   });
 }
