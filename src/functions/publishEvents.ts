@@ -1,0 +1,114 @@
+// POST /api/events: publishes the request's events to Event Hubs in as few batches as possible.
+// Request forms, statuses and settings: docs/app.md.
+import { app, type HttpHandler, type HttpMethod, type HttpResponseInit } from '@azure/functions';
+import { closeSharedProducer, getSharedProducer } from '../lib/eventHubClient';
+import { HttpError, publishFailure } from '../lib/httpErrors';
+import { acceptedResponse, errorResponse } from '../lib/httpResponses';
+import { findUnknownPartition } from '../lib/partitionIds';
+import { publishEvents as publish, type EventProducer } from '../lib/publisher';
+import { describeError } from '../lib/redact';
+import { parsePublishRequest } from '../lib/requestParsing';
+import { readPublisherSettings, SettingsError, type PublisherSettings } from '../lib/settings';
+
+export interface PublishEventsDependencies {
+  readSettings(): PublisherSettings;
+  getProducer(): EventProducer;
+}
+
+/** Registered for every method so that the others get a JSON 405 with `Allow: POST`, not a bare 404. */
+const ALL_METHODS: HttpMethod[] = [
+  'GET',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+];
+
+export function createPublishEventsHandler(dependencies: PublishEventsDependencies): HttpHandler {
+  return async (request, context): Promise<HttpResponseInit> => {
+    if (request.method !== 'POST') {
+      const error = new HttpError(
+        405,
+        'method_not_allowed',
+        `${request.method} is not allowed; publish events with POST.`,
+        {},
+        { Allow: 'POST' },
+      );
+      return errorResponse(error, request.method);
+    }
+
+    let settings: PublisherSettings;
+    let producer: EventProducer;
+    let parsed;
+    try {
+      settings = dependencies.readSettings();
+      parsed = await parsePublishRequest(request, settings.maxRequestBytes);
+      producer = dependencies.getProducer();
+    } catch (error) {
+      if (error instanceof HttpError) return errorResponse(error, request.method);
+      if (error instanceof SettingsError) {
+        context.error(`Configuration error: ${error.message}`);
+        const configuration = new HttpError(
+          500,
+          'configuration_error',
+          "The app is misconfigured; see the function's logs.",
+        );
+        return errorResponse(configuration, request.method);
+      }
+      throw error;
+    }
+
+    const { events, routing } = parsed;
+    const abortSignal = AbortSignal.timeout(settings.publishTimeoutMs);
+    try {
+      if (routing.type === 'partitionId') {
+        const partitionIds = await findUnknownPartition(producer, routing.partitionId, abortSignal);
+        if (partitionIds !== undefined) {
+          const unknown = new HttpError(
+            400,
+            'unknown_partition_id',
+            `The event hub has no partition "${routing.partitionId.slice(0, 100)}"; valid ids: ${partitionIds.join(', ')}.`,
+            { partitionIds },
+          );
+          return errorResponse(unknown, request.method);
+        }
+      }
+      return acceptedResponse(await publish(producer, events, routing, abortSignal), routing);
+    } catch (error) {
+      const answer = publishFailure(error, routing);
+      if (answer.status >= 500) {
+        const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+        const log = {
+          status: answer.status,
+          code: answer.code,
+          ...answer.fields,
+          error: describeError(cause),
+        };
+        const line = `PublishFailed ${JSON.stringify(log)}`;
+        if (answer.status === 503) context.warn(line);
+        else context.error(line);
+      }
+      return errorResponse(answer, request.method);
+    }
+  };
+}
+
+export const publishEvents = createPublishEventsHandler({
+  readSettings: () => readPublisherSettings(process.env),
+  getProducer: getSharedProducer,
+});
+
+app.http('publishEvents', {
+  route: 'events',
+  methods: ALL_METHODS,
+  authLevel: 'function',
+  handler: publishEvents,
+});
+
+app.hook.appTerminate(async () => {
+  await closeSharedProducer();
+});

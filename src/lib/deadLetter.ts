@@ -1,0 +1,123 @@
+// Keeps failed events for replay: one JSON blob per event in the AzureWebJobsStorage account (the
+// account the host already uses for checkpoints). Blob names are deterministic, so a retried batch
+// overwrites its earlier dead letters instead of duplicating them.
+import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { createCredential } from './credentials';
+import { readStorageSettings, SettingsError, STORAGE_CONNECTION, type Environment } from './settings';
+import type { ConsumedEvent } from './triggerEvents';
+
+export interface DeadLetter {
+  eventHubName: string;
+  consumerGroup: string;
+  /** Position of the event in the delivered batch; names the blob when the sequence number is unknown. */
+  batchIndex: number;
+  /** The batch's sequence number range (from the trigger metadata), for events without their own. */
+  batchFirstSequenceNumber: number | null;
+  batchLastSequenceNumber: number | null;
+  event: ConsumedEvent;
+  error: string;
+  invocationId: string;
+  failedAtUtc: string;
+}
+
+export interface DeadLetterStore {
+  /** Stores the dead letter and returns `<container>/<blob name>`; rejects when storage is unavailable. */
+  save(letter: DeadLetter): Promise<string>;
+}
+
+/**
+ * `<eventHubName>/<consumerGroup>/<partitionId>/<sequenceNumber>.json`. When the host dropped empty events
+ * and the event's own sequence number is unknown: `.../<partitionId>/batch-<first>-<last>-<index>.json`.
+ */
+export function deadLetterBlobName(letter: DeadLetter): string {
+  const { eventHubName, consumerGroup, event } = letter;
+  const partition = event.partitionId ?? 'unknown-partition';
+  const file =
+    event.sequenceNumber !== null
+      ? `${event.sequenceNumber}.json`
+      : `batch-${letter.batchFirstSequenceNumber ?? 'unknown'}-${letter.batchLastSequenceNumber ?? 'unknown'}-${letter.batchIndex}.json`;
+  return `${eventHubName}/${consumerGroup}/${partition}/${file}`;
+}
+
+/** The blob's JSON. Buffers are stored in base64 (bodyEncoding "base64"), everything else as JSON. */
+export function deadLetterDocument(letter: DeadLetter): Record<string, unknown> {
+  const { event } = letter;
+  const binary = Buffer.isBuffer(event.body);
+  return {
+    eventHubName: letter.eventHubName,
+    consumerGroup: letter.consumerGroup,
+    partitionId: event.partitionId,
+    sequenceNumber: event.sequenceNumber,
+    offset: event.offset,
+    enqueuedTimeUtc: event.enqueuedTimeUtc,
+    partitionKey: event.partitionKey,
+    properties: event.properties,
+    bodyEncoding: binary ? 'base64' : 'json',
+    body: binary ? (event.body as Buffer).toString('base64') : (event.body ?? null),
+    error: letter.error,
+    failedAtUtc: letter.failedAtUtc,
+    invocationId: letter.invocationId,
+  };
+}
+
+/** Storage retries kept short: a failed save fails the invocation, and the trigger's retry policy takes over. */
+const STORAGE_RETRY: StoragePipelineOptions['retryOptions'] = {
+  maxTries: 3,
+  tryTimeoutInMs: 10_000,
+  retryDelayInMs: 500,
+  maxRetryDelayInMs: 4_000,
+};
+
+export function createBlobServiceClient(env: Environment): BlobServiceClient {
+  const settings = readStorageSettings(env);
+  const options: StoragePipelineOptions = { retryOptions: STORAGE_RETRY };
+  if (settings.kind === 'identity') {
+    return new BlobServiceClient(settings.blobServiceUri, createCredential(settings.identity), options);
+  }
+  try {
+    return BlobServiceClient.fromConnectionString(settings.connectionString, options);
+  } catch {
+    // Never pass the SDK's message on: it may quote the connection string.
+    throw new SettingsError(
+      STORAGE_CONNECTION,
+      `${STORAGE_CONNECTION} is not a valid Azure Storage connection string`,
+    );
+  }
+}
+
+export function createBlobDeadLetterStore(
+  service: BlobServiceClient,
+  containerName: string,
+): DeadLetterStore {
+  const container = service.getContainerClient(containerName);
+  let containerReady: Promise<unknown> | undefined;
+  return {
+    async save(letter) {
+      containerReady ??= container.createIfNotExists().catch((error: unknown) => {
+        containerReady = undefined;
+        throw error;
+      });
+      await containerReady;
+      const blobName = deadLetterBlobName(letter);
+      const content = JSON.stringify(deadLetterDocument(letter));
+      await container.getBlockBlobClient(blobName).upload(content, Buffer.byteLength(content), {
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+      });
+      return `${containerName}/${blobName}`;
+    },
+  };
+}
+
+let shared: { key: string; store: DeadLetterStore } | undefined;
+
+/** The instance's store, created on first use; rebuilt only if the storage settings change. */
+export function getSharedDeadLetterStore(env: Environment, containerName: string): DeadLetterStore {
+  const suffixes = ['', '__blobServiceUri', '__accountName', '__credential', '__clientId'];
+  const key = JSON.stringify([
+    containerName,
+    ...suffixes.map((suffix) => env[`${STORAGE_CONNECTION}${suffix}`]),
+  ]);
+  if (shared?.key !== key)
+    shared = { key, store: createBlobDeadLetterStore(createBlobServiceClient(env), containerName) };
+  return shared.store;
+}

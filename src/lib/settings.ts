@@ -1,0 +1,229 @@
+// App settings, read and validated in one place. Error messages name the setting and never echo its
+// value: connection strings carry keys.
+
+export type Environment = Record<string, string | undefined>;
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How to obtain an Entra ID token: a managed identity (optionally user-assigned) or DefaultAzureCredential. */
+export interface IdentitySettings {
+  managedIdentity: boolean;
+  clientId?: string;
+}
+
+export type EventHubSettings =
+  | { kind: 'connectionString'; connectionString: string; eventHubName: string }
+  | { kind: 'identity'; fullyQualifiedNamespace: string; eventHubName: string; identity: IdentitySettings };
+
+export type StorageSettings =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; blobServiceUri: string; identity: IdentitySettings };
+
+export interface PublisherSettings {
+  /** Largest accepted request body. */
+  maxRequestBytes: number;
+  /** Deadline for everything a request does against Event Hubs (partition lookup, batching, sends). */
+  publishTimeoutMs: number;
+}
+
+export interface ConsumerSettings {
+  eventHubName: string;
+  consumerGroup: string;
+  deadLetterContainer: string;
+  /** Bodies longer than this many characters are truncated in the EventProcessed/EventFailed lines. */
+  logBodyMaxChars: number;
+}
+
+export const EVENT_HUB_CONNECTION = 'EventHubConnection';
+export const STORAGE_CONNECTION = 'AzureWebJobsStorage';
+
+export const DEFAULTS = {
+  maxRequestBytes: 1024 * 1024,
+  publishTimeoutMs: 10_000,
+  deadLetterContainer: 'dead-letter-events',
+  logBodyMaxChars: 1024,
+} as const;
+
+export function readEventHubSettings(env: Environment): EventHubSettings {
+  const eventHubName = required(env, 'EVENTHUB_NAME');
+  const connectionString = optional(env, EVENT_HUB_CONNECTION);
+  if (connectionString !== undefined) {
+    const parts = parseConnectionString(EVENT_HUB_CONNECTION, connectionString, 'Event Hubs');
+    validateEventHubsConnectionString(parts);
+    if (parts.EntityPath !== undefined && parts.EntityPath !== eventHubName) {
+      throw new SettingsError(
+        EVENT_HUB_CONNECTION,
+        `${EVENT_HUB_CONNECTION} names a different event hub (EntityPath) than EVENTHUB_NAME; remove EntityPath or make them equal`,
+      );
+    }
+    return { kind: 'connectionString', connectionString, eventHubName };
+  }
+  const namespaceSetting = `${EVENT_HUB_CONNECTION}__fullyQualifiedNamespace`;
+  const fullyQualifiedNamespace = optional(env, namespaceSetting);
+  if (fullyQualifiedNamespace === undefined) {
+    throw new SettingsError(
+      EVENT_HUB_CONNECTION,
+      `${EVENT_HUB_CONNECTION} is not set (set it to a connection string, or set ${namespaceSetting})`,
+    );
+  }
+  if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(fullyQualifiedNamespace)) {
+    throw new SettingsError(
+      namespaceSetting,
+      `${namespaceSetting} must be a host name such as <namespace>.servicebus.windows.net (no scheme, no path)`,
+    );
+  }
+  return {
+    kind: 'identity',
+    fullyQualifiedNamespace,
+    eventHubName,
+    identity: readIdentity(env, EVENT_HUB_CONNECTION),
+  };
+}
+
+export function readStorageSettings(env: Environment): StorageSettings {
+  const connectionString = optional(env, STORAGE_CONNECTION);
+  if (connectionString !== undefined) {
+    if (connectionString.replace(/;$/, '').toLowerCase() !== 'usedevelopmentstorage=true') {
+      const parts = parseConnectionString(STORAGE_CONNECTION, connectionString, 'Azure Storage');
+      const hasAccount = parts.AccountName !== undefined || parts.BlobEndpoint !== undefined;
+      if (!hasAccount) {
+        throw new SettingsError(
+          STORAGE_CONNECTION,
+          `${STORAGE_CONNECTION} is not a valid Azure Storage connection string (missing AccountName or BlobEndpoint)`,
+        );
+      }
+    }
+    return { kind: 'connectionString', connectionString };
+  }
+  const uriSetting = `${STORAGE_CONNECTION}__blobServiceUri`;
+  const accountSetting = `${STORAGE_CONNECTION}__accountName`;
+  const blobServiceUri = optional(env, uriSetting);
+  const accountName = optional(env, accountSetting);
+  let uri: string;
+  if (blobServiceUri !== undefined) {
+    if (!/^https?:\/\/[^\s/]+/.test(blobServiceUri)) {
+      throw new SettingsError(
+        uriSetting,
+        `${uriSetting} must be a URL such as https://<account>.blob.core.windows.net`,
+      );
+    }
+    uri = blobServiceUri;
+  } else if (accountName !== undefined) {
+    if (!/^[a-z0-9]{3,24}$/.test(accountName)) {
+      throw new SettingsError(accountSetting, `${accountSetting} must be 3-24 lowercase letters and digits`);
+    }
+    uri = `https://${accountName}.blob.core.windows.net`;
+  } else {
+    throw new SettingsError(
+      STORAGE_CONNECTION,
+      `${STORAGE_CONNECTION} is not set (set it to a connection string, or set ${uriSetting} or ${accountSetting})`,
+    );
+  }
+  return { kind: 'identity', blobServiceUri: uri, identity: readIdentity(env, STORAGE_CONNECTION) };
+}
+
+export function readPublisherSettings(env: Environment): PublisherSettings {
+  return {
+    maxRequestBytes: positiveInteger(env, 'MAX_REQUEST_BYTES', DEFAULTS.maxRequestBytes),
+    publishTimeoutMs: positiveInteger(env, 'PUBLISH_TIMEOUT_MS', DEFAULTS.publishTimeoutMs),
+  };
+}
+
+export function readConsumerSettings(env: Environment): ConsumerSettings {
+  const deadLetterContainer = optional(env, 'DEAD_LETTER_CONTAINER') ?? DEFAULTS.deadLetterContainer;
+  if (!/^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/.test(deadLetterContainer)) {
+    throw new SettingsError(
+      'DEAD_LETTER_CONTAINER',
+      'DEAD_LETTER_CONTAINER must be a valid blob container name (3-63 lowercase letters, digits and single hyphens)',
+    );
+  }
+  return {
+    eventHubName: required(env, 'EVENTHUB_NAME'),
+    consumerGroup: required(env, 'EVENTHUB_CONSUMER_GROUP'),
+    deadLetterContainer,
+    logBodyMaxChars: positiveInteger(env, 'LOG_BODY_MAX_CHARS', DEFAULTS.logBodyMaxChars),
+  };
+}
+
+function readIdentity(env: Environment, prefix: string): IdentitySettings {
+  const credentialSetting = `${prefix}__credential`;
+  const clientIdSetting = `${prefix}__clientId`;
+  const credential = optional(env, credentialSetting);
+  const clientId = optional(env, clientIdSetting);
+  if (credential !== undefined && credential.toLowerCase() !== 'managedidentity') {
+    throw new SettingsError(credentialSetting, `${credentialSetting} must be "managedidentity" when set`);
+  }
+  if (clientId !== undefined && credential === undefined) {
+    throw new SettingsError(
+      clientIdSetting,
+      `${clientIdSetting} is set but ${credentialSetting} is not; set ${credentialSetting}=managedidentity to use a user-assigned identity`,
+    );
+  }
+  return clientId === undefined
+    ? { managedIdentity: credential !== undefined }
+    : { managedIdentity: true, clientId };
+}
+
+/** `Key=Value;` pairs; a value may itself contain `=` (base64 keys do). */
+function parseConnectionString(setting: string, value: string, service: string): Record<string, string> {
+  const parts: Record<string, string> = {};
+  for (const part of value.split(';')) {
+    const trimmed = part.trim();
+    if (trimmed === '') continue;
+    const equals = trimmed.indexOf('=');
+    if (equals <= 0) {
+      throw new SettingsError(
+        setting,
+        `${setting} is not a valid ${service} connection string (expected Key=Value; pairs)`,
+      );
+    }
+    parts[trimmed.slice(0, equals).trim()] = trimmed.slice(equals + 1).trim();
+  }
+  return parts;
+}
+
+function validateEventHubsConnectionString(parts: Record<string, string>): void {
+  const invalid = (reason: string) =>
+    new SettingsError(
+      EVENT_HUB_CONNECTION,
+      `${EVENT_HUB_CONNECTION} is not a valid Event Hubs connection string (${reason})`,
+    );
+  if (parts.Endpoint === undefined) throw invalid('missing Endpoint');
+  if (!/^sb:\/\/[^\s/;]+\/?$/.test(parts.Endpoint)) throw invalid('Endpoint must look like sb://<host>');
+  const hasKey = parts.SharedAccessKeyName !== undefined || parts.SharedAccessKey !== undefined;
+  if (parts.SharedAccessSignature !== undefined) {
+    if (hasKey) throw invalid('has both SharedAccessSignature and SharedAccessKey');
+  } else if (parts.SharedAccessKeyName === undefined) {
+    throw invalid('missing SharedAccessKeyName');
+  } else if (parts.SharedAccessKey === undefined) {
+    throw invalid('missing SharedAccessKey');
+  }
+}
+
+function optional(env: Environment, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function required(env: Environment, name: string): string {
+  const value = optional(env, name);
+  if (value === undefined) throw new SettingsError(name, `${name} is not set`);
+  return value;
+}
+
+function positiveInteger(env: Environment, name: string, fallback: number): number {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new SettingsError(name, `${name} must be a positive integer`);
+  }
+  return Number(value);
+}
