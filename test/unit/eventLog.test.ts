@@ -1,0 +1,112 @@
+import { deadLetterBlobName, deadLetterDocument, type DeadLetter } from '../../src/lib/deadLetter';
+import { bodyForLog, eventProcessedLine } from '../../src/lib/eventLog';
+import { describeError, redactSecrets } from '../../src/lib/redact';
+import type { ConsumedEvent } from '../../src/lib/triggerEvents';
+
+const EVENT: ConsumedEvent = {
+  body: { text: 'line one\nline two' },
+  partitionId: '0',
+  sequenceNumber: 42,
+  offset: '4200',
+  enqueuedTimeUtc: '2024-01-01T00:00:00.000Z',
+  partitionKey: null,
+  properties: { 'x-source': 'test' },
+};
+
+describe('event log lines', () => {
+  test('are a single line even when the body has newlines', () => {
+    const line = eventProcessedLine(EVENT, Date.parse('2024-01-01T00:00:01.500Z'), 100);
+    expect(line).not.toContain('\n');
+    expect(line.startsWith('EventProcessed {')).toBe(true);
+    expect(JSON.parse(line.slice('EventProcessed '.length))).toMatchObject({
+      lagMs: 1500,
+      bodyTruncated: false,
+    });
+  });
+
+  test('a clock behind the enqueued time gives lag 0, not a negative lag', () => {
+    const line = eventProcessedLine(EVENT, Date.parse('2023-12-31T23:59:59Z'), 100);
+    expect(JSON.parse(line.slice('EventProcessed '.length)).lagMs).toBe(0);
+  });
+
+  test.each([
+    ['short', 10, 'short', false],
+    ['0123456789ABC', 10, '0123456789', true],
+    [{ a: 1 }, 10, '{"a":1}', false],
+    [42, 10, '42', false],
+    [true, 10, 'true', false],
+    [Buffer.from('bytes'), 10, 'Ynl0ZXM=', false],
+    [`${'a'.repeat(9)}😀`, 10, 'a'.repeat(9), true],
+  ])('body %p cut at %i -> %p', (body, max, text, truncated) => {
+    expect(bodyForLog(body, max)).toEqual({ body: text, bodyTruncated: truncated });
+  });
+});
+
+describe('dead letters', () => {
+  const letter: DeadLetter = {
+    eventHubName: 'events',
+    consumerGroup: 'processor',
+    batchIndex: 3,
+    batchFirstSequenceNumber: 40,
+    batchLastSequenceNumber: 45,
+    event: EVENT,
+    error: 'boom',
+    invocationId: 'inv-1',
+    failedAtUtc: '2024-01-01T00:00:02.000Z',
+  };
+
+  test('are named <hub>/<consumer group>/<partition>/<sequence number>.json', () => {
+    expect(deadLetterBlobName(letter)).toBe('events/processor/0/42.json');
+  });
+
+  test('without a known sequence number they are named after the batch range and index', () => {
+    expect(deadLetterBlobName({ ...letter, event: { ...EVENT, sequenceNumber: null } })).toBe(
+      'events/processor/0/batch-40-45-3.json',
+    );
+  });
+
+  test('keep body, coordinates, properties, error and time', () => {
+    expect(deadLetterDocument(letter)).toEqual({
+      eventHubName: 'events',
+      consumerGroup: 'processor',
+      partitionId: '0',
+      sequenceNumber: 42,
+      offset: '4200',
+      enqueuedTimeUtc: '2024-01-01T00:00:00.000Z',
+      partitionKey: null,
+      properties: { 'x-source': 'test' },
+      bodyEncoding: 'json',
+      body: { text: 'line one\nline two' },
+      error: 'boom',
+      failedAtUtc: '2024-01-01T00:00:02.000Z',
+      invocationId: 'inv-1',
+    });
+  });
+
+  test('keep binary bodies in base64', () => {
+    const document = deadLetterDocument({ ...letter, event: { ...EVENT, body: Buffer.from([0, 255]) } });
+    expect(document).toMatchObject({ bodyEncoding: 'base64', body: 'AP8=' });
+  });
+});
+
+describe('redaction', () => {
+  test.each([
+    [
+      'Endpoint=sb://x/;SharedAccessKeyName=a;SharedAccessKey=abc123=;EntityPath=e',
+      'Endpoint=sb://x/;SharedAccessKeyName=a;SharedAccessKey=<redacted>;EntityPath=e',
+    ],
+    ['AccountName=a;AccountKey=abc==;', 'AccountName=a;AccountKey=<redacted>;'],
+    ['token SharedAccessSignature sr=x&sig=abc&se=1', 'token SharedAccessSignature <redacted>'],
+    [
+      'GET https://a.blob.core.windows.net/c?sv=1&sig=abc%3D&se=2',
+      'GET https://a.blob.core.windows.net/c?sv=1&sig=<redacted>&se=2',
+    ],
+  ])('%s', (input, output) => {
+    expect(redactSecrets(input)).toBe(output);
+  });
+
+  test('describeError gives name, code and message on one line', () => {
+    const error = Object.assign(new Error('line 1\nline 2'), { code: 'ECONNREFUSED' });
+    expect(describeError(error)).toBe('Error (ECONNREFUSED): line 1 line 2');
+  });
+});

@@ -1,0 +1,235 @@
+import type { InvocationContext } from '@azure/functions';
+import {
+  createProcessEventsHandler,
+  type ProcessEventsDependencies,
+} from '../../src/functions/processEvents';
+import type { DeadLetter, DeadLetterStore } from '../../src/lib/deadLetter';
+import { deadLetterBlobName } from '../../src/lib/deadLetter';
+import { handleEvent, type EventHandler } from '../../src/lib/eventHandler';
+import { RetryBatchError } from '../../src/lib/retryBatchError';
+import type { ConsumerSettings } from '../../src/lib/settings';
+import type { ConsumedEvent } from '../../src/lib/triggerEvents';
+import { capturingContext } from './support/invocation';
+
+const NOW = Date.parse('2024-05-06T07:08:10.000Z');
+const SETTINGS: ConsumerSettings = {
+  eventHubName: 'events',
+  consumerGroup: 'processor',
+  deadLetterContainer: 'dead-letter-events',
+  logBodyMaxChars: 20,
+};
+
+class InMemoryDeadLetters implements DeadLetterStore {
+  readonly saved: DeadLetter[] = [];
+  failure: unknown;
+  async save(letter: DeadLetter): Promise<string> {
+    if (this.failure !== undefined) throw this.failure;
+    this.saved.push(letter);
+    return `dead-letter-events/${deadLetterBlobName(letter)}`;
+  }
+}
+
+function hostMetadata(count: number, overrides: Record<string, unknown> = {}) {
+  return {
+    partitionContext: {
+      fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+      eventHubName: 'events',
+      consumerGroup: 'processor',
+      partitionId: '1',
+      isCheckpointingAfterInvocation: true,
+    },
+    sequenceNumberArray: Array.from({ length: count }, (_, i) => 100 + i),
+    offsetArray: Array.from({ length: count }, (_, i) => 5000 + i),
+    partitionKeyArray: Array.from({ length: count }, () => 'device-1'),
+    enqueuedTimeUtcArray: Array.from({ length: count }, (_, i) => `2024-05-06T07:08:0${i}`),
+    propertiesArray: Array.from({ length: count }, () => ({})),
+    systemPropertiesArray: Array.from({ length: count }, () => ({})),
+    ...overrides,
+  };
+}
+
+function setup(
+  handler: EventHandler = handleEvent,
+  triggerMetadata: Record<string, unknown> = hostMetadata(0),
+  retryCount?: number,
+) {
+  const deadLetters = new InMemoryDeadLetters();
+  const dependencies: ProcessEventsDependencies = {
+    readSettings: () => SETTINGS,
+    deadLetterStore: () => deadLetters,
+    handleEvent: handler,
+    now: () => NOW,
+  };
+  const { context, logs } = capturingContext({ triggerMetadata, retryCount });
+  const run = (messages: unknown) => createProcessEventsHandler(dependencies)(messages, context);
+  return { deadLetters, logs, run };
+}
+
+function parseLine(message: string): [string, Record<string, unknown>] {
+  const space = message.indexOf(' ');
+  return [message.slice(0, space), JSON.parse(message.slice(space + 1)) as Record<string, unknown>];
+}
+
+describe('processEvents', () => {
+  test('logs one EventProcessed line per event and one BatchProcessed line, in the contract format', async () => {
+    const { logs, run } = setup(handleEvent, hostMetadata(3, { propertiesArray: [{ source: 'a' }, {}, {}] }));
+    await run([{ id: 1 }, 'text', 'x'.repeat(50)]);
+    expect(logs.map((log) => log.level)).toEqual([
+      'information',
+      'information',
+      'information',
+      'information',
+    ]);
+    expect(logs[0].message).toBe(
+      'EventProcessed {"partitionId":"1","sequenceNumber":100,"offset":"5000","enqueuedTimeUtc":"2024-05-06T07:08:00.000Z",' +
+        '"partitionKey":"device-1","properties":{"source":"a"},"body":"{\\"id\\":1}","bodyTruncated":false,"lagMs":10000}',
+    );
+    expect(parseLine(logs[2].message)[1]).toMatchObject({
+      body: 'x'.repeat(20),
+      bodyTruncated: true,
+      lagMs: 8000,
+    });
+    expect(logs[3].message).toBe(
+      'BatchProcessed {"partitionId":"1","count":3,"failed":0,"firstSequenceNumber":100,"lastSequenceNumber":102,"maxLagMs":10000}',
+    );
+  });
+
+  test('the KQL in the contract extracts the JSON with substring(message, 15)', async () => {
+    const { logs, run } = setup(handleEvent, hostMetadata(1));
+    await run(['a']);
+    expect(JSON.parse(logs[0].message.substring(15))).toMatchObject({ sequenceNumber: 100 });
+  });
+
+  test('a failing event is dead-lettered and logged as EventFailed; the batch goes on', async () => {
+    const seen: number[] = [];
+    const handler: EventHandler = async (event) => {
+      seen.push(event.sequenceNumber ?? -1);
+      if (event.sequenceNumber === 101) throw new Error('cannot handle this one');
+    };
+    const { deadLetters, logs, run } = setup(handler, hostMetadata(3));
+    await run([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    expect(seen).toEqual([100, 101, 102]);
+    expect(logs.map((log) => parseLine(log.message)[0])).toEqual([
+      'EventProcessed',
+      'EventFailed',
+      'EventProcessed',
+      'BatchProcessed',
+    ]);
+    expect(logs[1].level).toBe('error');
+    expect(parseLine(logs[1].message)[1]).toEqual({
+      partitionId: '1',
+      sequenceNumber: 101,
+      offset: '5001',
+      enqueuedTimeUtc: '2024-05-06T07:08:01.000Z',
+      partitionKey: 'device-1',
+      properties: {},
+      body: '{"n":1}',
+      bodyTruncated: false,
+      lagMs: 9000,
+      error: 'cannot handle this one',
+      deadLetterBlob: 'dead-letter-events/events/processor/1/101.json',
+    });
+    expect(parseLine(logs[3].message)[1]).toMatchObject({ count: 3, failed: 1 });
+    expect(deadLetters.saved).toHaveLength(1);
+    expect(deadLetters.saved[0]).toMatchObject({
+      eventHubName: 'events',
+      consumerGroup: 'processor',
+      error: 'cannot handle this one',
+      invocationId: 'test-invocation',
+      failedAtUtc: '2024-05-06T07:08:10.000Z',
+      event: { body: { n: 1 }, sequenceNumber: 101 },
+    });
+  });
+
+  test('the sample handler rejects events whose poison property is true', async () => {
+    const metadata = hostMetadata(3, {
+      propertiesArray: [{ poison: true }, { poison: 'true' }, { poison: false }],
+    });
+    const { deadLetters, logs, run } = setup(handleEvent, metadata);
+    await run(['a', 'b', 'c']);
+    expect(deadLetters.saved.map((letter) => letter.event.sequenceNumber)).toEqual([100, 101]);
+    expect(parseLine(logs[0].message)[1].error).toBe(
+      'Sample handler: event is marked as poison (application property poison=true)',
+    );
+    expect(parseLine(logs[3].message)[1]).toMatchObject({ count: 3, failed: 2 });
+  });
+
+  test('when dead-lettering fails the invocation throws, so the retry policy runs the batch again', async () => {
+    const handler: EventHandler = async () => {
+      throw new Error('bad event');
+    };
+    const { deadLetters, logs, run } = setup(handler, hostMetadata(2), 3);
+    deadLetters.failure = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:10000'), {
+      code: 'ECONNREFUSED',
+    });
+    await expect(run(['a', 'b'])).rejects.toThrow(
+      'Dead-lettering event 1/100 failed; the batch will be retried',
+    );
+    expect(logs).toHaveLength(1);
+    expect(logs[0].level).toBe('error');
+    expect(parseLine(logs[0].message)).toEqual([
+      'DeadLetterFailed',
+      {
+        partitionId: '1',
+        sequenceNumber: 100,
+        offset: '5000',
+        error: 'Error (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:10000',
+        retryCount: 3,
+        maxRetryCount: 8,
+      },
+    ]);
+  });
+
+  test('a RetryBatchError from the handler fails the whole invocation without dead-lettering', async () => {
+    const handler: EventHandler = async (event: ConsumedEvent, context: InvocationContext) => {
+      if (event.sequenceNumber === 101) throw new RetryBatchError('database unavailable');
+      context.trace('handled');
+    };
+    const { deadLetters, logs, run } = setup(handler, hostMetadata(3));
+    await expect(run(['a', 'b', 'c'])).rejects.toThrow(RetryBatchError);
+    expect(deadLetters.saved).toHaveLength(0);
+    expect(logs.filter((log) => log.message.startsWith('BatchProcessed'))).toHaveLength(0);
+  });
+
+  test('a batch the host shortened (empty events dropped) is processed with unknown coordinates and a warning', async () => {
+    const handler: EventHandler = async (event) => {
+      if (event.body === 'bad') throw new Error('bad');
+    };
+    const { deadLetters, logs, run } = setup(handler, hostMetadata(3));
+    await run(['ok', 'bad']);
+    expect(parseLine(logs[0].message)).toEqual([
+      'BatchMisaligned',
+      { partitionId: '1', delivered: 2, inMetadata: 3, firstSequenceNumber: 100, lastSequenceNumber: 102 },
+    ]);
+    expect(logs[0].level).toBe('warning');
+    expect(parseLine(logs[1].message)[1]).toMatchObject({ sequenceNumber: null, lagMs: null, body: 'ok' });
+    expect(parseLine(logs[2].message)[1]).toMatchObject({
+      sequenceNumber: null,
+      deadLetterBlob: 'dead-letter-events/events/processor/1/batch-100-102-1.json',
+    });
+    expect(parseLine(logs[3].message)[1]).toEqual({
+      partitionId: '1',
+      count: 2,
+      failed: 1,
+      firstSequenceNumber: 100,
+      lastSequenceNumber: 102,
+      maxLagMs: null,
+    });
+    expect(deadLetters.saved).toHaveLength(1);
+  });
+
+  test('Buffer bodies (dataType binary) are logged in base64', async () => {
+    const { logs, run } = setup(handleEvent, hostMetadata(1));
+    await run([Buffer.from('hi')]);
+    expect(parseLine(logs[0].message)[1]).toMatchObject({ body: 'aGk=', bodyTruncated: false });
+  });
+
+  test('falls back to the settings for hub and consumer group when the metadata lacks them', async () => {
+    const handler: EventHandler = async () => {
+      throw new Error('x');
+    };
+    const { deadLetters, run } = setup(handler, { sequenceNumberArray: [5] });
+    await run(['a']);
+    expect(deadLetterBlobName(deadLetters.saved[0])).toBe('events/processor/unknown-partition/5.json');
+  });
+});

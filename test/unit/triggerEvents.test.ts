@@ -1,0 +1,182 @@
+import { readTriggerBatch, toOffset, toSequenceNumber, toUtcIso } from '../../src/lib/triggerEvents';
+
+const partitionContext = {
+  fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+  eventHubName: 'events',
+  consumerGroup: 'processor',
+  partitionId: '3',
+  isCheckpointingAfterInvocation: true,
+};
+
+describe('readTriggerBatch', () => {
+  test('pairs bodies with their metadata as the host sends it', () => {
+    const batch = readTriggerBatch([{ id: 1 }, 'plain text', 42], {
+      partitionContext,
+      sequenceNumberArray: [10, 11, 12],
+      offsetArray: [4294967296, '4294967400', 4294967500],
+      partitionKeyArray: ['device-1', null, 'device-1'],
+      enqueuedTimeUtcArray: [
+        '2024-05-06T07:08:09.123Z',
+        '2024-05-06T07:08:10',
+        '2024-05-06T07:08:11.1234567',
+      ],
+      propertiesArray: [{ source: 'a' }, {}, { poison: true }],
+      systemPropertiesArray: [{}, {}, {}],
+    });
+    expect(batch).toMatchObject({
+      eventHubName: 'events',
+      consumerGroup: 'processor',
+      partitionId: '3',
+      aligned: true,
+      metadataCount: 3,
+      firstSequenceNumber: 10,
+      lastSequenceNumber: 12,
+    });
+    expect(batch.events).toEqual([
+      {
+        body: { id: 1 },
+        partitionId: '3',
+        sequenceNumber: 10,
+        offset: '4294967296',
+        enqueuedTimeUtc: '2024-05-06T07:08:09.123Z',
+        partitionKey: 'device-1',
+        properties: { source: 'a' },
+      },
+      {
+        body: 'plain text',
+        partitionId: '3',
+        sequenceNumber: 11,
+        offset: '4294967400',
+        enqueuedTimeUtc: '2024-05-06T07:08:10.000Z',
+        partitionKey: null,
+        properties: {},
+      },
+      {
+        body: 42,
+        partitionId: '3',
+        sequenceNumber: 12,
+        offset: '4294967500',
+        enqueuedTimeUtc: '2024-05-06T07:08:11.123Z',
+        partitionKey: 'device-1',
+        properties: { poison: true },
+      },
+    ]);
+  });
+
+  test('accepts Buffers (dataType binary) and long objects for sequence numbers', () => {
+    const body = Buffer.from([1, 2, 3]);
+    const batch = readTriggerBatch([body], {
+      partitionContext,
+      sequenceNumberArray: [{ low: 5, high: 1, unsigned: false }],
+      offsetArray: ['abc:1'],
+      enqueuedTimeUtcArray: ['2024-05-06T07:08:09+02:00'],
+    });
+    expect(batch.events[0]).toMatchObject({
+      body,
+      sequenceNumber: 4294967301,
+      offset: 'abc:1',
+      enqueuedTimeUtc: '2024-05-06T05:08:09.000Z',
+    });
+  });
+
+  test('falls back to systemPropertiesArray when a per-field array is missing', () => {
+    const batch = readTriggerBatch(['x'], {
+      partitionContext,
+      systemPropertiesArray: [
+        { sequenceNumber: '77', offset: 1234, partitionKey: 'k', enqueuedTimeUtc: '2024-01-01T00:00:00' },
+      ],
+    });
+    expect(batch.events[0]).toMatchObject({
+      sequenceNumber: 77,
+      offset: '1234',
+      partitionKey: 'k',
+      enqueuedTimeUtc: '2024-01-01T00:00:00.000Z',
+    });
+  });
+
+  test('does not pair bodies with metadata when the host dropped empty events', () => {
+    const batch = readTriggerBatch(['a', 'c'], {
+      partitionContext,
+      sequenceNumberArray: [20, 21, 22],
+      offsetArray: ['1', '2', '3'],
+      enqueuedTimeUtcArray: ['2024-01-01T00:00:00Z', '2024-01-01T00:00:01Z', '2024-01-01T00:00:02Z'],
+      partitionKeyArray: [null, null, null],
+      propertiesArray: [{}, {}, {}],
+    });
+    expect(batch).toMatchObject({
+      aligned: false,
+      metadataCount: 3,
+      firstSequenceNumber: 20,
+      lastSequenceNumber: 22,
+    });
+    expect(
+      batch.events.map((event) => [event.body, event.partitionId, event.sequenceNumber, event.offset]),
+    ).toEqual([
+      ['a', '3', null, null],
+      ['c', '3', null, null],
+    ]);
+  });
+
+  test('tolerates missing metadata and a single (non-array) message', () => {
+    const batch = readTriggerBatch('only', undefined);
+    expect(batch).toMatchObject({
+      partitionId: null,
+      aligned: true,
+      firstSequenceNumber: null,
+      lastSequenceNumber: null,
+    });
+    expect(batch.events).toEqual([
+      {
+        body: 'only',
+        partitionId: null,
+        sequenceNumber: null,
+        offset: null,
+        enqueuedTimeUtc: null,
+        partitionKey: null,
+        properties: {},
+      },
+    ]);
+  });
+});
+
+describe('value normalisation', () => {
+  test.each([
+    [7, 7],
+    ['7', 7],
+    [BigInt(9), 9],
+    [{ low: -1, high: 0 }, 4294967295],
+    [{ low: 0, high: 2 }, 8589934592],
+    [{ low: 1, high: -1, unsigned: true }, 18446744069414584000],
+    [1.5, null],
+    ['x', null],
+    [null, null],
+    [undefined, null],
+  ])('sequence number %p -> %p', (input, expected) => {
+    expect(toSequenceNumber(input)).toBe(expected);
+  });
+
+  test.each([
+    ['123', '123'],
+    [123, '123'],
+    [{ low: 1, high: 1 }, '4294967297'],
+    ['', null],
+    [undefined, null],
+  ])('offset %p -> %p', (input, expected) => {
+    expect(toOffset(input)).toBe(expected);
+  });
+
+  test.each([
+    ['2024-05-06T07:08:09Z', '2024-05-06T07:08:09.000Z'],
+    ['2024-05-06T07:08:09', '2024-05-06T07:08:09.000Z'],
+    ['2024-05-06T07:08:09.1234567', '2024-05-06T07:08:09.123Z'],
+    ['2024-05-06T09:08:09+02:00', '2024-05-06T07:08:09.000Z'],
+    ['2024-05-06T02:08:09-0500', '2024-05-06T07:08:09.000Z'],
+    [1714979289000, '2024-05-06T07:08:09.000Z'],
+    [new Date('2024-05-06T07:08:09Z'), '2024-05-06T07:08:09.000Z'],
+    ['not a time', null],
+    ['', null],
+    [null, null],
+  ])('enqueued time %p -> %p', (input, expected) => {
+    expect(toUtcIso(input)).toBe(expected);
+  });
+});
