@@ -1,0 +1,122 @@
+// Dead-lettering for real: the consumer's exported handler (sample event handler, shared blob store)
+// against Azurite over real sockets, invoked with the trigger data the Functions host delivers.
+import { BlobServiceClient } from '@azure/storage-blob';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startAzurite, type RunningAzurite } from '../../../local/azurite';
+import { processEvents } from '../../../src/functions/processEvents';
+import { capturingContext } from '../../unit/support/invocation';
+
+const CONTAINER = `dead-letters-${process.pid}`;
+let azurite: RunningAzurite | undefined;
+let dataDir: string;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'app-dead-letter-'));
+  azurite = await startAzurite({ location: dataDir, blobPort: 0, queuePort: 0, tablePort: 0 });
+  Object.assign(process.env, {
+    AzureWebJobsStorage: azurite.connectionString,
+    EVENTHUB_NAME: 'events',
+    EVENTHUB_CONSUMER_GROUP: 'processor',
+    DEAD_LETTER_CONTAINER: CONTAINER,
+  });
+});
+
+afterAll(async () => {
+  await azurite?.stop();
+  process.env = savedEnv;
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function hostTrigger(count: number, properties: Record<string, unknown>[]) {
+  return {
+    partitionContext: {
+      fullyQualifiedNamespace: '127.0.0.1',
+      eventHubName: 'events',
+      consumerGroup: 'processor',
+      partitionId: '2',
+      isCheckpointingAfterInvocation: true,
+    },
+    sequenceNumberArray: Array.from({ length: count }, (_, i) => 300 + i),
+    offsetArray: Array.from({ length: count }, (_, i) => String(9000 + i)),
+    partitionKeyArray: Array.from({ length: count }, () => 'device-9'),
+    enqueuedTimeUtcArray: Array.from({ length: count }, () => '2024-05-06T07:08:09.123'),
+    propertiesArray: properties,
+    systemPropertiesArray: Array.from({ length: count }, () => ({})),
+  };
+}
+
+async function listBlobs(): Promise<string[]> {
+  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  const names: string[] = [];
+  for await (const blob of service.getContainerClient(CONTAINER).listBlobsFlat()) names.push(blob.name);
+  return names;
+}
+
+test('a failing event becomes a blob with its body and coordinates; the rest of the batch is processed', async () => {
+  const { context, logs } = capturingContext({
+    triggerMetadata: hostTrigger(3, [{}, { poison: true, source: 'curl' }, {}]),
+  });
+  await processEvents([{ n: 0 }, { n: 1, payload: 'kept for replay' }, { n: 2 }], context);
+
+  expect(logs.map((log) => log.message.split(' ')[0])).toEqual([
+    'EventProcessed',
+    'EventFailed',
+    'EventProcessed',
+    'BatchProcessed',
+  ]);
+  const failed = JSON.parse(logs[1].message.slice('EventFailed '.length));
+  expect(failed.deadLetterBlob).toBe(`${CONTAINER}/events/processor/2/301.json`);
+
+  expect(await listBlobs()).toEqual(['events/processor/2/301.json']);
+  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  const blob = service.getContainerClient(CONTAINER).getBlobClient('events/processor/2/301.json');
+  const properties = await blob.getProperties();
+  expect(properties.contentType).toBe('application/json');
+  const document = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
+  expect(document).toEqual({
+    eventHubName: 'events',
+    consumerGroup: 'processor',
+    partitionId: '2',
+    sequenceNumber: 301,
+    offset: '9001',
+    enqueuedTimeUtc: '2024-05-06T07:08:09.123Z',
+    partitionKey: 'device-9',
+    properties: { poison: true, source: 'curl' },
+    bodyEncoding: 'json',
+    body: { n: 1, payload: 'kept for replay' },
+    error: 'Sample handler: event is marked as poison (application property poison=true)',
+    failedAtUtc: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    invocationId: 'test-invocation',
+  });
+});
+
+test('a redelivered batch overwrites its dead letters instead of duplicating them', async () => {
+  const { context } = capturingContext({ triggerMetadata: hostTrigger(3, [{}, { poison: true }, {}]) });
+  await processEvents([{ n: 0 }, { n: 1, redelivered: true }, { n: 2 }], context);
+  expect(await listBlobs()).toEqual(['events/processor/2/301.json']);
+});
+
+test('when storage is down the invocation throws (the retry policy takes over) and nothing is logged as dead-lettered', async () => {
+  await azurite?.stop();
+  azurite = undefined;
+  const { context, logs } = capturingContext({
+    triggerMetadata: hostTrigger(2, [{ poison: true }, {}]),
+    retryCount: 0,
+  });
+  const started = Date.now();
+  await expect(processEvents([{ n: 0 }, { n: 1 }], context)).rejects.toThrow(
+    'Dead-lettering event 2/300 failed; the batch will be retried',
+  );
+  // Bounded by the storage client's short retry policy (3 tries), not by its multi-minute defaults.
+  expect(Date.now() - started).toBeLessThan(20_000);
+  expect(logs.map((log) => log.message.split(' ')[0])).toEqual(['DeadLetterFailed']);
+  expect(JSON.parse(logs[0].message.slice('DeadLetterFailed '.length))).toMatchObject({
+    partitionId: '2',
+    sequenceNumber: 300,
+    retryCount: 0,
+  });
+  expect(logs[0].message).not.toContain('AccountKey=');
+});
