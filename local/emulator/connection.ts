@@ -1,0 +1,312 @@
+// One client connection: routes each link the client attaches to $cbs, $management, a producer
+// link or a consumer link, checks that a token covers it, and cleans up when links, sessions or
+// the connection end.
+import { Delivery, EventContext, Message, Receiver, Sender, types } from 'rhea';
+import { ServerConnection, ServerReceiver, ServerSender, capabilityList } from './amqp/rheaTypes';
+import { ConnectionGrants, handlePutToken, StatusResponse } from './cbs';
+import { NamespaceConfig } from './config';
+import { ConsumerLink, RUNTIME_METRIC_CAPABILITY } from './consume';
+import { parseLinkAddress } from './addresses';
+import {
+  AmqpError,
+  Condition,
+  consumerGroupNotFound,
+  entityNotFound,
+  partitionOutOfRange,
+  unauthorized,
+} from './errors';
+import { FilterError, parseStartPosition, resolveStart } from './eventPosition';
+import { Logger } from './logger';
+import { handleManagementRequest } from './management';
+import { OwnershipRegistry } from './ownership';
+import { PublisherLink } from './publish';
+import { resourcePath, SasKey } from './sas';
+import { EventStore } from './store/eventStore';
+
+const SELECTOR_FILTER = 'apache.org:selector-filter:string';
+const SELECTOR_FILTER_CODE = 0x468c00000004;
+const EPOCH_PROPERTY = 'com.microsoft:epoch';
+const RECEIVER_NAME_PROPERTY = 'com.microsoft:receiver-name';
+/** Request/response links ($cbs, $management) answer one request at a time per credit. */
+const REQUEST_CREDIT = 100;
+
+export interface ServerContext {
+  namespace: NamespaceConfig;
+  store: EventStore;
+  ownership: OwnershipRegistry;
+  sasKeys: SasKey[];
+  logger: Logger;
+}
+
+type LinkHandler =
+  | { kind: 'cbs' | 'management'; close(): void }
+  | { kind: 'publish'; publisher: PublisherLink; close(): void }
+  | { kind: 'consume'; consumer: ConsumerLink; close(): void }
+  | { kind: 'reply'; close(): void };
+
+let connectionCounter = 0;
+
+export class ClientConnection {
+  readonly id = `conn-${++connectionCounter}`;
+  private readonly grants = new ConnectionGrants();
+  private readonly links = new Map<Sender | Receiver, LinkHandler>();
+  private ended = false;
+
+  constructor(
+    private readonly connection: ServerConnection,
+    private readonly context: ServerContext,
+    private readonly onEnd: (client: ClientConnection) => void,
+  ) {
+    const c = connection;
+    c.on('connection_open', () => this.context.logger.debug(`${this.id}: open (host ${this.host})`));
+    c.on('receiver_open', (ctx: EventContext) => this.onReceiverOpen(ctx.receiver as ServerReceiver));
+    c.on('sender_open', (ctx: EventContext) => this.onSenderOpen(ctx.sender as ServerSender));
+    c.on('message', (ctx: EventContext) => this.onMessage(ctx));
+    c.on('sendable', (ctx: EventContext) => this.consumerOf(ctx.sender)?.pump());
+    c.on('sender_draining', (ctx: EventContext) => this.consumerOf(ctx.sender)?.drain());
+    for (const event of ['sender_close', 'sender_error', 'receiver_close', 'receiver_error']) {
+      c.on(event, (ctx: EventContext) => this.releaseLink((ctx.sender ?? ctx.receiver)!));
+    }
+    for (const event of ['session_close', 'session_error']) {
+      c.on(event, (ctx: EventContext) => {
+        for (const link of [...this.links.keys()]) if (link.session === ctx.session) this.releaseLink(link);
+      });
+    }
+    for (const event of ['connection_close', 'connection_error', 'disconnected'])
+      c.on(event, () => this.end());
+    c.on('error', (error: Error) => this.context.logger.debug(`${this.id}: ${error.message}`));
+    c.on('protocol_error', (error: Error) =>
+      this.context.logger.warn(`${this.id}: protocol error: ${error.message}`),
+    );
+  }
+
+  /** The host name the client connected to, as it appears in service error messages. */
+  get host(): string {
+    return this.connection.remote.open?.hostname ?? 'localhost';
+  }
+
+  /** Closes the connection from the server side (emulator shutdown). */
+  close(): void {
+    this.connection.close({
+      condition: 'amqp:connection:forced',
+      description: 'The emulator is shutting down.',
+    });
+    this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const link of [...this.links.keys()]) this.releaseLink(link);
+    this.context.logger.debug(`${this.id}: closed`);
+    this.onEnd(this);
+  }
+
+  private onReceiverOpen(receiver: ServerReceiver): void {
+    const address = receiver.target?.address;
+    const parsed = parseLinkAddress(address);
+    const accept = () => {
+      receiver.set_source({ address: receiver.source?.address });
+      receiver.set_target({ address });
+    };
+    switch (parsed.kind) {
+      case 'cbs':
+      case 'management':
+        accept();
+        receiver.add_credit(REQUEST_CREDIT);
+        this.links.set(receiver, { kind: parsed.kind, close: () => undefined });
+        return;
+      case 'publish': {
+        const hub = this.context.store.hub(parsed.hub);
+        if (!hub) return this.refuse(receiver, entityNotFound(this.host, parsed.hub));
+        let partition;
+        if (parsed.partitionId !== undefined) {
+          partition = hub.partitions.find((candidate) => candidate.id === parsed.partitionId);
+          if (!partition)
+            return this.refuse(receiver, partitionOutOfRange(parsed.partitionId, hub.partitions.length));
+        }
+        if (!this.authorized(address!)) return this.refuse(receiver, this.unauthorizedFor(address!, 'Send'));
+        accept();
+        const publisher = new PublisherLink(receiver, hub, partition, this.context.logger);
+        this.links.set(receiver, { kind: 'publish', publisher, close: () => undefined });
+        this.context.logger.debug(`${this.id}: producer attached to ${address}`);
+        return;
+      }
+      default:
+        return this.refuse(receiver, {
+          condition: Condition.notFound,
+          description: `The address '${address}' is not a sendable Event Hubs entity (use <hub> or <hub>/Partitions/<id>).`,
+        });
+    }
+  }
+
+  private onSenderOpen(sender: ServerSender): void {
+    const address = sender.source?.address;
+    const parsed = parseLinkAddress(address);
+    if (parsed.kind === 'cbs' || parsed.kind === 'management') {
+      // The client's reply link: responses go to the link named by a request's reply-to.
+      sender.set_source({ address });
+      sender.set_target({ address: sender.target?.address });
+      this.links.set(sender, { kind: 'reply', close: () => undefined });
+      return;
+    }
+    if (parsed.kind !== 'consume') {
+      return this.refuse(sender, {
+        condition: Condition.notFound,
+        description: `The address '${address}' is not a receivable Event Hubs entity (use <hub>/ConsumerGroups/<group>/Partitions/<id>).`,
+      });
+    }
+    const hub = this.context.store.hub(parsed.hub);
+    if (!hub) return this.refuse(sender, entityNotFound(this.host, parsed.hub));
+    const consumerGroup = hub.config.consumerGroups.find(
+      (g) => g.toLowerCase() === parsed.consumerGroup.toLowerCase(),
+    );
+    if (!consumerGroup) {
+      return this.refuse(
+        sender,
+        consumerGroupNotFound(this.context.namespace.name, hub.config.name, parsed.consumerGroup),
+      );
+    }
+    const partition = hub.partitions.find((candidate) => candidate.id === parsed.partitionId);
+    if (!partition)
+      return this.refuse(sender, partitionOutOfRange(parsed.partitionId, hub.partitions.length));
+    if (!this.authorized(address!)) return this.refuse(sender, this.unauthorizedFor(address!, 'Listen'));
+
+    const filter = selectorExpression(sender.source?.filter);
+    let start: number;
+    try {
+      start = resolveStart(parseStartPosition(filter), partition.log);
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      return this.refuse(sender, { condition: Condition.argumentError, description: error.message });
+    }
+    const properties = (sender.properties ?? {}) as Record<string, unknown>;
+    const epoch =
+      typeof properties[EPOCH_PROPERTY] === 'number' ? (properties[EPOCH_PROPERTY] as number) : undefined;
+    const name = String(properties[RECEIVER_NAME_PROPERTY] ?? sender.name);
+    const ownerKey = `${hub.config.name.toLowerCase()}/${consumerGroup.toLowerCase()}/${partition.id}`;
+    const owned = { name, epoch, evict: (error: AmqpError) => this.refuse(sender, error) };
+    const refusal = this.context.ownership.acquire(ownerKey, owned);
+    if (refusal) return this.refuse(sender, refusal);
+
+    const runtimeMetrics = capabilityList(sender.desired_capabilities).includes(RUNTIME_METRIC_CAPABILITY);
+    sender.set_source({
+      address,
+      ...(filter !== undefined && {
+        filter: { [SELECTOR_FILTER]: types.wrap_described(filter, SELECTOR_FILTER_CODE) },
+      }),
+    });
+    sender.set_target({ address: sender.target?.address });
+    const consumer = new ConsumerLink(sender, partition.log, start, runtimeMetrics);
+    this.links.set(sender, {
+      kind: 'consume',
+      consumer,
+      close: () => {
+        consumer.close();
+        this.context.ownership.release(ownerKey, owned);
+      },
+    });
+    this.context.logger.debug(
+      `${this.id}: consumer '${name}' attached to ${address} from sequence number ${start}` +
+        (epoch === undefined ? '' : ` with epoch ${epoch}`),
+    );
+    consumer.pump();
+  }
+
+  private onMessage(ctx: EventContext): void {
+    const handler = this.links.get(ctx.receiver!);
+    if (!handler) return;
+    if (handler.kind === 'publish') return handler.publisher.onMessage(ctx);
+    const request = ctx.message as Message;
+    const props = (request.application_properties ?? {}) as Record<string, unknown>;
+    let response: StatusResponse & { body?: unknown };
+    if (handler.kind === 'cbs') {
+      response = handlePutToken(
+        { operation: props.operation, audience: props.name, tokenType: props.type, token: request.body },
+        this.context.sasKeys,
+        this.grants,
+      );
+      const outcome = response.statusCode < 300 ? 'accepted' : `refused (${response.statusCode})`;
+      this.context.logger.debug(`${this.id}: put-token for ${String(props.name)} ${outcome}`);
+    } else {
+      response = handleManagementRequest(
+        {
+          operation: props.operation,
+          name: props.name,
+          type: props.type,
+          partition: props.partition,
+          securityToken: props.security_token,
+        },
+        this.context.store,
+        this.context.sasKeys,
+        this.grants,
+        this.host,
+      );
+    }
+    this.reply(request, response);
+    (ctx.delivery as Delivery).accept();
+    (ctx.receiver as ServerReceiver).add_credit(1);
+  }
+
+  private reply(request: Message, response: StatusResponse & { body?: unknown }): void {
+    const replyTo = request.reply_to;
+    const sender = this.connection.find_sender(
+      (candidate: Sender) => candidate.name === replyTo || candidate.target?.address === replyTo,
+    );
+    if (!sender) {
+      this.context.logger.warn(`${this.id}: no reply link named '${String(replyTo)}'; response dropped`);
+      return;
+    }
+    const applicationProperties: Record<string, unknown> = {
+      'status-code': types.wrap_int(response.statusCode),
+      'status-description': response.description,
+    };
+    if (response.condition) applicationProperties['error-condition'] = types.wrap_symbol(response.condition);
+    sender.send({
+      correlation_id: request.message_id,
+      to: replyTo,
+      application_properties: applicationProperties,
+      body: response.body,
+    } as Message);
+  }
+
+  private authorized(address: string): boolean {
+    return this.grants.covers(resourcePath(address));
+  }
+
+  private unauthorizedFor(address: string, claim: 'Send' | 'Listen'): AmqpError {
+    return unauthorized(
+      `Unauthorized access. '${claim}' claim(s) are required to perform this operation. ` +
+        `Resource: 'sb://${this.host}/${address}'. Put a SAS token for it on $cbs before attaching.`,
+    );
+  }
+
+  private refuse(link: Sender | Receiver, error: AmqpError): void {
+    this.releaseLink(link);
+    this.context.logger.debug(
+      `${this.id}: link '${link.name}' closed: ${error.condition}: ${error.description}`,
+    );
+    link.close(error);
+  }
+
+  private releaseLink(link: Sender | Receiver): void {
+    const handler = this.links.get(link);
+    if (!handler) return;
+    this.links.delete(link);
+    handler.close();
+  }
+
+  private consumerOf(sender: Sender | undefined): ConsumerLink | undefined {
+    const handler = sender && this.links.get(sender);
+    return handler?.kind === 'consume' ? handler.consumer : undefined;
+  }
+}
+
+function selectorExpression(filter: unknown): string | undefined {
+  if (!filter || typeof filter !== 'object') return undefined;
+  const value = (filter as Record<string, unknown>)[SELECTOR_FILTER];
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && 'value' in value)
+    return String((value as { value: unknown }).value);
+  return undefined;
+}

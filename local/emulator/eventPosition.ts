@@ -1,0 +1,68 @@
+// Starting positions of receivers, from the selector filter the SDKs attach:
+//   amqp.annotation.x-opt-offset > '<offset>'            (>= when inclusive; '-1' earliest, '@latest')
+//   amqp.annotation.x-opt-sequence-number > '<n>'        (>= when inclusive)
+//   amqp.annotation.x-opt-enqueued-time > '<ms since epoch>'
+import { PartitionLog } from './store/partitionLog';
+
+export type StartPosition =
+  | { kind: 'earliest' }
+  | { kind: 'latest' }
+  | { kind: 'offset'; offset: number; inclusive: boolean }
+  | { kind: 'sequenceNumber'; sequenceNumber: number; inclusive: boolean }
+  | { kind: 'enqueuedTime'; timeMs: number; inclusive: boolean };
+
+export class FilterError extends Error {
+  override name = 'FilterError';
+}
+
+const EXPRESSION =
+  /^\s*amqp\.annotation\.(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time)\s*(>=|>|=)\s*'([^']*)'\s*$/i;
+
+/** Parses a selector expression; no filter at all means the start of the partition. */
+export function parseStartPosition(expression: string | undefined): StartPosition {
+  if (expression === undefined) return { kind: 'earliest' };
+  const match = EXPRESSION.exec(expression);
+  if (!match) {
+    throw new FilterError(
+      `The filter expression '${expression}' is not supported. Use amqp.annotation.x-opt-offset, ` +
+        `amqp.annotation.x-opt-sequence-number or amqp.annotation.x-opt-enqueued-time with > or >=.`,
+    );
+  }
+  const [, annotation, operator, value] = match;
+  const inclusive = operator !== '>';
+  switch (annotation.toLowerCase()) {
+    case 'x-opt-offset':
+      if (value === '@latest') return { kind: 'latest' };
+      if (value === '-1' && !inclusive) return { kind: 'earliest' };
+      return { kind: 'offset', offset: integer(value, 'offset'), inclusive };
+    case 'x-opt-sequence-number':
+      return { kind: 'sequenceNumber', sequenceNumber: integer(value, 'sequence number'), inclusive };
+    default:
+      return { kind: 'enqueuedTime', timeMs: integer(value, 'enqueued time'), inclusive };
+  }
+}
+
+/** The sequence number of the first event to deliver. */
+export function resolveStart(position: StartPosition, log: PartitionLog): number {
+  switch (position.kind) {
+    case 'earliest':
+      return log.firstSequenceNumber;
+    case 'latest':
+      return log.nextSequenceNumber;
+    case 'offset':
+      return log.sequenceAfterOffset(position.offset, position.inclusive);
+    case 'sequenceNumber': {
+      const first = position.inclusive ? position.sequenceNumber : position.sequenceNumber + 1;
+      // Positions before the retained range start at the oldest event, beyond the end at the tail.
+      return Math.min(Math.max(first, log.firstSequenceNumber), log.nextSequenceNumber);
+    }
+    case 'enqueuedTime':
+      return log.sequenceAfterTime(position.inclusive ? position.timeMs - 1 : position.timeMs);
+  }
+}
+
+function integer(value: string, what: string): number {
+  if (!/^-?\d+$/.test(value.trim()))
+    throw new FilterError(`The ${what} '${value}' in the filter is not a number.`);
+  return Number(value);
+}

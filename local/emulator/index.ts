@@ -1,0 +1,211 @@
+// Programmatic API of the Event Hubs emulator: start it with chosen or random ports, get its
+// connection string, stop it. The CLI (cli.ts) is a thin layer over startEmulator.
+import http from 'node:http';
+import path from 'node:path';
+import {
+  DEFAULT_NAMESPACE,
+  defaultNamespace,
+  HubOption,
+  loadConfigFile,
+  namespaceFromHubs,
+  NamespaceConfig,
+} from './config';
+import { createLogger, Logger, LogLevel } from './logger';
+import { closeServer, PortInUseError } from './listen';
+import { startHealthServer } from './health';
+import { OwnershipRegistry } from './ownership';
+import { DEFAULT_SAS_KEY, SasKey } from './sas';
+import { AmqpServer } from './server';
+import { EventStore } from './store/eventStore';
+import { loadCertificate } from './tls';
+
+export type { HubOption, NamespaceConfig } from './config';
+export type { LogLevel, Logger } from './logger';
+export type { SasKey } from './sas';
+
+export const DEFAULT_AMQP_PORT = 5672;
+export const DEFAULT_TLS_PORT = 5671;
+export const DEFAULT_HEALTH_PORT = 5300;
+export const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
+export const DEFAULT_RETENTION_BYTES = 64 * 1024 * 1024;
+
+export interface EmulatorTlsOptions {
+  /** Default 5671; 0 picks a free port. */
+  port?: number;
+  /** Your own certificate and key (PEM files). Without them a self-signed pair is generated. */
+  certFile?: string;
+  keyFile?: string;
+  /** Where the generated certificate is written and reused. Default `<dataDir>/tls` or `.data/eventhubs/tls`. */
+  certDir?: string;
+}
+
+export interface EmulatorOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** Plain AMQP port; default 5672; 0 picks a free port. */
+  amqpPort?: number;
+  /** HTTP port of GET /health; default 5300; 0 picks a free port. */
+  healthPort?: number;
+  /** TLS (amqps) listener; off unless given. `true` uses the defaults. */
+  tls?: boolean | EmulatorTlsOptions;
+  /** The official emulator's Config.json. */
+  configFile?: string;
+  /** Hubs, when no config file is given. Default: `events` with 4 partitions and `$default`. */
+  hubs?: HubOption[];
+  /** Persist events and sequence state here; without it everything is in memory. */
+  dataDir?: string;
+  /** Events older than this are dropped; default 1 hour. */
+  retentionMs?: number;
+  /** Per partition, the oldest events are dropped beyond this many bytes; default 64 MiB. */
+  retentionBytes?: number;
+  /** Accepted SAS keys; default the official emulator's RootManageSharedAccessKey/SAS_KEY_VALUE. */
+  sasKeys?: SasKey[];
+  logLevel?: LogLevel;
+  /** Replaces the console logger (tests, embedding). */
+  logger?: Logger;
+}
+
+export interface RunningEmulator {
+  host: string;
+  amqpPort: number;
+  healthPort: number;
+  /** Set when the TLS listener runs. */
+  tlsPort?: number;
+  /** The certificate file clients must trust for TLS. */
+  tlsCertFile?: string;
+  namespace: NamespaceConfig;
+  /** Official emulator form: `Endpoint=sb://127.0.0.1:<port>;...;UseDevelopmentEmulator=true;`. */
+  connectionString: string;
+  /** For clients without an emulator mode: `Endpoint=sb://localhost:<tlsPort>;...` (TLS only). */
+  tlsConnectionString?: string;
+  stop(): Promise<void>;
+}
+
+export type PortOption = 'amqpPort' | 'healthPort' | 'tlsPort';
+
+/** A port could not be bound; `option` names the setting that changes it. */
+export class EmulatorPortInUseError extends Error {
+  override name = 'EmulatorPortInUseError';
+  constructor(
+    readonly option: PortOption,
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(`${describePort(option)} ${host}:${port} is already in use`);
+  }
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const logger = options.logger ?? createLogger(options.logLevel ?? 'info');
+  const host = options.host ?? '127.0.0.1';
+  const namespace = options.configFile
+    ? loadConfigFile(options.configFile)
+    : options.hubs
+      ? namespaceFromHubs(options.hubs)
+      : defaultNamespace();
+  const sasKeys = options.sasKeys ?? [DEFAULT_SAS_KEY];
+  const dataDir = options.dataDir ? path.resolve(options.dataDir) : undefined;
+
+  const store = await EventStore.open(
+    namespace,
+    {
+      retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
+      retentionBytes: options.retentionBytes ?? DEFAULT_RETENTION_BYTES,
+    },
+    dataDir,
+    logger,
+  );
+  const server = new AmqpServer({ namespace, store, ownership: new OwnershipRegistry(), sasKeys, logger });
+  let health: http.Server | undefined;
+  let ready = false;
+  try {
+    const amqpPort = await bind('amqpPort', host, options.amqpPort ?? DEFAULT_AMQP_PORT, (port) =>
+      server.listenPlain(host, port),
+    );
+    let tlsPort: number | undefined;
+    let tlsCertFile: string | undefined;
+    if (options.tls) {
+      const tlsOptions = options.tls === true ? {} : options.tls;
+      const certificate = await loadCertificate(
+        {
+          certFile: tlsOptions.certFile,
+          keyFile: tlsOptions.keyFile,
+          certDir:
+            tlsOptions.certDir ?? (dataDir ? path.join(dataDir, 'tls') : path.resolve('.data/eventhubs/tls')),
+          hostNames: host === '0.0.0.0' || host === '::' ? [] : [host],
+        },
+        logger,
+      );
+      tlsCertFile = certificate.certFile;
+      tlsPort = await bind('tlsPort', host, tlsOptions.port ?? DEFAULT_TLS_PORT, (port) =>
+        server.listenTls(host, port, certificate),
+      );
+    }
+    health = await bind('healthPort', host, options.healthPort ?? DEFAULT_HEALTH_PORT, (port) =>
+      startHealthServer(host, port, () => ready),
+    );
+    const healthPort = portOf(health);
+
+    const clientHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const keyPart = `SharedAccessKeyName=${sasKeys[0].name};SharedAccessKey=${sasKeys[0].key}`;
+    ready = true;
+    const hubs = namespace.hubs.map((hub) => `${hub.name} (${hub.partitionCount} partitions)`).join(', ');
+    logger.info(
+      `Event Hubs emulator ready: AMQP ${host}:${amqpPort}` +
+        (tlsPort ? `, AMQPS ${host}:${tlsPort}` : '') +
+        `, health http://${clientHost}:${healthPort}/health; namespace ${namespace.name}; hubs: ${hubs}` +
+        (dataDir ? `; data in ${dataDir}` : '; in memory'),
+    );
+    let stopping: Promise<void> | undefined;
+    return {
+      host,
+      amqpPort,
+      healthPort,
+      tlsPort,
+      tlsCertFile,
+      namespace,
+      connectionString: `Endpoint=sb://${clientHost}:${amqpPort};${keyPart};UseDevelopmentEmulator=true;`,
+      tlsConnectionString: tlsPort ? `Endpoint=sb://localhost:${tlsPort};${keyPart};` : undefined,
+      stop: () => {
+        stopping ??= (async () => {
+          ready = false;
+          await server.close();
+          await store.close();
+          if (health) await closeServer(health);
+          logger.info('Event Hubs emulator stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await server.close();
+    if (health) await closeServer(health);
+    await store.close();
+    throw error;
+  }
+}
+
+export { DEFAULT_NAMESPACE };
+
+async function bind<T>(
+  option: PortOption,
+  host: string,
+  port: number,
+  start: (port: number) => Promise<T>,
+): Promise<T> {
+  try {
+    return await start(port);
+  } catch (error) {
+    if (error instanceof PortInUseError) throw new EmulatorPortInUseError(option, host, port);
+    throw error;
+  }
+}
+
+function portOf(server: http.Server): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+function describePort(option: PortOption): string {
+  return { amqpPort: 'AMQP port', healthPort: 'health port', tlsPort: 'TLS (AMQPS) port' }[option];
+}

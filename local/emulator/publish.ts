@@ -1,0 +1,78 @@
+// A producer's link (<hub> or <hub>/Partitions/<id>): every transfer (a single message or a batch)
+// is checked against the 1 MB limit, routed to one partition (fixed, by partition key, or round
+// robin), stored atomically, and only then accepted.
+import { EventContext, message as rheaMessage, Message } from 'rhea';
+import { AmqpFormatError } from './amqp/codec';
+import { parseTransfer } from './amqp/eventMessage';
+import { ServerReceiver } from './amqp/rheaTypes';
+import { Condition, messageTooLarge } from './errors';
+import { Logger } from './logger';
+import { partitionForKey } from './partitionKey';
+import { Hub } from './store/eventStore';
+import { Partition } from './store/partition';
+
+export const MAX_MESSAGE_SIZE = 1024 * 1024;
+/** Transfers a producer may have in flight on one link before it waits for acknowledgements. */
+const LINK_CREDIT = 300;
+
+const roundRobin = new WeakMap<Hub, number>();
+
+export class PublisherLink {
+  constructor(
+    private readonly receiver: ServerReceiver,
+    private readonly hub: Hub,
+    private readonly partition: Partition | undefined,
+    private readonly logger: Logger,
+  ) {
+    receiver.local.attach.max_message_size = MAX_MESSAGE_SIZE;
+    receiver.add_credit(LINK_CREDIT);
+  }
+
+  onMessage(context: EventContext): void {
+    const delivery = context.delivery!;
+    const payload = Buffer.isBuffer(context.message)
+      ? (context.message as Buffer)
+      : // rhea decodes standard-format messages itself; re-encode to store the bytes.
+        rheaMessage.encode(context.message as Message);
+    const settle = (error?: { condition: string; description: string }) => {
+      if (error) delivery.reject(error);
+      else delivery.accept();
+      if (this.receiver.is_open()) this.receiver.add_credit(1);
+    };
+    if (payload.length > MAX_MESSAGE_SIZE) {
+      this.logger.debug(
+        `${this.hub.config.name}: refused a ${payload.length}-byte message (limit ${MAX_MESSAGE_SIZE})`,
+      );
+      return settle(messageTooLarge(delivery.id, payload.length, MAX_MESSAGE_SIZE));
+    }
+    let transfer;
+    try {
+      transfer = parseTransfer(payload, delivery.format);
+    } catch (error) {
+      if (!(error instanceof AmqpFormatError)) throw error;
+      return settle({
+        condition: Condition.decodeError,
+        description: `The message could not be decoded: ${error.message}`,
+      });
+    }
+    const partition = this.partition ?? this.route(transfer.partitionKey);
+    partition.append(transfer.events, (error) => {
+      if (error) {
+        this.logger.error(`${this.hub.config.name}/${partition.id}: storing events failed: ${error.message}`);
+        return settle({
+          condition: Condition.internalError,
+          description: `The events could not be stored: ${error.message}`,
+        });
+      }
+      settle();
+    });
+  }
+
+  private route(partitionKey: string | undefined): Partition {
+    const partitions = this.hub.partitions;
+    if (partitionKey !== undefined) return partitions[partitionForKey(partitionKey, partitions.length)];
+    const next = roundRobin.get(this.hub) ?? 0;
+    roundRobin.set(this.hub, (next + 1) % partitions.length);
+    return partitions[next];
+  }
+}
