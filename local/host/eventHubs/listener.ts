@@ -1,0 +1,240 @@
+// The Event Hubs trigger of one function: an EventHubConsumerClient with a BlobCheckpointStore on
+// the host storage account (container `azure-webjobs-eventhub`, the host's blob layout), so several
+// local hosts - or a local host and the real one - share partitions through blob ownership.
+import {
+  earliestEventPosition,
+  EventHubConsumerClient,
+  latestEventPosition,
+  PartitionContext,
+  RetryMode,
+  Subscription,
+} from '@azure/event-hubs';
+import type { EventPosition, ReceivedEventData } from '@azure/event-hubs';
+import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
+import type { ContainerClient } from '@azure/storage-blob';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { RegisteredFunction } from '../coreModule';
+import { eventHubsConnection } from '../connections';
+import { EventHubsHostOptions, InitialOffset } from '../hostJson';
+import { Invoker } from '../invoke';
+import { HostLogger } from '../logger';
+import { retryPolicyFrom, RetryPolicy } from '../retry';
+import { resolveSettingReferences, SettingsError } from '../settings';
+import { PartitionProcessor } from './partitionProcessor';
+import { TriggerShape } from './triggerInput';
+
+export const CHECKPOINT_CONTAINER = 'azure-webjobs-eventhub';
+
+export interface EventHubTriggerFunction {
+  fn: RegisteredFunction;
+  triggerName: string;
+  /** Setting names and values after `%NAME%` resolution. */
+  connection: string;
+  eventHubName: string;
+  consumerGroup: string;
+  shape: TriggerShape;
+  retry?: RetryPolicy;
+}
+
+/** How quickly instances rebalance; the Event Hubs SDK's defaults unless a test shortens them. */
+export interface LoadBalancingOptions {
+  updateIntervalMs: number;
+  ownershipExpirationMs: number;
+}
+
+export const DEFAULT_LOAD_BALANCING: LoadBalancingOptions = {
+  updateIntervalMs: 10_000,
+  ownershipExpirationMs: 60_000,
+};
+
+export function describeEventHubFunctions(
+  functions: RegisteredFunction[],
+  capabilities: Record<string, string>,
+  env: NodeJS.ProcessEnv = process.env,
+): EventHubTriggerFunction[] {
+  return functions.flatMap((fn) => {
+    const trigger = Object.entries(fn.metadata.bindings).find(
+      ([, b]) => b.type?.toLowerCase() === 'eventhubtrigger',
+    );
+    if (!trigger) return [];
+    const [triggerName, binding] = trigger;
+    const where = `function "${fn.metadata.name}"`;
+    const setting = (name: string) => {
+      const raw = binding[name];
+      if (typeof raw !== 'string' || raw === '')
+        throw new SettingsError(`${where}: the trigger has no ${name}`);
+      return resolveSettingReferences(raw, env);
+    };
+    const cardinality = String(binding.cardinality ?? 'many').toLowerCase() === 'one' ? 'one' : 'many';
+    return [
+      {
+        fn,
+        triggerName,
+        connection:
+          typeof binding.connection === 'string' && binding.connection
+            ? binding.connection
+            : 'AzureWebJobsEventHub',
+        eventHubName: setting('eventHubName'),
+        consumerGroup: typeof binding.consumerGroup === 'string' ? setting('consumerGroup') : '$Default',
+        shape: {
+          functionName: fn.metadata.name,
+          cardinality,
+          dataType: binding.dataType === 'binary' ? 'binary' : 'string',
+          includeEmptyEntries: capabilities.IncludeEmptyEntriesInMessagePayload?.toLowerCase() === 'true',
+        },
+        retry: retryPolicyFrom(fn.metadata.retryOptions),
+      },
+    ];
+  });
+}
+
+export class EventHubListener {
+  readonly #trigger: EventHubTriggerFunction;
+  readonly #options: EventHubsHostOptions;
+  readonly #invoker: Invoker;
+  readonly #logger: HostLogger;
+  readonly #stopping = new AbortController();
+  readonly #partitions = new Map<string, PartitionProcessor>();
+  readonly #client: EventHubConsumerClient;
+  #subscription?: Subscription;
+
+  constructor(
+    trigger: EventHubTriggerFunction,
+    deps: {
+      options: EventHubsHostOptions;
+      container: ContainerClient;
+      invoker: Invoker;
+      logger: HostLogger;
+      loadBalancing: LoadBalancingOptions;
+      env?: NodeJS.ProcessEnv;
+    },
+  ) {
+    this.#trigger = trigger;
+    this.#options = deps.options;
+    this.#invoker = deps.invoker;
+    this.#logger = deps.logger;
+    const retry = deps.options.clientRetry;
+    const clientOptions = {
+      identifier: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      userAgent: 'eventhubs-functions-local-host',
+      retryOptions: {
+        maxRetries: retry.maximumRetries,
+        retryDelayInMs: retry.delayMs,
+        maxRetryDelayInMs: 60_000,
+        timeoutInMs: retry.tryTimeoutMs,
+        mode: retry.mode === 'fixed' ? RetryMode.Fixed : RetryMode.Exponential,
+      },
+      loadBalancingOptions: {
+        strategy: 'balanced' as const,
+        updateIntervalInMs: deps.loadBalancing.updateIntervalMs,
+        partitionOwnershipExpirationIntervalInMs: deps.loadBalancing.ownershipExpirationMs,
+      },
+    };
+    const checkpointStore = new BlobCheckpointStore(deps.container);
+    const connection = eventHubsConnection(trigger.connection, deps.env);
+    this.#client =
+      connection.kind === 'connectionString'
+        ? new EventHubConsumerClient(
+            trigger.consumerGroup,
+            connection.connectionString,
+            trigger.eventHubName,
+            checkpointStore,
+            clientOptions,
+          )
+        : new EventHubConsumerClient(
+            trigger.consumerGroup,
+            connection.fullyQualifiedNamespace,
+            trigger.eventHubName,
+            connection.credential,
+            checkpointStore,
+            clientOptions,
+          );
+  }
+
+  get ownerId(): string {
+    return this.#client.identifier;
+  }
+
+  start(): void {
+    const { fn, shape, retry, triggerName } = this.#trigger;
+    const runtime = {
+      fn,
+      triggerName,
+      shape,
+      retry,
+      options: this.#options,
+      invoker: this.#invoker,
+      logger: this.#logger,
+      stopping: this.#stopping.signal,
+    };
+    const name = fn.metadata.name;
+    const processorFor = (context: PartitionContext) => {
+      let processor = this.#partitions.get(context.partitionId);
+      if (!processor) {
+        processor = new PartitionProcessor(runtime, context);
+        this.#partitions.set(context.partitionId, processor);
+      }
+      return processor;
+    };
+    this.#subscription = this.#client.subscribe(
+      {
+        processInitialize: async (context) => {
+          this.#partitions.delete(context.partitionId);
+          processorFor(context);
+          this.#logger.log(
+            'information',
+            `${this.#describe(name)} started processing partition ${context.partitionId}`,
+          );
+        },
+        processEvents: (events: ReceivedEventData[], context) =>
+          processorFor(context).processEvents(events, context),
+        processClose: async (reason, context) => {
+          const processor = this.#partitions.get(context.partitionId);
+          this.#partitions.delete(context.partitionId);
+          await processor?.close(reason);
+          this.#logger.log(
+            'information',
+            `${this.#describe(name)} stopped processing partition ${context.partitionId} (${reason})`,
+          );
+        },
+        processError: async (error, context) => {
+          const where = context.partitionId ? ` partition ${context.partitionId}` : '';
+          const code = (error as { code?: string }).code;
+          const expected = code === 'ReceiverDisconnectedError';
+          this.#logger.log(
+            expected ? 'debug' : 'warning',
+            `${this.#describe(name)}${where}: ${code ? `${code}: ` : ''}${error.message}`,
+          );
+        },
+      },
+      {
+        maxBatchSize: this.#options.maxEventBatchSize,
+        maxWaitTimeInSeconds: 60,
+        prefetchCount: this.#options.prefetchCount > 0 ? this.#options.prefetchCount : undefined,
+        startPosition: startPosition(this.#options.initialOffset),
+        skipParsingBodyAsJson: true,
+      },
+    );
+  }
+
+  /**
+   * Stops receiving, lets running invocations finish (without checkpointing them, as the host does)
+   * and gives up partition ownership so another instance can take over at once.
+   */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    await this.#subscription?.close();
+    await this.#client.close();
+  }
+
+  #describe(name: string): string {
+    return `EventHub trigger 'Functions.${name}' (hub '${this.#trigger.eventHubName}', consumer group '${this.#trigger.consumerGroup}')`;
+  }
+}
+
+function startPosition(offset: InitialOffset): EventPosition {
+  if (offset.type === 'fromEnd') return latestEventPosition;
+  if (offset.type === 'fromEnqueuedTime') return { enqueuedOn: offset.enqueuedTimeUtc };
+  return earliestEventPosition;
+}

@@ -1,0 +1,216 @@
+// One partition of one Event Hubs-triggered function, following the extension's PartitionProcessor:
+// invoke per batch (or per event for cardinality "one"), honour the function's retry policy, then
+// checkpoint the batch's last event whether the function succeeded or not, every
+// batchCheckpointFrequency batches; never checkpoint while stopping or after losing the partition
+// (those events are delivered again: at-least-once). minEventBatchSize > 1 holds events back until
+// enough arrived or maxWaitTime passed.
+import type { PartitionContext, ReceivedEventData } from '@azure/event-hubs';
+import { RegisteredFunction } from '../coreModule';
+import { EventHubsHostOptions } from '../hostJson';
+import { InvocationResult, Invoker } from '../invoke';
+import { HostLogger } from '../logger';
+import { canRetry, retryDelayMs, RetryPolicy } from '../retry';
+import { PartitionCoordinates, toTriggerInput, TriggerShape } from './triggerInput';
+
+/** The extension checkpoints held-back work after this long without events (batchCheckpointFrequency > 1). */
+const IDLE_CHECKPOINT_MS = 600_000;
+
+export interface TriggerRuntime {
+  fn: RegisteredFunction;
+  triggerName: string;
+  shape: TriggerShape;
+  retry?: RetryPolicy;
+  options: EventHubsHostOptions;
+  invoker: Invoker;
+  logger: HostLogger;
+  /** Aborted when the host stops. */
+  stopping: AbortSignal;
+}
+
+export class PartitionProcessor {
+  readonly #runtime: TriggerRuntime;
+  readonly #coordinates: PartitionCoordinates;
+  #context: PartitionContext;
+  #batchCounter = 0;
+  #lastProcessed?: ReceivedEventData;
+  #lastBatchReceivedAt = Date.now();
+  #ownershipLost = new AbortController();
+  #held: ReceivedEventData[] = [];
+  #heldTimer?: NodeJS.Timeout;
+  /** Serializes the SDK's calls with the held-events timer. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(runtime: TriggerRuntime, context: PartitionContext) {
+    this.#runtime = runtime;
+    this.#context = context;
+    this.#coordinates = {
+      fullyQualifiedNamespace: context.fullyQualifiedNamespace,
+      eventHubName: context.eventHubName,
+      consumerGroup: context.consumerGroup,
+      partitionId: context.partitionId,
+    };
+  }
+
+  processEvents(events: ReceivedEventData[], context: PartitionContext): Promise<void> {
+    this.#context = context;
+    return this.#serialized(() => this.#processEvents(events));
+  }
+
+  async close(reason: string): Promise<void> {
+    if (reason === 'OwnershipLost') this.#ownershipLost.abort();
+    clearTimeout(this.#heldTimer);
+    this.#held = [];
+    await this.#serialized(async () => {
+      const { batchCheckpointFrequency } = this.#runtime.options;
+      if (
+        reason !== 'OwnershipLost' &&
+        batchCheckpointFrequency > 1 &&
+        this.#batchCounter > 0 &&
+        this.#lastProcessed
+      ) {
+        await this.#checkpoint(this.#lastProcessed, 'on close');
+      }
+    });
+  }
+
+  async #processEvents(events: ReceivedEventData[]): Promise<void> {
+    const { options } = this.#runtime;
+    if (events.length === 0) {
+      const idle = Date.now() - this.#lastBatchReceivedAt >= IDLE_CHECKPOINT_MS;
+      if (idle && options.batchCheckpointFrequency > 1 && this.#batchCounter > 0 && this.#lastProcessed) {
+        await this.#checkpoint(this.#lastProcessed, 'after idling');
+      }
+      return;
+    }
+    this.#lastBatchReceivedAt = Date.now();
+    if (this.#cancelled) return;
+    if (options.minEventBatchSize <= 1) return this.#dispatch(events);
+
+    this.#held.push(...events);
+    if (this.#held.length >= options.minEventBatchSize) {
+      clearTimeout(this.#heldTimer);
+      this.#heldTimer = undefined;
+      await this.#dispatch(this.#held.splice(0, options.maxEventBatchSize));
+    }
+    if (this.#held.length > 0 && !this.#heldTimer) {
+      this.#heldTimer = setTimeout(() => {
+        this.#heldTimer = undefined;
+        void this.#serialized(() => this.#dispatchHeld());
+      }, options.maxWaitTimeMs);
+    }
+  }
+
+  async #dispatchHeld(): Promise<void> {
+    if (this.#held.length === 0 || this.#cancelled) return;
+    await this.#dispatch(this.#held.splice(0, this.#runtime.options.maxEventBatchSize));
+    if (this.#held.length > 0) await this.#dispatchHeld();
+  }
+
+  async #dispatch(events: ReceivedEventData[]): Promise<void> {
+    const { options, shape } = this.#runtime;
+    this.#batchCounter++;
+    const checkpointAfter =
+      options.batchCheckpointFrequency === 1 || this.#batchCounter >= options.batchCheckpointFrequency;
+    let toCheckpoint: ReceivedEventData | undefined;
+    if (shape.cardinality === 'one') {
+      for (const event of events) {
+        if (this.#cancelled) break;
+        await this.#invokeWithRetry([event], checkpointAfter);
+        toCheckpoint = event;
+      }
+    } else {
+      await this.#invokeWithRetry(events, checkpointAfter);
+      toCheckpoint = events[events.length - 1];
+    }
+    if (toCheckpoint) this.#lastProcessed = toCheckpoint;
+    if (toCheckpoint && checkpointAfter && !this.#cancelled)
+      await this.#checkpoint(toCheckpoint, 'after invocation');
+  }
+
+  async #invokeWithRetry(events: ReceivedEventData[], checkpointAfter: boolean): Promise<InvocationResult> {
+    const { fn, triggerName, shape, retry, invoker, logger } = this.#runtime;
+    let retries = 0;
+    let lastError: unknown;
+    for (;;) {
+      const input = toTriggerInput(events, this.#coordinates, shape, checkpointAfter);
+      const result = await invoker.invoke(fn, {
+        inputData: [{ name: triggerName, data: input.data }],
+        triggerMetadata: input.triggerMetadata,
+        retryContext: retry
+          ? { retryCount: retries, maxRetryCount: retry.maxRetryCount, exception: toRpcException(lastError) }
+          : undefined,
+        reason: '(null)',
+        details: input.details,
+      });
+      if (result.succeeded || !canRetry(retry, retries) || this.#cancelled) return result;
+      retries++;
+      lastError = result.error;
+      const delay = retryDelayMs(retry!, retries);
+      logger.log(
+        'information',
+        `Waiting for \`${formatTimeSpan(delay)}\` before retrying function execution. ` +
+          `Next attempt: '${retries}'. Max retry count: '${retry!.maxRetryCount}'`,
+        `Function.${fn.metadata.name}`,
+      );
+      if (!(await sleep(delay, this.#cancellation))) return result;
+    }
+  }
+
+  async #checkpoint(event: ReceivedEventData, when: string): Promise<void> {
+    try {
+      await this.#context.updateCheckpoint(event);
+      this.#batchCounter = 0;
+    } catch (error) {
+      this.#runtime.logger.log(
+        'warning',
+        `Checkpoint ${when} failed for partition ${this.#coordinates.partitionId} ` +
+          `(sequence number ${event.sequenceNumber}); its events will be delivered again: ${String(error)}`,
+      );
+    }
+  }
+
+  get #cancelled(): boolean {
+    return this.#runtime.stopping.aborted || this.#ownershipLost.signal.aborted;
+  }
+
+  get #cancellation(): AbortSignal {
+    return AbortSignal.any([this.#runtime.stopping, this.#ownershipLost.signal]);
+  }
+
+  #serialized(task: () => Promise<void>): Promise<void> {
+    const next = this.#queue.then(task);
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+}
+
+function toRpcException(error: unknown) {
+  if (error === undefined) return undefined;
+  return error instanceof Error
+    ? { message: error.message, source: error.name, stackTrace: error.stack ?? null }
+    : { message: String(error) };
+}
+
+/** Resolves true after `ms`, false as soon as the signal aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** TimeSpan's default format, hh:mm:ss[.fffffff]. */
+function formatTimeSpan(ms: number): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const totalSeconds = Math.floor(ms / 1000);
+  const fraction = ms % 1000 ? `.${String(ms % 1000).padStart(3, '0')}0000` : '';
+  return `${pad(Math.floor(totalSeconds / 3600))}:${pad(Math.floor(totalSeconds / 60) % 60)}:${pad(totalSeconds % 60)}${fraction}`;
+}

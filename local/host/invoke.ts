@@ -1,0 +1,245 @@
+// One invocation, driven the way the Node.js worker drives it: the library's invocation model turns
+// the RPC-shaped request into the handler's arguments, hooks run around the handler, and the library
+// turns the result back into an RPC response. The handler is never called around the library.
+import { randomUUID } from 'node:crypto';
+import { AppRegistry, RegisteredFunction } from './coreModule';
+import {
+  CoreInvocationContext,
+  HookData,
+  InvocationState,
+  RpcInvocationRequest,
+  RpcInvocationResponse,
+  RpcLogCategory,
+  RpcLogLevel,
+} from './coreTypes';
+import { HostLogger } from './logger';
+import { InvocationRecorder } from './recorder';
+
+export interface InvocationInit {
+  inputData: NonNullable<RpcInvocationRequest['inputData']>;
+  triggerMetadata?: RpcInvocationRequest['triggerMetadata'];
+  retryContext?: RpcInvocationRequest['retryContext'];
+  /** Shown in the "Executing" line, as the host does (e.g. why the function ran). */
+  reason: string;
+  /** Extra line after "Executing" (the Event Hubs trigger prints its batch coordinates). */
+  details?: string;
+}
+
+export interface InvocationResult {
+  invocationId: string;
+  succeeded: boolean;
+  error?: unknown;
+  response?: RpcInvocationResponse;
+  durationMs: number;
+}
+
+export class Invoker {
+  readonly #registry: AppRegistry;
+  readonly #logger: HostLogger;
+  readonly #recorder?: InvocationRecorder;
+
+  constructor(registry: AppRegistry, logger: HostLogger, recorder?: InvocationRecorder) {
+    this.#registry = registry;
+    this.#logger = logger;
+    this.#recorder = recorder;
+  }
+
+  async invoke(fn: RegisteredFunction, init: InvocationInit): Promise<InvocationResult> {
+    const invocationId = randomUUID();
+    const name = fn.metadata.name;
+    const started = process.hrtime.bigint();
+    this.#logger.log(
+      'information',
+      `Executing 'Functions.${name}' (Reason='${init.reason}', Id=${invocationId})`,
+    );
+    if (init.details) this.#logger.log('information', init.details);
+
+    const invocation = new InvocationRun(this.#registry, this.#logger, fn, {
+      invocationId,
+      functionId: name,
+      inputData: init.inputData,
+      triggerMetadata: init.triggerMetadata ?? {},
+      retryContext: init.retryContext,
+    });
+    let result: InvocationResult;
+    try {
+      const response = await invocation.run();
+      result = { invocationId, succeeded: true, response, durationMs: elapsedMs(started) };
+    } catch (error) {
+      result = { invocationId, succeeded: false, error, durationMs: elapsedMs(started) };
+    }
+
+    const duration = Math.round(result.durationMs);
+    const outcome = result.succeeded ? 'Succeeded' : 'Failed';
+    this.#logger.log(
+      result.succeeded ? 'information' : 'error',
+      `Executed 'Functions.${name}' (${outcome}, Id=${invocationId}, Duration=${duration}ms)`,
+    );
+    if (!result.succeeded) {
+      this.#logger.log('error', describeFailure(name, result.error), `Function.${name}`);
+    }
+    this.#recorder?.record(
+      name,
+      result,
+      invocation.handlerInputs,
+      invocation.invocationContext,
+      init.retryContext,
+    );
+    return result;
+  }
+}
+
+/** The state of one invocation: the worker's CoreInvocationContext plus the hook contexts. */
+class InvocationRun {
+  readonly #registry: AppRegistry;
+  readonly #logger: HostLogger;
+  readonly #fn: RegisteredFunction;
+  readonly #request: RpcInvocationRequest & { invocationId: string };
+  readonly #hookData: HookData = {};
+  #state: InvocationState | undefined;
+  invocationContext: unknown;
+  handlerInputs: unknown[] = [];
+
+  constructor(
+    registry: AppRegistry,
+    logger: HostLogger,
+    fn: RegisteredFunction,
+    request: RpcInvocationRequest & { invocationId: string },
+  ) {
+    this.#registry = registry;
+    this.#logger = logger;
+    this.#fn = fn;
+    this.#request = request;
+  }
+
+  async run(): Promise<RpcInvocationResponse> {
+    const programmingModel = this.#registry.programmingModel;
+    if (!programmingModel)
+      throw new Error('The app did not set a programming model (@azure/functions not loaded?)');
+    const model = await programmingModel.getInvocationModel(this.#coreContext());
+
+    const args = await model.getArguments();
+    this.invocationContext = args.context;
+    const pre = {
+      ...this.#sharedHookFields(),
+      inputs: args.inputs,
+      functionCallback: this.#fn.callback,
+    };
+    await this.#inState('preInvocationHooks', () => this.#runHooks('preInvocation', pre));
+    this.handlerInputs = pre.inputs;
+
+    const post = {
+      ...this.#sharedHookFields(),
+      inputs: pre.inputs,
+      result: null as unknown,
+      error: null as unknown,
+    };
+    await this.#inState('invocation', async () => {
+      try {
+        post.result = await model.invokeFunction(args.context, pre.inputs, pre.functionCallback);
+      } catch (error) {
+        post.error = error;
+      }
+    });
+    await this.#inState('postInvocationHooks', () => this.#runHooks('postInvocation', post));
+    if (post.error !== null && post.error !== undefined) throw post.error;
+    return model.getResponse(args.context, post.result);
+  }
+
+  #coreContext(): CoreInvocationContext {
+    const getState = () => this.#state;
+    const setState = (state: InvocationState | undefined) => (this.#state = state);
+    return {
+      invocationId: this.#request.invocationId,
+      request: this.#request,
+      metadata: this.#fn.metadata,
+      get state() {
+        return getState();
+      },
+      set state(value) {
+        setState(value);
+      },
+      log: (level, category, message) => this.#log(level, category, message),
+    };
+  }
+
+  /** hookData, appHookData and invocationContext are read-only on hook contexts, as in the worker. */
+  #sharedHookFields() {
+    const fields = {};
+    readOnly(fields, 'hookData', () => this.#hookData);
+    readOnly(fields, 'appHookData', () => this.#registry.appHookData);
+    readOnly(fields, 'invocationContext', () => this.invocationContext);
+    return fields;
+  }
+
+  async #inState(state: InvocationState, action: () => Promise<void>): Promise<void> {
+    this.#state = state;
+    try {
+      await action();
+    } finally {
+      this.#state = undefined;
+    }
+  }
+
+  async #runHooks(name: 'preInvocation' | 'postInvocation', context: object): Promise<void> {
+    for (const callback of [...this.#registry.hooks[name]]) await callback(context);
+  }
+
+  #log(level: RpcLogLevel, category: RpcLogCategory, message: string): void {
+    const entry = runLogHooks(this.#registry, level, category, message, {
+      hookData: this.#hookData,
+      invocationContext: this.invocationContext,
+    });
+    const name = this.#fn.metadata.name;
+    this.#logger.log(
+      entry.level,
+      entry.message,
+      category === 'user' ? `Function.${name}.User` : `Function.${name}`,
+    );
+  }
+}
+
+/**
+ * Gives the app's `log` hooks a look at a log entry. Hooks may change the level and message of the
+ * app's own (user) logs only; a hook that throws cannot suppress a log.
+ */
+export function runLogHooks(
+  registry: AppRegistry,
+  level: RpcLogLevel,
+  category: RpcLogCategory,
+  message: string,
+  invocation?: { hookData: HookData; invocationContext: unknown },
+): { level: RpcLogLevel; message: string } {
+  const context = { level, message };
+  readOnly(context, 'category', () => category);
+  readOnly(context, 'hookData', () => invocation?.hookData ?? {});
+  readOnly(context, 'appHookData', () => registry.appHookData);
+  readOnly(context, 'invocationContext', () => invocation?.invocationContext);
+  try {
+    for (const callback of registry.hooks.log) callback(context);
+  } catch {
+    // A faulty log hook must not hide the log itself.
+  }
+  return category === 'user' ? { level: context.level, message: context.message } : { level, message };
+}
+
+export function readOnly(target: object, property: string, get: () => unknown): void {
+  Object.defineProperty(target, property, {
+    enumerable: true,
+    get,
+    set() {
+      throw new TypeError(`Cannot assign to read only property '${property}'`);
+    },
+  });
+}
+
+function describeFailure(name: string, error: unknown): string {
+  const message =
+    error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
+  const stack = error instanceof Error && error.stack ? `\nStack: ${error.stack}` : '';
+  return `Exception while executing function: Functions.${name}. Result: Failure\nException: ${message}${stack}`;
+}
+
+function elapsedMs(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}

@@ -1,0 +1,72 @@
+// Console output in Core Tools' shape: `[<ISO time>] <message>`, filtered by host.json
+// logging.logLevel (category keys such as "default", "Function", "Function.<name>.User").
+import { RpcLogLevel } from './coreTypes';
+
+const LEVEL_ORDER: Record<RpcLogLevel, number> = {
+  trace: 0,
+  debug: 1,
+  information: 2,
+  warning: 3,
+  error: 4,
+  critical: 5,
+  none: 6,
+};
+
+const COLORS: Partial<Record<RpcLogLevel, string>> = {
+  warning: '\x1b[33m',
+  error: '\x1b[31m',
+  critical: '\x1b[31m',
+};
+
+export interface LogSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+export class HostLogger {
+  readonly #sink: LogSink;
+  readonly #levels: [string, number][];
+  readonly #color: boolean;
+
+  constructor(sink: LogSink = process.stdout, logLevels: Record<string, string> = {}) {
+    this.#sink = sink;
+    this.#levels = Object.entries(logLevels).map(([category, level]) => [
+      category.toLowerCase(),
+      parseLevel(level),
+    ]);
+    this.#color = Boolean(sink.isTTY) && !process.env.NO_COLOR;
+  }
+
+  isEnabled(level: RpcLogLevel, category: string): boolean {
+    return LEVEL_ORDER[level] >= this.#minimumLevel(category.toLowerCase()) && level !== 'none';
+  }
+
+  log(level: RpcLogLevel, message: string, category = 'Host.General'): void {
+    if (!this.isEnabled(level, category)) return;
+    const line = `[${new Date().toISOString()}] ${message}`;
+    const color = this.#color ? COLORS[level] : undefined;
+    this.#sink.write(color ? `${color}${line}\x1b[0m\n` : `${line}\n`);
+  }
+
+  /** Lines Core Tools prints without a timestamp (the banner and function list). */
+  plain(text: string): void {
+    this.#sink.write(`${text}\n`);
+  }
+
+  #minimumLevel(category: string): number {
+    let best: [string, number] | undefined;
+    for (const entry of this.#levels) {
+      const [key] = entry;
+      const matches = key === category || category.startsWith(`${key}.`);
+      if (matches && (!best || key.length > best[0].length)) best = entry;
+    }
+    if (best) return best[1];
+    const fallback = this.#levels.find(([key]) => key === 'default');
+    return fallback ? fallback[1] : LEVEL_ORDER.information;
+  }
+}
+
+function parseLevel(level: string): number {
+  const normalized = level.toLowerCase() === 'info' ? 'information' : (level.toLowerCase() as RpcLogLevel);
+  return LEVEL_ORDER[normalized] ?? LEVEL_ORDER.information;
+}

@@ -1,0 +1,70 @@
+// `--record <file>`: one JSON line per finished invocation with exactly what the handler received.
+// Tests and benchmarks read it to see the consumer's inputs without depending on log formats.
+// Written synchronously, before the Event Hubs trigger checkpoints, so a crash never hides an
+// invocation that a checkpoint already covers.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { InvocationResult } from './invoke';
+
+export interface InvocationRecord {
+  time: string;
+  functionName: string;
+  invocationId: string;
+  succeeded: boolean;
+  error?: string;
+  durationMs: number;
+  retryCount?: number;
+  /** The handler's arguments before the context; Buffers appear as `{ "$bytes": "<base64>" }`. */
+  inputs: unknown[];
+  triggerMetadata?: unknown;
+}
+
+export class InvocationRecorder {
+  readonly file: string;
+
+  constructor(file: string) {
+    this.file = path.resolve(file);
+    mkdirSync(path.dirname(this.file), { recursive: true });
+  }
+
+  record(
+    functionName: string,
+    result: InvocationResult,
+    inputs: unknown[],
+    context: unknown,
+    retryContext?: { retryCount?: number | null } | null,
+  ): void {
+    const record: InvocationRecord = {
+      time: new Date().toISOString(),
+      functionName,
+      invocationId: result.invocationId,
+      succeeded: result.succeeded,
+      error: result.succeeded ? undefined : errorMessage(result.error),
+      durationMs: Math.round(result.durationMs * 1000) / 1000,
+      retryCount: retryContext?.retryCount ?? undefined,
+      inputs,
+      triggerMetadata: (context as { triggerMetadata?: unknown } | undefined)?.triggerMetadata,
+    };
+    appendFileSync(this.file, `${JSON.stringify(record, replacer)}\n`);
+  }
+}
+
+function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const original = this[key];
+  if (Buffer.isBuffer(original)) return { $bytes: original.toString('base64') };
+  if (isHttpRequest(original)) return { method: original.method, url: original.url };
+  return value;
+}
+
+function isHttpRequest(value: unknown): value is { method: string; url: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    value.constructor?.name === 'HttpRequest' &&
+    typeof (value as { method?: unknown }).method === 'string'
+  );
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
