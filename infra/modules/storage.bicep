@@ -1,0 +1,68 @@
+// The host's storage account (AzureWebJobsStorage): checkpoints and leases written by the Functions
+// host, the app's dead-letter blobs, and the container Flex Consumption deploys the app package from.
+// Shared-key access is off, so only Entra identities with data roles can read or write.
+
+@description('Name of the storage account (3-24 lowercase letters and digits, globally unique).')
+@minLength(3)
+@maxLength(24)
+param accountName string
+
+@description('Azure region of the account.')
+param location string
+
+@description('Blob container Flex Consumption reads the deployment package from.')
+param deploymentContainerName string
+
+@description('Blob container the app writes events it failed to process to.')
+param deadLetterContainerName string
+
+@description('Tags applied to the account.')
+param tags object
+
+resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
+  name: accountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {
+  parent: blobService
+  name: deadLetterContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+@description('Blob service endpoint, e.g. https://<account>.blob.core.windows.net/.')
+output blobEndpoint string = account.properties.primaryEndpoints.blob

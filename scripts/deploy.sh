@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Takes a signed-in Azure CLI user from nothing to a working endpoint: resource group, infrastructure
+# (infra/main.bicep), build, `func azure functionapp publish`, then the endpoint, its function key and
+# a curl example. Safe to run again: the template and the publish are idempotent.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+readonly root
+readonly http_function='publishEvents'
+readonly publish_attempts=8
+readonly publish_retry_seconds=30
+
+usage() {
+  cat <<'EOF'
+Usage: npm run deploy -- <name-prefix> <location> [options]
+       bash scripts/deploy.sh <name-prefix> <location> [options]
+
+Deploys Event Hubs, storage, Application Insights and a Flex Consumption function app
+(infra/main.bicep) into a resource group, builds the app, publishes it with Azure Functions Core
+Tools, and prints the endpoint with its function key and a curl example.
+
+Arguments:
+  <name-prefix>   2-12 characters: lowercase letters, digits, hyphens; starts with a letter.
+                  Every resource name contains it (e.g. func-<name-prefix>-<suffix>).
+  <location>      Azure region that offers Flex Consumption, e.g. eastus, westeurope, swedencentral
+                  (list them: az functionapp list-flexconsumption-locations -o table).
+
+Options:
+  -g, --resource-group <name>  Resource group to create or reuse (default: rg-<name-prefix>).
+  --developer-access           Also grant you (the signed-in user) the app's data roles on the hub
+                               and the storage account, to run the app locally against Azure.
+  --infra-only                 Deploy the infrastructure; do not build or publish the app.
+  -h, --help                   Show this help.
+
+Requires: Azure CLI signed in (az login), Azure Functions Core Tools 4 (func), Node.js and npm.
+Tear down: bash scripts/teardown.sh <name-prefix>
+EOF
+}
+
+die() {
+  printf 'deploy: %s\n' "$*" >&2
+  exit 1
+}
+
+usage_error() {
+  printf 'deploy: %s\n\n' "$*" >&2
+  usage >&2
+  exit 2
+}
+
+step() {
+  printf '\n==> %s\n' "$*"
+}
+
+# --- Arguments ------------------------------------------------------------------------------------
+
+prefix=''
+location=''
+resource_group=''
+developer_access=false
+infra_only=false
+positionals=()
+
+while (($# > 0)); do
+  case "$1" in
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    -g | --resource-group)
+      (($# >= 2)) || usage_error "$1 needs a value"
+      resource_group="$2"
+      shift 2
+      ;;
+    --developer-access)
+      developer_access=true
+      shift
+      ;;
+    --infra-only)
+      infra_only=true
+      shift
+      ;;
+    -*) usage_error "unknown option: $1" ;;
+    *)
+      positionals+=("$1")
+      shift
+      ;;
+  esac
+done
+
+((${#positionals[@]} == 2)) || usage_error "expected <name-prefix> and <location>, got ${#positionals[@]} argument(s)"
+prefix="${positionals[0]}"
+location="${positionals[1]}"
+[[ "$prefix" =~ ^[a-z][a-z0-9-]{0,10}[a-z0-9]$ ]] ||
+  usage_error "invalid name prefix '$prefix': 2-12 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen"
+[[ "$location" =~ ^[a-z0-9]+$ ]] ||
+  usage_error "invalid location '$location': use the short form, e.g. eastus or westeurope"
+resource_group="${resource_group:-rg-$prefix}"
+
+# --- Tools and sign-in ----------------------------------------------------------------------------
+
+command -v az >/dev/null 2>&1 ||
+  die "the Azure CLI (az) is not installed or not on PATH. Install it: https://learn.microsoft.com/cli/azure/install-azure-cli"
+if [[ "$infra_only" == false ]]; then
+  command -v func >/dev/null 2>&1 ||
+    die "Azure Functions Core Tools (func) is not installed or not on PATH. Install version 4: https://learn.microsoft.com/azure/azure-functions/functions-run-local (or deploy the infrastructure alone with --infra-only)"
+  func_version="$(func --version 2>/dev/null || true)"
+  [[ "$func_version" == 4.* ]] ||
+    die "Azure Functions Core Tools 4 is required, found '${func_version:-unknown}'. Update it: https://learn.microsoft.com/azure/azure-functions/functions-run-local"
+  command -v npm >/dev/null 2>&1 || die "npm is not on PATH; install Node.js 20 or later: https://nodejs.org"
+fi
+
+account="$(az account show --query '[name, id, user.name]' -o tsv 2>/dev/null)" ||
+  die "the Azure CLI is not signed in. Run: az login   (then, to pick a subscription: az account set --subscription <name or id>)"
+IFS=$'\t' read -r subscription_name subscription_id signed_in_as <<<"$account"
+
+printf 'Subscription:   %s (%s)\n' "$subscription_name" "$subscription_id"
+printf 'Signed in as:   %s\n' "$signed_in_as"
+printf 'Resource group: %s in %s\n' "$resource_group" "$location"
+
+# --- Subscription readiness -----------------------------------------------------------------------
+
+step 'Registering resource providers (only those not registered yet)'
+# Flex Consumption apps also need Microsoft.App; a fresh subscription has none of these registered.
+for namespace in Microsoft.App Microsoft.Web Microsoft.EventHub Microsoft.Storage Microsoft.Insights \
+  Microsoft.OperationalInsights Microsoft.ManagedIdentity; do
+  state="$(az provider show --namespace "$namespace" --query registrationState -o tsv 2>/dev/null || true)"
+  if [[ "$state" != 'Registered' ]]; then
+    printf '  %s (%s) ...\n' "$namespace" "${state:-unknown}"
+    az provider register --namespace "$namespace" --wait -o none
+  fi
+done
+
+if flex_locations="$(az functionapp list-flexconsumption-locations --query '[].name' -o tsv 2>/dev/null)"; then
+  normalized="$(tr '[:upper:]' '[:lower:]' <<<"$flex_locations" | tr -d ' ')"
+  grep -qx "$location" <<<"$normalized" ||
+    die "Flex Consumption is not offered in '$location'. Regions that offer it: $(tr '\n' ' ' <<<"$normalized")"
+else
+  printf 'Could not list Flex Consumption regions (older Azure CLI?); continuing with %s.\n' "$location"
+fi
+
+# --- Infrastructure -------------------------------------------------------------------------------
+
+step "Creating resource group $resource_group"
+az group create --name "$resource_group" --location "$location" -o none
+
+developer_principal_id=''
+if [[ "$developer_access" == true ]]; then
+  developer_principal_id="$(az ad signed-in-user show --query id -o tsv 2>/dev/null)" ||
+    die "--developer-access needs a signed-in user (a service principal login has no 'signed-in user'); grant roles to it with developerPrincipalId/developerPrincipalType in infra/main.bicepparam instead"
+fi
+
+step 'Deploying infra/main.bicep (first run: about 3-5 minutes)'
+outputs="$(
+  NAME_PREFIX="$prefix" DEVELOPER_PRINCIPAL_ID="$developer_principal_id" \
+    az deployment group create \
+    --resource-group "$resource_group" \
+    --name "eventhubs-functions-$(date -u +%Y%m%d%H%M%S)" \
+    --parameters "$root/infra/main.bicepparam" \
+    --query properties.outputs -o json
+)" || die "the deployment failed (see the error above). Details: az deployment operation group list -g $resource_group -n <deployment name>"
+
+output() {
+  node -e 'const o = JSON.parse(process.argv[1]); process.stdout.write(String(o[process.argv[2]].value));' "$outputs" "$1"
+}
+function_app="$(output functionAppName)"
+publish_url="$(output publishEventsUrl)"
+app_insights="$(output appInsightsName)"
+printf 'Function app:   %s\nEvent Hubs:     %s/%s (consumer group %s)\n' \
+  "$function_app" "$(output eventHubsFullyQualifiedNamespace)" "$(output eventHubName)" "$(output consumerGroupName)"
+
+if [[ "$infra_only" == true ]]; then
+  printf '\nInfrastructure deployed. Publish the app later with: npm run deploy -- %s %s\n' "$prefix" "$location"
+  exit 0
+fi
+
+# --- Build and package ----------------------------------------------------------------------------
+
+step 'Building the app'
+cd "$root"
+[[ -d node_modules ]] || npm ci --no-audit --no-fund
+# A clean build: a stale file left in dist/ from a deleted function would be deployed as a function.
+npm run clean
+npm run build
+
+# Flex Consumption runs the package as uploaded (Core Tools does no remote build for Node unless
+# asked), so the package must carry compiled JavaScript and production dependencies only. It is
+# staged apart from the checkout so that the developer's node_modules stays untouched.
+staging="$(mktemp -d "${TMPDIR:-/tmp}/eventhubs-functions-package.XXXXXX")"
+trap 'rm -rf "$staging"' EXIT
+cp -R dist host.json package.json package-lock.json .funcignore "$staging/"
+(cd "$staging" && npm ci --omit=dev --no-audit --no-fund)
+
+# --- Publish --------------------------------------------------------------------------------------
+
+step "Publishing to $function_app"
+attempt=1
+while true; do
+  # FUNCTIONS_WORKER_RUNTIME tells Core Tools the project's language (there is no local.settings.json
+  # in the package); --build local keeps the package exactly as staged.
+  if publish_log="$(cd "$staging" && FUNCTIONS_WORKER_RUNTIME=node func azure functionapp publish \
+    "$function_app" --build local 2>&1 | tee /dev/stderr)"; then
+    break
+  fi
+  # Right after the first deployment the app's identity may not hold its role on the deployment
+  # container yet (assignments take minutes to propagate); the upload then fails with 403.
+  if ((attempt < publish_attempts)) &&
+    grep -qiE '403|forbidden|AuthorizationPermissionMismatch|AuthorizationFailure' <<<"$publish_log"; then
+    printf '\nPublish refused (role assignments still propagating); retry %d of %d in %d s...\n' \
+      "$attempt" "$((publish_attempts - 1))" "$publish_retry_seconds"
+    sleep "$publish_retry_seconds"
+    attempt=$((attempt + 1))
+    continue
+  fi
+  die "publishing failed (see the output above)"
+done
+
+# --- Endpoint -------------------------------------------------------------------------------------
+
+step 'Endpoint'
+function_key=''
+for _ in 1 2 3 4 5 6; do
+  function_key="$(az functionapp function keys list --resource-group "$resource_group" --name "$function_app" \
+    --function-name "$http_function" --query default -o tsv 2>/dev/null || true)"
+  [[ -n "$function_key" ]] && break
+  sleep 10
+done
+key_command="az functionapp function keys list -g $resource_group -n $function_app --function-name $http_function --query default -o tsv"
+
+printf 'POST %s\n' "$publish_url"
+# The key is a credential: shown on an interactive terminal only, never written to a file or log.
+if [[ -z "$function_key" ]]; then
+  printf 'The function key is not available yet; fetch it in a minute with:\n  %s\n' "$key_command"
+  function_key='<function key>'
+elif [[ -t 1 ]]; then
+  printf 'Function key: %s   (a credential: keep it out of files, chats and logs)\n' "$function_key"
+else
+  printf 'Function key: not printed because the output is not a terminal. Fetch it with:\n  %s\n' "$key_command"
+  function_key='<function key>'
+fi
+
+# One event through the whole path proves the deployment (host up, key valid, roles in effect).
+if [[ "$function_key" != '<function key>' ]] && command -v curl >/dev/null 2>&1; then
+  step 'Checking the endpoint with one event'
+  status=''
+  for attempt in $(seq 1 10); do
+    status="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$publish_url" \
+      -H @- -H 'Content-Type: application/json' \
+      -d '{"source":"scripts/deploy.sh","smokeTest":true}' <<<"x-functions-key: $function_key" || true)"
+    [[ "$status" == 2?? ]] && break
+    printf '  attempt %d: HTTP %s (host starting or roles propagating); retrying in 30 s\n' "$attempt" "${status:-no answer}"
+    sleep 30
+  done
+  if [[ "$status" == 2?? ]]; then
+    printf '  HTTP %s: the event was accepted by Event Hubs.\n' "$status"
+  else
+    printf '  No success yet (last answer: HTTP %s). Give the role assignments a few more minutes.\n' "${status:-none}"
+  fi
+fi
+
+cat <<EOF
+
+Send two events:
+  curl -i -X POST '$publish_url' \\
+    -H 'x-functions-key: $function_key' \\
+    -H 'Content-Type: application/json' \\
+    -d '[{"orderId":1,"amount":12.5},{"orderId":2,"amount":7}]'
+
+Right after a first deployment, requests may answer 503 until the role assignments propagate (a few
+minutes). The consumer's lines reach Application Insights ($app_insights) within a few minutes:
+  az monitor app-insights query -g $resource_group --app $app_insights \\
+    --analytics-query 'traces | where message startswith "EventProcessed " | project timestamp, message | take 20'
+
+More queries: docs/deploy.md. Tear down: bash scripts/teardown.sh $prefix$([[ "$resource_group" == "rg-$prefix" ]] || printf ' -g %s' "$resource_group")
+EOF
