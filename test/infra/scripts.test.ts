@@ -1,0 +1,180 @@
+// The deployment scripts, as far as they can run without Azure: syntax, shellcheck, usage, argument
+// checks, and the messages a user gets when a tool is missing or the Azure CLI is signed out. The
+// signed-out CLI and an installed Core Tools are played by two-line stand-ins: those states cannot be
+// produced for real on a machine without Azure.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './support/bicep';
+
+const scripts = ['deploy.sh', 'teardown.sh', 'install-bicep.sh'];
+
+function which(command: string): string | undefined {
+  const found = spawnSync('bash', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+const bash = which('bash')!;
+const shellcheck = which('shellcheck');
+
+/** A PATH with only the named real commands (and optional stand-ins), nothing else. */
+function restrictedPath(dir: string, real: string[], standIns: Record<string, string> = {}): string {
+  for (const command of real) {
+    const target = which(command);
+    if (target !== undefined) symlinkSync(target, path.join(dir, command));
+  }
+  for (const [command, body] of Object.entries(standIns)) {
+    writeFileSync(path.join(dir, command), `#!${bash}\n${body}\n`);
+    chmodSync(path.join(dir, command), 0o755);
+  }
+  return dir;
+}
+
+function run(script: string, args: string[], pathValue?: string) {
+  const result = spawnSync(bash, [path.join(repoRoot, 'scripts', script), ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: pathValue === undefined ? process.env : { ...process.env, PATH: pathValue },
+    timeout: 30_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const basicTools = ['dirname', 'cat', 'tr', 'sed', 'grep', 'uname', 'mktemp', 'rm', 'head'];
+
+describe('scripts/', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'scripts-test-'));
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test.each(scripts)('%s is valid bash', (script) => {
+    const result = spawnSync(bash, ['-n', path.join(repoRoot, 'scripts', script)], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  (shellcheck ? test : test.skip)(
+    `shellcheck finds nothing${shellcheck ? '' : ' (shellcheck not installed: skipped)'}`,
+    () => {
+      const result = spawnSync(
+        shellcheck!,
+        scripts.map((script) => path.join(repoRoot, 'scripts', script)),
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(result.stdout).toBe('');
+      expect(result.status).toBe(0);
+    },
+  );
+
+  describe('deploy.sh', () => {
+    test('--help explains the usage and exits 0', () => {
+      const result = run('deploy.sh', ['--help']);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain('Usage: npm run deploy -- <name-prefix> <location> [options]');
+      expect(result.stdout).toContain('--developer-access');
+      expect(result.stdout).toContain('bash scripts/teardown.sh <name-prefix>');
+    });
+
+    test.each([
+      [[], 'expected <name-prefix> and <location>, got 0 argument(s)'],
+      [['demo'], 'expected <name-prefix> and <location>, got 1 argument(s)'],
+      [['Demo', 'westeurope'], "invalid name prefix 'Demo'"],
+      [['demo_1', 'westeurope'], "invalid name prefix 'demo_1'"],
+      [['a', 'westeurope'], "invalid name prefix 'a'"],
+      [['demo-', 'westeurope'], "invalid name prefix 'demo-'"],
+      [['thirteen-char', 'westeurope'], "invalid name prefix 'thirteen-char'"],
+      [['demo', 'West Europe'], "invalid location 'West Europe'"],
+      [['demo', 'westeurope', '--bogus'], 'unknown option: --bogus'],
+      [['demo', 'westeurope', '-g'], '-g needs a value'],
+    ])('rejects %j with usage and exit code 2', (args, message) => {
+      const result = run('deploy.sh', args);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain('Usage:');
+    });
+
+    test('says how to install the Azure CLI when az is missing', () => {
+      const result = run('deploy.sh', ['demo', 'westeurope'], restrictedPath(tmp, basicTools));
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('the Azure CLI (az) is not installed or not on PATH');
+      expect(result.stderr).toContain('https://learn.microsoft.com/cli/azure/install-azure-cli');
+    });
+
+    test('says how to install Core Tools when func is missing, and that --infra-only needs none', () => {
+      const pathValue = restrictedPath(tmp, basicTools, { az: 'exit 0' });
+      const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('Azure Functions Core Tools (func) is not installed or not on PATH');
+      expect(result.stderr).toContain('--infra-only');
+    });
+
+    test('refuses Core Tools older than 4', () => {
+      const pathValue = restrictedPath(tmp, basicTools, { az: 'exit 0', func: 'echo 3.0.3904' });
+      const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain("Azure Functions Core Tools 4 is required, found '3.0.3904'");
+    });
+
+    test('asks for az login when the Azure CLI is signed out, before touching anything', () => {
+      const signedOut = 'echo "ERROR: Please run \'az login\' to setup account." >&2; exit 1';
+      const pathValue = restrictedPath(tmp, [...basicTools, 'node', 'npm'], {
+        az: signedOut,
+        func: 'echo 4.0.7030',
+      });
+      const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('the Azure CLI is not signed in. Run: az login');
+      expect(result.stdout).toBe('');
+    });
+  });
+
+  describe('teardown.sh', () => {
+    test('--help explains the usage and exits 0', () => {
+      const result = run('teardown.sh', ['--help']);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain('Usage: bash scripts/teardown.sh <name-prefix> [options]');
+    });
+
+    test.each([
+      [[], 'expected <name-prefix> or -g <resource-group>'],
+      [['Bad_Prefix'], "invalid name prefix 'Bad_Prefix'"],
+      [['demo', '-g', 'rg-other'], 'give either <name-prefix> or -g <resource-group>, not both'],
+    ])('rejects %j with exit code 2', (args, message) => {
+      const result = run('teardown.sh', args);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain(message);
+    });
+
+    test('says how to install the Azure CLI when az is missing', () => {
+      const result = run('teardown.sh', ['demo'], restrictedPath(tmp, basicTools));
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('the Azure CLI (az) is not installed or not on PATH');
+    });
+
+    test('asks for az login when the Azure CLI is signed out', () => {
+      const result = run('teardown.sh', ['demo', '--yes'], restrictedPath(tmp, basicTools, { az: 'exit 1' }));
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('the Azure CLI is not signed in. Run: az login');
+    });
+  });
+
+  describe('install-bicep.sh', () => {
+    test('fails with an honest message when the .NET SDK is missing', () => {
+      // A version that is not installed forces a restore; without dotnet on PATH it cannot happen.
+      const result = spawnSync(bash, [path.join(repoRoot, 'scripts', 'install-bicep.sh')], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        env: { ...process.env, PATH: restrictedPath(tmp, basicTools), BICEP_VERSION: '0.0.1' },
+        timeout: 30_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('the .NET SDK (dotnet) is not installed');
+      expect(result.stderr).toContain('test/infra checks Bicep syntax only');
+    });
+  });
+});
