@@ -1,6 +1,7 @@
 // The local Functions host: loads the compiled v4 app in this process behind a supplied
 // `@azure/functions-core`, serves its HTTP triggers and runs its Event Hubs triggers. One host per
 // process (the core module and the app's module state are process-wide).
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { hostStorageClient } from './connections';
 import { AppRegistry, installCoreModule, LOCAL_HOST_VERSION, RegisteredFunction } from './coreModule';
@@ -119,6 +120,7 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
             invoker,
             logger,
             loadBalancing,
+            ownerId: `${hostname()}:${server.port}:${trigger.fn.metadata.name}`,
           }),
         );
       }

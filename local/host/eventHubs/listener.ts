@@ -12,8 +12,6 @@ import {
 import type { EventPosition, ReceivedEventData } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import type { ContainerClient } from '@azure/storage-blob';
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import { RegisteredFunction } from '../coreModule';
 import { eventHubsConnection } from '../connections';
 import { EventHubsHostOptions, InitialOffset } from '../hostJson';
@@ -107,6 +105,8 @@ export class EventHubListener {
       invoker: Invoker;
       logger: HostLogger;
       loadBalancing: LoadBalancingOptions;
+      /** Stable per host instance, so a restarted host takes its partitions back at once. */
+      ownerId: string;
       env?: NodeJS.ProcessEnv;
     },
   ) {
@@ -116,7 +116,7 @@ export class EventHubListener {
     this.#logger = deps.logger;
     const retry = deps.options.clientRetry;
     const clientOptions = {
-      identifier: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      identifier: deps.ownerId,
       userAgent: 'eventhubs-functions-local-host',
       retryOptions: {
         maxRetries: retry.maximumRetries,
@@ -125,8 +125,9 @@ export class EventHubListener {
         timeoutInMs: retry.tryTimeoutMs,
         mode: retry.mode === 'fixed' ? RetryMode.Fixed : RetryMode.Exponential,
       },
+      // Greedy: a lone instance claims every partition at once instead of one per interval.
       loadBalancingOptions: {
-        strategy: 'balanced' as const,
+        strategy: 'greedy' as const,
         updateIntervalInMs: deps.loadBalancing.updateIntervalMs,
         partitionOwnershipExpirationIntervalInMs: deps.loadBalancing.ownershipExpirationMs,
       },

@@ -1,0 +1,109 @@
+// A TypeScript entry point (local/...) run as a real child process (`node --import tsx`, one
+// process, so its pid is the one to signal), with its output split into lines for whoever watches.
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export interface ChildOptions {
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Own process group: the terminal's Ctrl-C reaches only the parent, which stops children in order. */
+  detached?: boolean;
+  /** Called with every line of stdout and stderr. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export class ChildExitedError extends Error {
+  readonly code = 'ChildExited';
+}
+
+export class TsChild {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly lines: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly #listeners = new Set<(line: string) => void>();
+
+  constructor(name: string, script: string, options: ChildOptions = {}) {
+    this.name = name;
+    this.process = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.resolve(REPO_ROOT, script), ...(options.args ?? [])],
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        env: options.env ?? process.env,
+        detached: options.detached ?? false,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    this.exited = new Promise((resolve) =>
+      this.process.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    for (const stream of ['stdout', 'stderr'] as const) {
+      createInterface({ input: this.process[stream]! }).on('line', (line) => {
+        this.lines.push(line);
+        options.onLine?.(line, stream);
+        for (const listener of this.#listeners) listener(line);
+      });
+    }
+  }
+
+  get running(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  /** Resolves with the first line (already seen or future) matching `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    const seen = this.lines.map((line) => line.match(pattern)).find(Boolean);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const done = (error?: Error, match?: RegExpMatchArray) => {
+        clearTimeout(timer);
+        this.#listeners.delete(listener);
+        if (error) reject(error);
+        else resolve(match!);
+      };
+      const listener = (line: string) => {
+        const match = line.match(pattern);
+        if (match) done(undefined, match);
+      };
+      const timer = setTimeout(
+        () =>
+          done(new Error(`${this.name}: no line matching ${pattern} within ${timeoutMs} ms${this.#tail()}`)),
+        timeoutMs,
+      );
+      this.#listeners.add(listener);
+      void this.exited.then(({ code, signal }) =>
+        done(
+          new ChildExitedError(
+            `${this.name} exited (${signal ?? `code ${code}`}) before ${pattern}${this.#tail()}`,
+          ),
+        ),
+      );
+    });
+  }
+
+  /** Asks the child to stop (SIGINT by default), then kills it if it has not exited in time. */
+  async stop(signal: NodeJS.Signals = 'SIGINT', timeoutMs = 20_000): Promise<void> {
+    if (!this.running) return;
+    this.process.kill(signal);
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** kill -9: no chance to clean up. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.process.kill('SIGKILL');
+    await this.exited;
+  }
+
+  #tail(): string {
+    const tail = this.lines.slice(-15).join('\n');
+    return tail ? `\n--- last output of ${this.name} ---\n${tail}` : '';
+  }
+}

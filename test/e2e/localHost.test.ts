@@ -1,0 +1,340 @@
+// The local Functions host as a user runs it (`tsx local/host/cli.ts`), against a small fixture app
+// (test/e2e/fixtures/hostApp), Azurite and the Event Hubs emulator: HTTP in and out exactly as the app
+// returns it, Core Tools-style logs, hooks, Event Hubs trigger inputs and metadata in the host's
+// shapes, retries, checkpoints at the host's blob path, and partitions shared by two hosts.
+import { EventData, EventHubProducerClient, SendBatchOptions } from '@azure/event-hubs';
+import path from 'node:path';
+import { startHostProcess, HostProcess } from '../../local/stack/processes';
+import {
+  Backends,
+  eventually,
+  listBlobs,
+  readRecords,
+  startBackends,
+  writeHostJson,
+  writeSettings,
+} from './support/backends';
+
+jest.setTimeout(120_000);
+
+const APP_ROOT = path.join(__dirname, 'fixtures', 'hostApp');
+const CONSUMER_GROUP = 'tests';
+let backends: Backends;
+let host: HostProcess;
+let recordFile: string;
+
+function settings(name: string, hub: string): string {
+  return writeSettings(backends.dir, name, {
+    AzureWebJobsStorage: backends.storageConnectionString,
+    EventHubConnection: backends.eventHubsConnectionString,
+    FIXTURE_HUB: hub,
+    FIXTURE_CONSUMER_GROUP: CONSUMER_GROUP,
+  });
+}
+
+async function send(hub: string, batches: [EventData[], SendBatchOptions?][]): Promise<void> {
+  const producer = new EventHubProducerClient(backends.eventHubsConnectionString, hub);
+  try {
+    for (const [events, options] of batches) await producer.sendBatch(events, options);
+  } finally {
+    await producer.close();
+  }
+}
+
+beforeAll(async () => {
+  backends = await startBackends([
+    { name: 'fixture', partitions: 2, consumerGroups: [CONSUMER_GROUP] },
+    { name: 'balance', partitions: 4, consumerGroups: [CONSUMER_GROUP] },
+  ]);
+  recordFile = path.join(backends.dir, 'fixture.records.ndjson');
+  host = await startHostProcess({
+    appRoot: APP_ROOT,
+    port: 0,
+    settingsFile: settings('fixture', 'fixture'),
+    recordFile,
+  });
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await backends?.stop();
+});
+
+describe('HTTP triggers', () => {
+  test('route template, params, query, headers and the raw body reach the handler as sent', async () => {
+    const body = Buffer.from([0, 1, 2, 200, 255, 10, 13]);
+    const response = await fetch(`${host.url}/api/echo/42/a/b%20c?x=1&x=2&empty=`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'x-custom': 'yes' },
+      body,
+    });
+    expect(response.status).toBe(200);
+    const echo = await response.json();
+    expect(echo).toMatchObject({
+      method: 'PUT',
+      url: `${host.url}/api/echo/42/a/b%20c?x=1&x=2&empty=`,
+      query: { x: '1,2', empty: '' },
+      params: { id: '42', rest: 'a/b c' },
+      headers: { 'content-type': 'application/octet-stream', 'x-custom': 'yes' },
+      bodyBase64: body.toString('base64'),
+      hookData: 'pre:echo:appStart',
+    });
+  });
+
+  test('responses come back exactly as the app returns them', async () => {
+    const status = await fetch(`${host.url}/api/responses/status`);
+    expect(status.status).toBe(418);
+    expect(status.headers.get('x-fixture')).toBe('teapot');
+    expect(status.headers.get('content-type')).toBe('text/plain');
+    expect(await status.text()).toBe('short and stout');
+
+    const cookies = await fetch(`${host.url}/api/responses/cookies`);
+    expect(cookies.headers.getSetCookie()).toEqual([
+      'session=a%20b%3Bc; max-age=60; path=/; samesite=strict; httponly',
+      'theme=dark; path=/api; secure',
+    ]);
+
+    const bytes = await fetch(`${host.url}/api/responses/bytes`);
+    expect(bytes.headers.get('content-type')).toBe('application/octet-stream');
+    expect(Buffer.from(await bytes.arrayBuffer())).toEqual(Buffer.from([0, 1, 2, 253, 254, 255]));
+
+    const stream = await fetch(`${host.url}/api/responses/stream`);
+    expect(await stream.text()).toBe('chunk-1;chunk-2;chunk-3');
+
+    const empty = await fetch(`${host.url}/api/responses/empty`);
+    expect(empty.status).toBe(204);
+
+    const head = await fetch(`${host.url}/api/responses/status`, { method: 'HEAD' });
+    expect(head.status).toBe(418);
+    expect(await head.text()).toBe('');
+  });
+
+  test('unknown routes, unregistered methods and failed constraints are 404; a throwing handler is 500', async () => {
+    expect((await fetch(`${host.url}/api/nothing-here`)).status).toBe(404);
+    expect((await fetch(`${host.url}/api/responses/status`, { method: 'DELETE' })).status).toBe(404);
+    expect((await fetch(`${host.url}/api/echo/not-a-number/x`)).status).toBe(404);
+    const failed = await fetch(`${host.url}/api/responses/throw`);
+    expect(failed.status).toBe(500);
+    expect(await failed.text()).toBe('');
+    expect((await fetch(`${host.url}/admin/host/status`)).status).toBe(200);
+  });
+
+  test('logs look like Core Tools: Executing, the app lines, Executed with outcome and duration', async () => {
+    expect((await fetch(`${host.url}/api/ping`)).status).toBe(200);
+    const executed = await host.child.waitForLine(
+      /Executed 'Functions\.ping' \(Succeeded, Id=([0-9a-f-]{36}), Duration=\d+ms\)/,
+      5_000,
+    );
+    const id = executed[1];
+    const lines = host.child.lines;
+    const start = lines.findIndex(
+      (line) =>
+        /^\[\S+Z\] Executing 'Functions\.ping' \(Reason='This function was programmatically called via the host APIs\.', Id=/.test(
+          line,
+        ) && line.includes(id),
+    );
+    const end = lines.findIndex((line) => line.includes(`Executed 'Functions.ping' (Succeeded, Id=${id}`));
+    expect(start).toBeGreaterThanOrEqual(0);
+    const between = lines.slice(start + 1, end);
+    // The log hook rewrote the user line; the postInvocation hook logged through the context.
+    expect(between.some((line) => / ping with \[redacted\]$/.test(line))).toBe(true);
+    expect(between.some((line) => / fixture postInvocation saw pre=true$/.test(line))).toBe(true);
+
+    await host.child.waitForLine(
+      /Executed 'Functions\.responses' \(Failed, Id=[0-9a-f-]{36}, Duration=\d+ms\)/,
+      5_000,
+    );
+    await host.child.waitForLine(
+      /Exception while executing function: Functions\.responses\. Result: Failure/,
+      5_000,
+    );
+    expect(host.child.lines).toContain('Exception: fixture failure');
+    expect(
+      host.child.lines.some((line) => line.includes('fixture appStart ran (hookData.started=true)')),
+    ).toBe(true);
+  });
+});
+
+describe('Event Hubs trigger', () => {
+  test('events arrive as the host delivers them: parsed bodies, empty ones dropped, metadata in host shapes', async () => {
+    await send('fixture', [
+      [
+        [
+          { body: Buffer.from('{"id":1,"nested":{"Key":"v"}}') },
+          { body: Buffer.from('plain text'), properties: { Color: 'red', count: 5 } },
+          { body: Buffer.from('') },
+          { body: Buffer.from('42') },
+        ],
+        { partitionId: '0' },
+      ],
+    ]);
+    const record = await eventually(
+      () => readRecords(recordFile).find((r) => r.functionName === 'consume' && r.succeeded),
+      30_000,
+      'the consume invocation',
+    );
+    expect(record.inputs).toEqual([[{ id: 1, nested: { Key: 'v' } }, 'plain text', 42]]);
+    const metadata = record.triggerMetadata as Record<string, unknown>;
+    expect(metadata.partitionContext).toEqual({
+      fullyQualifiedNamespace: '127.0.0.1',
+      eventHubName: 'fixture',
+      consumerGroup: CONSUMER_GROUP,
+      partitionId: '0',
+      isCheckpointingAfterInvocation: true,
+    });
+    expect(metadata.sequenceNumberArray).toEqual([0, 1, 2, 3]);
+    expect((metadata.offsetArray as unknown[]).length).toBe(4);
+    expect(metadata.partitionKeyArray).toEqual([]);
+    expect(metadata.propertiesArray).toEqual([{}, { color: 'red', count: 5 }, {}, {}]);
+    const enqueued = metadata.enqueuedTimeUtcArray as string[];
+    expect(enqueued.every((time) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$/.test(time))).toBe(true);
+    const system = (metadata.systemPropertiesArray as Record<string, unknown>[])[1];
+    expect(system).toMatchObject({ 'x-opt-sequence-number': 1, sequenceNumber: 1, partitionKey: null });
+    expect(metadata.sys).toMatchObject({ methodName: 'consume' });
+
+    const checkpoint = await eventually(
+      async () =>
+        (await listBlobs(backends.blobService, 'azure-webjobs-eventhub')).find(
+          (blob) =>
+            blob.name === `127.0.0.1/fixture/${CONSUMER_GROUP}/checkpoint/0` &&
+            blob.metadata.sequencenumber === '3',
+        ),
+      10_000,
+      'the checkpoint of partition 0',
+    );
+    expect(checkpoint.metadata.offset).toBe(String((metadata.offsetArray as unknown[])[3]));
+    await host.child.waitForLine(
+      /Trigger Details: PartitionId: 0, Offset: \d+-\d+, EnqueueTimeUtc: \S+-\S+, SequenceNumber: 0-3, Count: 4/,
+      5_000,
+    );
+  });
+
+  test('a failing invocation is retried per the retry policy with retryContext, then checkpointed', async () => {
+    await send('fixture', [
+      [[{ body: Buffer.from('"retry me"'), properties: { failAttempts: 2 } }], { partitionId: '1' }],
+    ]);
+    const attempts = await eventually(
+      () => {
+        const found = readRecords(recordFile).filter((r) => JSON.stringify(r.inputs) === '[["retry me"]]');
+        return found.some((r) => r.succeeded) ? found : undefined;
+      },
+      30_000,
+      'the retried invocation to succeed',
+    );
+    expect(attempts.map((r) => [r.retryCount, r.succeeded, r.error ?? null])).toEqual([
+      [0, false, 'failing attempt 0'],
+      [1, false, 'failing attempt 1'],
+      [2, true, null],
+    ]);
+    await host.child.waitForLine(
+      /Waiting for `00:00:00` before retrying function execution\. Next attempt: '1'\. Max retry count: '3'/,
+      5_000,
+    );
+
+    // Retries exhausted: the host moves on and still checkpoints past the batch.
+    await send('fixture', [
+      [[{ body: Buffer.from('"always fails"'), properties: { failAttempts: 99 } }], { partitionId: '1' }],
+    ]);
+    const failures = await eventually(
+      () => {
+        const found = readRecords(recordFile).filter(
+          (r) => JSON.stringify(r.inputs) === '[["always fails"]]',
+        );
+        return found.length === 4 ? found : undefined;
+      },
+      30_000,
+      'four failed attempts',
+    );
+    expect(failures.map((r) => r.retryCount)).toEqual([0, 1, 2, 3]);
+    await eventually(
+      async () =>
+        (await listBlobs(backends.blobService, 'azure-webjobs-eventhub')).find(
+          (blob) =>
+            blob.name === `127.0.0.1/fixture/${CONSUMER_GROUP}/checkpoint/1` &&
+            blob.metadata.sequencenumber === '1',
+        ),
+      10_000,
+      'the checkpoint past the failed batch',
+    );
+  });
+
+  test('two hosts share the partitions through blob ownership and each event is processed once', async () => {
+    const hostJson = writeHostJson(backends.dir, 'balance', {
+      version: '2.0',
+      extensions: { eventHubs: { maxEventBatchSize: 5 } },
+    });
+    const common = {
+      appRoot: APP_ROOT,
+      port: 0,
+      settingsFile: settings('balance', 'balance'),
+      hostJsonFile: hostJson,
+      functions: ['consume'],
+      loadBalancingIntervalMs: 500,
+      ownershipExpirationMs: 5_000,
+    };
+    const recordsA = path.join(backends.dir, 'balance-a.ndjson');
+    const recordsB = path.join(backends.dir, 'balance-b.ndjson');
+    const first = await startHostProcess({ ...common, recordFile: recordsA });
+    const second = await startHostProcess({ ...common, recordFile: recordsB });
+    try {
+      const owners = await eventually(
+        async () => {
+          const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
+          const owned = blobs.filter((b) =>
+            b.name.startsWith(`127.0.0.1/balance/${CONSUMER_GROUP}/ownership/`),
+          );
+          const byOwner = new Map<string, number>();
+          for (const blob of owned)
+            byOwner.set(blob.metadata.ownerid, (byOwner.get(blob.metadata.ownerid) ?? 0) + 1);
+          const counts = [...byOwner.values()].sort();
+          return owned.length === 4 && counts.join() === '2,2' ? byOwner : undefined;
+        },
+        30_000,
+        'each host to own two partitions',
+      );
+      expect(owners.size).toBe(2);
+
+      const total = 40;
+      await send(
+        'balance',
+        [0, 1, 2, 3].map((partition) => [
+          Array.from({ length: total / 4 }, (_, i) => ({
+            body: Buffer.from(JSON.stringify({ n: partition * 10 + i })),
+          })),
+          { partitionId: String(partition) },
+        ]),
+      );
+      const seen = await eventually(
+        () => {
+          const all = [...readRecords(recordsA), ...readRecords(recordsB)].flatMap(
+            (r) => r.inputs[0] as { n: number }[],
+          );
+          return all.length >= total ? all : undefined;
+        },
+        30_000,
+        'all events processed by the two hosts',
+      );
+      expect(seen.map((e) => e.n).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
+
+      const partitionsOf = (file: string) =>
+        new Set(
+          readRecords(file).map(
+            (r) =>
+              (r.triggerMetadata as { partitionContext: { partitionId: string } }).partitionContext
+                .partitionId,
+          ),
+        );
+      const a = partitionsOf(recordsA);
+      const b = partitionsOf(recordsB);
+      expect(a.size).toBeGreaterThan(0);
+      expect(b.size).toBeGreaterThan(0);
+      expect([...a].filter((p) => b.has(p))).toEqual([]);
+      const batchSizes = [...readRecords(recordsA), ...readRecords(recordsB)].map(
+        (r) => (r.inputs[0] as unknown[]).length,
+      );
+      expect(Math.max(...batchSizes)).toBeLessThanOrEqual(5);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
+  });
+});
