@@ -1,0 +1,290 @@
+// Publishing for real: the app's exported HTTP handler, with its shared EventHubProducerClient, against
+// the project's Event Hubs emulator on random ports; every event is read back with a real
+// EventHubConsumerClient and compared byte for byte.
+import {
+  earliestEventPosition,
+  EventHubConsumerClient,
+  type EventPosition,
+  type ReceivedEventData,
+} from '@azure/event-hubs';
+import type { HttpResponseInit } from '@azure/functions';
+import { startEmulator, type RunningEmulator } from '../../../local/emulator';
+import { createServer, type Socket } from 'node:net';
+import { createPublishEventsHandler, publishEvents } from '../../../src/functions/publishEvents';
+import { closeSharedProducer, createProducerClient } from '../../../src/lib/eventHubClient';
+import { capturingContext, eventsRequest, type RequestOptions } from '../../unit/support/invocation';
+
+const HUB = 'events';
+const PARTITIONS = ['0', '1', '2', '3'];
+const savedEnv = { ...process.env };
+let emulator: RunningEmulator | undefined;
+let connectionString: string;
+
+interface ReadEvent {
+  partitionId: string;
+  body: Buffer;
+  contentType?: string;
+  partitionKey?: string | null;
+  properties?: Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({
+    amqpPort: 0,
+    healthPort: 0,
+    hubs: [{ name: HUB, partitionCount: PARTITIONS.length, consumerGroups: ['processor'] }],
+    logLevel: (process.env.EMULATOR_LOG ?? 'error') as 'error',
+  });
+  connectionString = emulator.connectionString;
+  Object.assign(process.env, {
+    EventHubConnection: connectionString,
+    EVENTHUB_NAME: HUB,
+    MAX_REQUEST_BYTES: String(4 * 1024 * 1024),
+    PUBLISH_TIMEOUT_MS: '10000',
+  });
+});
+
+afterAll(async () => {
+  await closeSharedProducer();
+  await emulator?.stop();
+  process.env = savedEnv;
+});
+
+async function post(options: RequestOptions): Promise<HttpResponseInit> {
+  const { context } = capturingContext();
+  return (await publishEvents(eventsRequest(options), context)) as HttpResponseInit;
+}
+
+/** The position just after the last event of every partition. */
+async function endOfPartitions(): Promise<Record<string, EventPosition>> {
+  const client = new EventHubConsumerClient('$default', connectionString, HUB);
+  try {
+    const positions: Record<string, EventPosition> = {};
+    for (const id of PARTITIONS) {
+      const properties = await client.getPartitionProperties(id);
+      positions[id] = properties.isEmpty
+        ? earliestEventPosition
+        : { sequenceNumber: properties.lastEnqueuedSequenceNumber, isInclusive: false };
+    }
+    return positions;
+  } finally {
+    await client.close();
+  }
+}
+
+/** Reads what arrived after `since` until `expected` events came in, or the quiet period passes. */
+async function readSince(
+  since: Record<string, EventPosition>,
+  expected: number,
+  quietMs = 1500,
+): Promise<ReadEvent[]> {
+  const client = new EventHubConsumerClient('$default', connectionString, HUB);
+  const events: ReadEvent[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let quiet = setTimeout(resolve, expected === 0 ? quietMs : 15_000);
+      const subscription = client.subscribe(
+        {
+          processEvents: async (received: ReceivedEventData[], context) => {
+            for (const event of received) {
+              events.push({
+                partitionId: context.partitionId,
+                body: event.body as Buffer,
+                contentType: event.contentType,
+                partitionKey: event.partitionKey,
+                properties: event.properties,
+              });
+            }
+            if (received.length === 0) return;
+            if (events.length > expected) {
+              clearTimeout(quiet);
+              quiet = setTimeout(resolve, 0);
+            } else if (events.length === expected) {
+              // Wait a little longer: more than expected would be a duplicate.
+              clearTimeout(quiet);
+              quiet = setTimeout(resolve, quietMs);
+            }
+          },
+          processError: async (error) => reject(error),
+        },
+        { startPosition: since, maxBatchSize: 500, maxWaitTimeInSeconds: 0.2, skipParsingBodyAsJson: true },
+      );
+      void subscription;
+    });
+  } finally {
+    await client.close();
+  }
+  return events;
+}
+
+const texts = (events: ReadEvent[]) => events.map((event) => event.body.toString('utf8'));
+
+test('application/json: each element arrives as its exact source text, with the request properties', async () => {
+  const since = await endOfPartitions();
+  const response = await post({
+    contentType: 'application/json',
+    headers: { 'x-event-properties': '{"source":"integration","attempt":1,"poison":false}' },
+    body: '[{"id":1,"big":12345678901234567890}, "two", 3]',
+  });
+  expect(response.status).toBe(202);
+  expect(response.jsonBody).toEqual({ eventsAccepted: 3, batchesSent: 1, routing: { type: 'roundRobin' } });
+  const events = await readSince(since, 3);
+  expect(texts(events).sort()).toEqual(['"two"', '3', '{"id":1,"big":12345678901234567890}']);
+  for (const event of events) {
+    expect(event.contentType).toBe('application/json');
+    expect(event.properties).toEqual({ source: 'integration', attempt: 1, poison: false });
+  }
+});
+
+test.each([
+  ['application/x-ndjson', '{"line":1}\n{"line":2}\r\n', ['{"line":1}', '{"line":2}'], 'application/json'],
+  ['text/plain', 'plain text, ünïcödé', ['plain text, ünïcödé'], 'text/plain'],
+])('%s arrives as sent', async (contentType, body, expected, eventContentType) => {
+  const since = await endOfPartitions();
+  const response = await post({ contentType, body, query: 'partitionKey=forms' });
+  expect(response.status).toBe(202);
+  const events = await readSince(since, expected.length);
+  expect(texts(events)).toEqual(expected);
+  expect(events.every((event) => event.contentType === eventContentType)).toBe(true);
+});
+
+test('application/octet-stream arrives byte for byte', async () => {
+  const since = await endOfPartitions();
+  const bytes = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x80, 0x7f]);
+  const response = await post({ contentType: 'application/octet-stream', body: bytes });
+  expect(response.status).toBe(202);
+  const events = await readSince(since, 1);
+  expect(events).toHaveLength(1);
+  expect(Buffer.compare(events[0].body, bytes)).toBe(0);
+  expect(events[0].contentType).toBe('application/octet-stream');
+});
+
+test('partitionKey: the same key lands in the same partition, in order, across requests', async () => {
+  const since = await endOfPartitions();
+  for (let request = 0; request < 3; request++) {
+    const body = JSON.stringify([0, 1, 2].map((i) => ({ request, i })));
+    const response = await post({ contentType: 'application/json', query: 'partitionKey=device-42', body });
+    expect(response.jsonBody).toMatchObject({ routing: { type: 'partitionKey', partitionKey: 'device-42' } });
+  }
+  const events = await readSince(since, 9);
+  expect(new Set(events.map((event) => event.partitionId)).size).toBe(1);
+  expect(events.every((event) => event.partitionKey === 'device-42')).toBe(true);
+  expect(texts(events).map((text) => JSON.parse(text))).toEqual(
+    [0, 1, 2].flatMap((request) => [0, 1, 2].map((i) => ({ request, i }))),
+  );
+});
+
+test('partitionId: every event lands in that partition', async () => {
+  const since = await endOfPartitions();
+  const response = await post({
+    contentType: 'application/x-ndjson',
+    query: 'partitionId=2',
+    body: '1\n2\n3',
+  });
+  expect(response.status).toBe(202);
+  expect(response.jsonBody).toMatchObject({ routing: { type: 'partitionId', partitionId: '2' } });
+  const events = await readSince(since, 3);
+  expect(events.map((event) => event.partitionId)).toEqual(['2', '2', '2']);
+  expect(texts(events)).toEqual(['1', '2', '3']);
+});
+
+test('an unknown partition id gets 400 with the real partition ids, and nothing is published', async () => {
+  const since = await endOfPartitions();
+  const response = await post({ contentType: 'application/json', query: 'partitionId=7', body: '[1]' });
+  expect(response.status).toBe(400);
+  expect(response.jsonBody).toMatchObject({
+    error: { code: 'unknown_partition_id', partitionIds: PARTITIONS },
+  });
+  expect(await readSince(since, 0)).toEqual([]);
+});
+
+test('a request larger than one batch is sent as several batches, all events in order', async () => {
+  const since = await endOfPartitions();
+  const payload = 'x'.repeat(60 * 1024);
+  const sent = Array.from({ length: 40 }, (_, i) => JSON.stringify({ i, payload }));
+  const response = await post({
+    contentType: 'application/json',
+    query: 'partitionKey=bulk',
+    body: `[${sent.join(',')}]`,
+  });
+  expect(response.status).toBe(202);
+  const summary = response.jsonBody as { eventsAccepted: number; batchesSent: number };
+  expect(summary.eventsAccepted).toBe(40);
+  // 40 x 60 KiB is about 2.4 MB: at least three 1 MB batches, and packing fills them.
+  expect(summary.batchesSent).toBeGreaterThanOrEqual(3);
+  expect(summary.batchesSent).toBeLessThanOrEqual(4);
+  const events = await readSince(since, 40);
+  expect(texts(events)).toEqual(sent);
+});
+
+test('an event that can never fit gets 413 with its index, and nothing of the request is published', async () => {
+  const since = await endOfPartitions();
+  const huge = JSON.stringify({ payload: 'y'.repeat(1100 * 1024) });
+  const response = await post({
+    contentType: 'application/json',
+    body: `[{"small":1}, ${huge}, {"small":2}]`,
+  });
+  expect(response.status).toBe(413);
+  expect(response.jsonBody).toMatchObject({
+    error: { code: 'event_too_large', index: 1, eventsAccepted: 0 },
+  });
+  expect(await readSince(since, 0)).toEqual([]);
+});
+
+test('Event Hubs down: 503 with Retry-After within the request deadline, reporting that nothing was published', async () => {
+  // Connected and working first, so the shared client has a live connection to lose.
+  expect((await post({ contentType: 'application/json', body: '1' })).status).toBe(202);
+  await emulator?.stop();
+  emulator = undefined;
+  process.env.PUBLISH_TIMEOUT_MS = '5000';
+
+  const started = Date.now();
+  const response = await post({ contentType: 'application/json', body: '[1,2,3]' });
+  const elapsed = Date.now() - started;
+  expect(response.status).toBe(503);
+  expect(response.headers).toMatchObject({ 'Retry-After': '5' });
+  expect(response.jsonBody).toMatchObject({
+    error: {
+      code: expect.stringMatching(/^event_hubs_(unavailable|timeout)$/),
+      eventsAccepted: 0,
+      retryFromIndex: 0,
+    },
+  });
+  // Bounded by PUBLISH_TIMEOUT_MS (plus the time the SDK takes to notice the abort), not by minutes.
+  expect(elapsed).toBeLessThan(8000);
+});
+
+test('a silent Event Hubs (connection accepted, never answered) gets 503 event_hubs_timeout at PUBLISH_TIMEOUT_MS', async () => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as { port: number }).port;
+  const producer = createProducerClient({
+    EventHubConnection: `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
+    EVENTHUB_NAME: HUB,
+  });
+  const handler = createPublishEventsHandler({
+    readSettings: () => ({ maxRequestBytes: 1024, publishTimeoutMs: 2000 }),
+    getProducer: () => producer,
+  });
+  try {
+    const { context, logs } = capturingContext();
+    const started = Date.now();
+    const response = (await handler(
+      eventsRequest({ contentType: 'application/json', body: '[1]' }),
+      context,
+    )) as HttpResponseInit;
+    const elapsed = Date.now() - started;
+    expect(response.status).toBe(503);
+    expect(response.headers).toMatchObject({ 'Retry-After': '5' });
+    expect(response.jsonBody).toMatchObject({ error: { code: 'event_hubs_timeout', eventsAccepted: 0 } });
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(6000);
+    expect(logs.map((log) => log.level)).toEqual(['warning']);
+    expect(logs[0].message).not.toContain('SAS_KEY_VALUE');
+  } finally {
+    await producer.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  }
+});
