@@ -8,7 +8,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly root
 readonly http_function='publishEvents'
 readonly publish_attempts=8
-readonly publish_retry_seconds=30
+# Seconds between retries of the publish, the key lookup and the endpoint check (tests shorten it).
+readonly retry_seconds="${DEPLOY_RETRY_SECONDS:-30}"
 
 usage() {
   cat <<'EOF'
@@ -185,11 +186,31 @@ npm run build
 
 # Flex Consumption runs the package as uploaded (Core Tools does no remote build for Node unless
 # asked), so the package must carry compiled JavaScript and production dependencies only. It is
-# staged apart from the checkout so that the developer's node_modules stays untouched.
+# staged apart from the checkout, which stays untouched, with the production packages exactly as
+# installed here (those `npm ls --omit=dev` lists): what was tested is what runs.
 staging="$(mktemp -d "${TMPDIR:-/tmp}/eventhubs-functions-package.XXXXXX")"
 trap 'rm -rf "$staging"' EXIT
-cp -R dist host.json package.json package-lock.json .funcignore "$staging/"
-(cd "$staging" && npm ci --omit=dev --no-audit --no-fund)
+cp -R dist host.json package.json .funcignore "$staging/"
+production_packages="$staging/.production-packages"
+npm ls --omit=dev --all --parseable >"$production_packages" ||
+  die "npm ls reports problems with the installed production dependencies; run npm ci and try again"
+# The first line is the project as npm sees it (symbolic links resolved); packages follow.
+npm_root="$(head -n 1 "$production_packages")"
+copied=()
+while IFS= read -r package_dir; do
+  relative="${package_dir#"$npm_root"/}"
+  [[ "$relative" == node_modules/* ]] || continue
+  # A package copied whole already holds the packages nested in it.
+  for parent in ${copied[@]+"${copied[@]}"}; do
+    [[ "$relative" == "$parent"/* ]] && continue 2
+  done
+  mkdir -p "$staging/$(dirname "$relative")"
+  cp -R "$package_dir" "$staging/$relative"
+  copied+=("$relative")
+done <"$production_packages"
+rm -f "$production_packages"
+((${#copied[@]} > 0)) || die "found no production dependency to package (npm ls --omit=dev listed none under $npm_root)"
+printf 'Package: dist/, host.json, package.json and %d production packages\n' "${#copied[@]}"
 
 # --- Publish --------------------------------------------------------------------------------------
 
@@ -197,9 +218,10 @@ step "Publishing to $function_app"
 attempt=1
 while true; do
   # FUNCTIONS_WORKER_RUNTIME tells Core Tools the project's language (there is no local.settings.json
-  # in the package); --build local keeps the package exactly as staged.
+  # in the package); --build local keeps the package exactly as staged. The output is shown as it
+  # comes (through cat: /dev/stderr cannot be opened when stderr is a socket) and kept for the check.
   if publish_log="$(cd "$staging" && FUNCTIONS_WORKER_RUNTIME=node func azure functionapp publish \
-    "$function_app" --build local 2>&1 | tee /dev/stderr)"; then
+    "$function_app" --build local 2>&1 | tee >(cat >&2))"; then
     break
   fi
   # Right after the first deployment the app's identity may not hold its role on the deployment
@@ -207,40 +229,29 @@ while true; do
   if ((attempt < publish_attempts)) &&
     grep -qiE '403|forbidden|AuthorizationPermissionMismatch|AuthorizationFailure' <<<"$publish_log"; then
     printf '\nPublish refused (role assignments still propagating); retry %d of %d in %d s...\n' \
-      "$attempt" "$((publish_attempts - 1))" "$publish_retry_seconds"
-    sleep "$publish_retry_seconds"
+      "$attempt" "$((publish_attempts - 1))" "$retry_seconds"
+    sleep "$retry_seconds"
     attempt=$((attempt + 1))
     continue
   fi
   die "publishing failed (see the output above)"
 done
 
-# --- Endpoint -------------------------------------------------------------------------------------
+# --- Check and endpoint ---------------------------------------------------------------------------
 
-step 'Endpoint'
+step 'Fetching the function key'
 function_key=''
 for _ in 1 2 3 4 5 6; do
   function_key="$(az functionapp function keys list --resource-group "$resource_group" --name "$function_app" \
     --function-name "$http_function" --query default -o tsv 2>/dev/null || true)"
   [[ -n "$function_key" ]] && break
-  sleep 10
+  sleep "$retry_seconds"
 done
 key_command="az functionapp function keys list -g $resource_group -n $function_app --function-name $http_function --query default -o tsv"
 
-printf 'POST %s\n' "$publish_url"
-# The key is a credential: shown on an interactive terminal only, never written to a file or log.
-if [[ -z "$function_key" ]]; then
-  printf 'The function key is not available yet; fetch it in a minute with:\n  %s\n' "$key_command"
-  function_key='<function key>'
-elif [[ -t 1 ]]; then
-  printf 'Function key: %s   (a credential: keep it out of files, chats and logs)\n' "$function_key"
-else
-  printf 'Function key: not printed because the output is not a terminal. Fetch it with:\n  %s\n' "$key_command"
-  function_key='<function key>'
-fi
-
-# One event through the whole path proves the deployment (host up, key valid, roles in effect).
-if [[ "$function_key" != '<function key>' ]] && command -v curl >/dev/null 2>&1; then
+# One event through the whole path proves the deployment (host up, key valid, roles in effect). The
+# key goes to curl on stdin, so it never shows in the process list.
+if [[ -n "$function_key" ]] && command -v curl >/dev/null 2>&1; then
   step 'Checking the endpoint with one event'
   status=''
   for attempt in $(seq 1 10); do
@@ -248,8 +259,9 @@ if [[ "$function_key" != '<function key>' ]] && command -v curl >/dev/null 2>&1;
       -H @- -H 'Content-Type: application/json' \
       -d '{"source":"scripts/deploy.sh","smokeTest":true}' <<<"x-functions-key: $function_key" || true)"
     [[ "$status" == 2?? ]] && break
-    printf '  attempt %d: HTTP %s (host starting or roles propagating); retrying in 30 s\n' "$attempt" "${status:-no answer}"
-    sleep 30
+    printf '  attempt %d: HTTP %s (host starting or roles propagating); retrying in %d s\n' \
+      "$attempt" "${status:-no answer}" "$retry_seconds"
+    sleep "$retry_seconds"
   done
   if [[ "$status" == 2?? ]]; then
     printf '  HTTP %s: the event was accepted by Event Hubs.\n' "$status"
@@ -258,11 +270,24 @@ if [[ "$function_key" != '<function key>' ]] && command -v curl >/dev/null 2>&1;
   fi
 fi
 
+step 'Ready'
+printf 'Endpoint: POST %s\n' "$publish_url"
+# The key is a credential: shown on an interactive terminal only, never written to a file or log.
+shown_key='<function key>'
+if [[ -z "$function_key" ]]; then
+  printf 'The function key is not available yet; fetch it in a minute with:\n  %s\n' "$key_command"
+elif [[ -t 1 ]]; then
+  shown_key="$function_key"
+  printf 'Function key: %s   (a credential: keep it out of files, chats and logs)\n' "$function_key"
+else
+  printf 'Function key: not printed because the output is not a terminal. Fetch it with:\n  %s\n' "$key_command"
+fi
+
 cat <<EOF
 
 Send two events:
   curl -i -X POST '$publish_url' \\
-    -H 'x-functions-key: $function_key' \\
+    -H 'x-functions-key: $shown_key' \\
     -H 'Content-Type: application/json' \\
     -d '[{"orderId":1,"amount":12.5},{"orderId":2,"amount":7}]'
 
