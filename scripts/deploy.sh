@@ -102,6 +102,7 @@ resource_group="${resource_group:-rg-$prefix}"
 
 command -v az >/dev/null 2>&1 ||
   die "the Azure CLI (az) is not installed or not on PATH. Install it: https://learn.microsoft.com/cli/azure/install-azure-cli"
+command -v node >/dev/null 2>&1 || die "Node.js is not on PATH; install Node.js 20 or later: https://nodejs.org"
 if [[ "$infra_only" == false ]]; then
   command -v func >/dev/null 2>&1 ||
     die "Azure Functions Core Tools (func) is not installed or not on PATH. Install version 4: https://learn.microsoft.com/azure/azure-functions/functions-run-local (or deploy the infrastructure alone with --infra-only)"
@@ -132,12 +133,13 @@ for namespace in Microsoft.App Microsoft.Web Microsoft.EventHub Microsoft.Storag
   fi
 done
 
-if flex_locations="$(az functionapp list-flexconsumption-locations --query '[].name' -o tsv 2>/dev/null)"; then
-  normalized="$(tr '[:upper:]' '[:lower:]' <<<"$flex_locations" | tr -d ' ')"
-  grep -qx "$location" <<<"$normalized" ||
-    die "Flex Consumption is not offered in '$location'. Regions that offer it: $(tr '\n' ' ' <<<"$normalized")"
-else
-  printf 'Could not list Flex Consumption regions (older Azure CLI?); continuing with %s.\n' "$location"
+flex_locations="$(az functionapp list-flexconsumption-locations --query '[].name' -o tsv 2>/dev/null || true)"
+# Names may come as "swedencentral" or "Sweden Central".
+flex_locations="$(tr '[:upper:]' '[:lower:]' <<<"$flex_locations" | tr -d ' ')"
+if [[ -z "$flex_locations" ]]; then
+  printf 'Could not list the Flex Consumption regions (older Azure CLI?); continuing with %s.\n' "$location"
+elif ! grep -qx "$location" <<<"$flex_locations"; then
+  die "Flex Consumption is not offered in '$location'. Regions that offer it: $(tr '\n' ' ' <<<"$flex_locations")"
 fi
 
 # --- Infrastructure -------------------------------------------------------------------------------
@@ -151,15 +153,16 @@ if [[ "$developer_access" == true ]]; then
     die "--developer-access needs a signed-in user (a service principal login has no 'signed-in user'); grant roles to it with developerPrincipalId/developerPrincipalType in infra/main.bicepparam instead"
 fi
 
-step 'Deploying infra/main.bicep (first run: about 3-5 minutes)'
+deployment="eventhubs-functions-$(date -u +%Y%m%d%H%M%S)"
+step "Deploying infra/main.bicep as $deployment (first run: about 3-5 minutes)"
 outputs="$(
   NAME_PREFIX="$prefix" DEVELOPER_PRINCIPAL_ID="$developer_principal_id" \
     az deployment group create \
     --resource-group "$resource_group" \
-    --name "eventhubs-functions-$(date -u +%Y%m%d%H%M%S)" \
+    --name "$deployment" \
     --parameters "$root/infra/main.bicepparam" \
     --query properties.outputs -o json
-)" || die "the deployment failed (see the error above). Details: az deployment operation group list -g $resource_group -n <deployment name>"
+)" || die "the deployment failed (see the error above). Details: az deployment operation group list -g $resource_group -n $deployment -o table"
 
 output() {
   node -e 'const o = JSON.parse(process.argv[1]); process.stdout.write(String(o[process.argv[2]].value));' "$outputs" "$1"
@@ -186,8 +189,8 @@ npm run build
 
 # Flex Consumption runs the package as uploaded (Core Tools does no remote build for Node unless
 # asked), so the package must carry compiled JavaScript and production dependencies only. It is
-# staged apart from the checkout, which stays untouched, with the production packages exactly as
-# installed here (those `npm ls --omit=dev` lists): what was tested is what runs.
+# staged in a temporary folder, leaving node_modules untouched, with the production packages exactly
+# as installed here (those `npm ls --omit=dev` lists): what was tested is what runs.
 staging="$(mktemp -d "${TMPDIR:-/tmp}/eventhubs-functions-package.XXXXXX")"
 trap 'rm -rf "$staging"' EXIT
 cp -R dist host.json package.json .funcignore "$staging/"

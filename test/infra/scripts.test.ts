@@ -105,8 +105,18 @@ describe('scripts/', () => {
       expect(result.stderr).toContain('https://learn.microsoft.com/cli/azure/install-azure-cli');
     });
 
+    test('says how to install Node.js when node is missing', () => {
+      const result = run(
+        'deploy.sh',
+        ['demo', 'westeurope'],
+        restrictedPath(tmp, basicTools, { az: 'exit 0' }),
+      );
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('Node.js is not on PATH; install Node.js 20 or later');
+    });
+
     test('says how to install Core Tools when func is missing, and that --infra-only needs none', () => {
-      const pathValue = restrictedPath(tmp, basicTools, { az: 'exit 0' });
+      const pathValue = restrictedPath(tmp, [...basicTools, 'node'], { az: 'exit 0' });
       const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('Azure Functions Core Tools (func) is not installed or not on PATH');
@@ -114,7 +124,7 @@ describe('scripts/', () => {
     });
 
     test('refuses Core Tools older than 4', () => {
-      const pathValue = restrictedPath(tmp, basicTools, { az: 'exit 0', func: 'echo 3.0.3904' });
+      const pathValue = restrictedPath(tmp, [...basicTools, 'node'], { az: 'exit 0', func: 'echo 3.0.3904' });
       const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
       expect(result.status).toBe(1);
       expect(result.stderr).toContain("Azure Functions Core Tools 4 is required, found '3.0.3904'");
@@ -130,6 +140,26 @@ describe('scripts/', () => {
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('the Azure CLI is not signed in. Run: az login');
       expect(result.stdout).toBe('');
+    });
+
+    test('refuses a region without Flex Consumption and names those that have it', () => {
+      const signedIn = [
+        'case "$*" in',
+        "  'account show'*) printf 'Test\\t0000\\tdev@example.com\\n' ;;",
+        "  'provider show'*) echo Registered ;;",
+        "  'functionapp list-flexconsumption-locations'*) printf 'East US\\nswedencentral\\n' ;;",
+        '  *) echo "unexpected: az $*" >&2; exit 3 ;;',
+        'esac',
+      ].join('\n');
+      const pathValue = restrictedPath(tmp, [...basicTools, 'node', 'npm'], {
+        az: signedIn,
+        func: 'echo 4.0.7030',
+      });
+      const result = run('deploy.sh', ['demo', 'westus9'], pathValue);
+      expect(result.stderr).toContain(
+        "Flex Consumption is not offered in 'westus9'. Regions that offer it: eastus swedencentral",
+      );
+      expect(result.status).toBe(1);
     });
   });
 
