@@ -11,7 +11,7 @@
 import type { InvocationContext } from '@azure/functions';
 import type { ConsumedEvent } from './triggerEvents';
 
-export type EventHandler = (event: ConsumedEvent, context: InvocationContext) => Promise<void>;
+export type EventHandler = (event: ConsumedEvent, context: InvocationContext) => Promise<void> | void;
 
 export const handleEvent: EventHandler = async (event) => {
   // SAMPLE BEHAVIOUR, replace it: an event whose application property `poison` is true fails, so that

@@ -132,6 +132,24 @@ describe('publishEvents: accepted request forms', () => {
     expect(producer.partitionIdsCalls).toBe(1);
   });
 
+  test('a partition id not seen yet is looked up again, at most once a minute (partition counts can grow)', async () => {
+    const producer = new InMemoryProducer(['0', '1']);
+    const { send } = setup(producer);
+    const request = { query: 'partitionId=2', contentType: 'application/json', body: '1' };
+    expect((await send(request)).status).toBe(400);
+    expect((await send(request)).status).toBe(400);
+    expect(producer.partitionIdsCalls).toBe(1);
+    producer.partitionIds.push('2');
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 61_000);
+    try {
+      expect((await send(request)).status).toBe(202);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(producer.partitionIdsCalls).toBe(2);
+  });
+
   test('x-event-properties apply to every event; the function key query parameter is ignored', async () => {
     const { producer, send } = setup();
     const response = await send({
