@@ -91,18 +91,31 @@ export function createBlobDeadLetterStore(
 ): DeadLetterStore {
   const container = service.getContainerClient(containerName);
   let containerReady: Promise<unknown> | undefined;
+  const ensureContainer = () => {
+    containerReady ??= container.createIfNotExists().catch((error: unknown) => {
+      containerReady = undefined;
+      throw error;
+    });
+    return containerReady;
+  };
   return {
     async save(letter) {
-      containerReady ??= container.createIfNotExists().catch((error: unknown) => {
-        containerReady = undefined;
-        throw error;
-      });
-      await containerReady;
+      await ensureContainer();
       const blobName = deadLetterBlobName(letter);
       const content = JSON.stringify(deadLetterDocument(letter));
-      await container.getBlockBlobClient(blobName).upload(content, Buffer.byteLength(content), {
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-      });
+      const upload = () =>
+        container.getBlockBlobClient(blobName).upload(content, Buffer.byteLength(content), {
+          blobHTTPHeaders: { blobContentType: 'application/json' },
+        });
+      try {
+        await upload();
+      } catch (error) {
+        // The container was deleted after this instance created it: create it again, once.
+        if ((error as { statusCode?: unknown }).statusCode !== 404) throw error;
+        containerReady = undefined;
+        await ensureContainer();
+        await upload();
+      }
       return `${containerName}/${blobName}`;
     },
   };

@@ -99,6 +99,14 @@ test('a redelivered batch overwrites its dead letters instead of duplicating the
   expect(await listBlobs()).toEqual(['events/processor/2/301.json']);
 });
 
+test('a dead-letter container deleted while the app runs is created again', async () => {
+  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  await service.getContainerClient(CONTAINER).delete();
+  const { context } = capturingContext({ triggerMetadata: hostTrigger(1, [{ poison: true }]) });
+  await processEvents([{ n: 0 }], context);
+  expect(await listBlobs()).toEqual(['events/processor/2/300.json']);
+});
+
 test('when storage is down the invocation throws (the retry policy takes over) and nothing is logged as dead-lettered', async () => {
   await azurite?.stop();
   azurite = undefined;
