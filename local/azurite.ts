@@ -20,6 +20,8 @@ export interface AzuriteOptions {
   tablePort?: number;
   /** Maximum time to wait for all services to listen. */
   startTimeoutMs?: number;
+  /** Own process group, so a terminal's Ctrl-C reaches only the parent, which stops Azurite last. */
+  detached?: boolean;
 }
 
 export interface RunningAzurite {
@@ -66,7 +68,10 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
     '--disableTelemetry',
     '--skipApiVersionCheck',
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached,
+  });
   const ports = await waitForPorts(child, options.startTimeoutMs ?? 30000);
   return {
     host,

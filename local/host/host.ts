@@ -137,8 +137,9 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
   }
   for (const trigger of eventHubFunctions) logger.plain(`\t${trigger.fn.metadata.name}: eventHubTrigger\n`);
   logger.plain('');
-  for (const listener of listeners) listener.start();
-  logger.log('information', `Host started (${baseUrl})`);
+  await Promise.all(listeners.map((listener) => listener.start()));
+  // Always shown (like the function list): tools and tests wait for this line.
+  logger.plain(`[${new Date().toISOString()}] Host started (${baseUrl})`);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -150,10 +151,10 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
     ),
     stop: () =>
       (stopped ??= (async () => {
-        logger.log('information', 'Stopping the host');
+        logger.plain(`[${new Date().toISOString()}] Stopping the host`);
         await Promise.all([server.close(), ...listeners.map((listener) => listener.stop())]);
         await terminateApp(registry);
-        logger.log('information', 'Host stopped');
+        logger.plain(`[${new Date().toISOString()}] Host stopped`);
       })()),
   };
 }

@@ -48,11 +48,13 @@ export class Invoker {
     const invocationId = randomUUID();
     const name = fn.metadata.name;
     const started = process.hrtime.bigint();
+    const category = `Function.${name}`;
     this.#logger.log(
       'information',
       `Executing 'Functions.${name}' (Reason='${init.reason}', Id=${invocationId})`,
+      category,
     );
-    if (init.details) this.#logger.log('information', init.details);
+    if (init.details) this.#logger.log('information', init.details, category);
 
     const invocation = new InvocationRun(this.#registry, this.#logger, fn, {
       invocationId,
@@ -74,9 +76,10 @@ export class Invoker {
     this.#logger.log(
       result.succeeded ? 'information' : 'error',
       `Executed 'Functions.${name}' (${outcome}, Id=${invocationId}, Duration=${duration}ms)`,
+      category,
     );
     if (!result.succeeded) {
-      this.#logger.log('error', describeFailure(name, result.error), `Function.${name}`);
+      this.#logger.log('error', describeFailure(name, result.error), category);
     }
     this.#recorder?.record(
       name,

@@ -23,6 +23,8 @@ import { PartitionProcessor } from './partitionProcessor';
 import { TriggerShape } from './triggerInput';
 
 export const CHECKPOINT_CONTAINER = 'azure-webjobs-eventhub';
+/** host.json logging.logLevel key for the trigger's own lines (partition ownership, receive errors). */
+export const TRIGGER_LOG_CATEGORY = 'Host.Triggers.EventHubs';
 
 export interface EventHubTriggerFunction {
   fn: RegisteredFunction;
@@ -95,6 +97,7 @@ export class EventHubListener {
   readonly #stopping = new AbortController();
   readonly #partitions = new Map<string, PartitionProcessor>();
   readonly #client: EventHubConsumerClient;
+  readonly #checkpointStore: BlobCheckpointStore;
   #subscription?: Subscription;
 
   constructor(
@@ -133,6 +136,7 @@ export class EventHubListener {
       },
     };
     const checkpointStore = new BlobCheckpointStore(deps.container);
+    this.#checkpointStore = checkpointStore;
     const connection = eventHubsConnection(trigger.connection, deps.env);
     this.#client =
       connection.kind === 'connectionString'
@@ -157,7 +161,8 @@ export class EventHubListener {
     return this.#client.identifier;
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    await this.#releaseOwnPartitionsFromAnEarlierRun();
     const { fn, shape, retry, triggerName } = this.#trigger;
     const runtime = {
       fn,
@@ -197,6 +202,7 @@ export class EventHubListener {
           this.#logger.log(
             'information',
             `${this.#describe(name)} stopped processing partition ${context.partitionId} (${reason})`,
+            TRIGGER_LOG_CATEGORY,
           );
         },
         processError: async (error, context) => {
@@ -206,6 +212,7 @@ export class EventHubListener {
           this.#logger.log(
             expected ? 'debug' : 'warning',
             `${this.#describe(name)}${where}: ${code ? `${code}: ` : ''}${error.message}`,
+            TRIGGER_LOG_CATEGORY,
           );
         },
       },
@@ -227,6 +234,30 @@ export class EventHubListener {
     this.#stopping.abort();
     await this.#subscription?.close();
     await this.#client.close();
+  }
+
+  /**
+   * The owner id is stable per host (machine, port, function). Partitions this id still owns from a
+   * run that ended without giving them up (kill -9) would otherwise sit idle until ownership expires:
+   * the SDK counts them as already ours. Marking them abandoned lets the subscription claim them now.
+   */
+  async #releaseOwnPartitionsFromAnEarlierRun(): Promise<void> {
+    try {
+      const owned = await this.#checkpointStore.listOwnership(
+        this.#client.fullyQualifiedNamespace,
+        this.#trigger.eventHubName,
+        this.#trigger.consumerGroup,
+      );
+      const stale = owned.filter((ownership) => ownership.ownerId === this.ownerId);
+      if (stale.length > 0)
+        await this.#checkpointStore.claimOwnership(stale.map((o) => ({ ...o, ownerId: '' })));
+    } catch (error) {
+      this.#logger.log(
+        'warning',
+        `Could not release partitions left by an earlier run: ${String(error)}`,
+        TRIGGER_LOG_CATEGORY,
+      );
+    }
   }
 
   #describe(name: string): string {

@@ -165,6 +165,7 @@ export class PartitionProcessor {
         'warning',
         `Checkpoint ${when} failed for partition ${this.#coordinates.partitionId} ` +
           `(sequence number ${event.sequenceNumber}); its events will be delivered again: ${String(error)}`,
+        'Host.Triggers.EventHubs',
       );
     }
   }

@@ -1,0 +1,139 @@
+// Azurite and the Event Hubs emulator for `npm start`: reuse one that already answers on the
+// configured port, start one when the ports are free, and otherwise say which port is taken and
+// which setting moves it.
+import { EventHubConsumerClient } from '@azure/event-hubs';
+import path from 'node:path';
+import { DEV_ACCOUNT_NAME, startAzurite } from '../azurite';
+import { ChildOptions } from './childProcess';
+import { EventHubsTarget, SETTINGS_FILE, StorageTarget } from './localSettings';
+import { isPortFree, PortConflictError, probeHttp } from './ports';
+import { startEmulatorProcess } from './processes';
+
+export interface Service {
+  description: string;
+  reused: boolean;
+  stop(): Promise<void>;
+}
+
+const NOTHING_TO_STOP = async () => {};
+
+export async function ensureAzurite(
+  target: Extract<StorageTarget, { kind: 'azurite' }>,
+  dataDir: string,
+): Promise<Service> {
+  const { host, ports } = target;
+  const where = `${host}:${ports.blob}`;
+  const probe = await probeHttp(`http://${host}:${ports.blob}/${DEV_ACCOUNT_NAME}?comp=list`);
+  if (probe) {
+    if (probe.headers.get('server')?.startsWith('Azurite')) {
+      return {
+        description: `Azurite at ${where} (already running; reused)`,
+        reused: true,
+        stop: NOTHING_TO_STOP,
+      };
+    }
+    throw new PortConflictError(
+      `Port ${ports.blob} (Azurite's blob port) answers, but not as Azurite. Stop what listens there, or run ` +
+        `Azurite elsewhere and point AzureWebJobsStorage in ${SETTINGS_FILE} at it (BlobEndpoint=http://127.0.0.1:<port>/devstoreaccount1;...).`,
+    );
+  }
+  for (const [service, port] of Object.entries(ports)) {
+    if (!(await isPortFree(host, port))) {
+      throw new PortConflictError(
+        `Port ${port} (Azurite's ${service} port) is in use by another program. Free it, or use other Azurite ports ` +
+          `through AzureWebJobsStorage in ${SETTINGS_FILE} (an Azurite connection string with ${capitalize(service)}Endpoint=http://127.0.0.1:<port>/devstoreaccount1).`,
+      );
+    }
+  }
+  const azurite = await startAzurite({
+    location: dataDir,
+    host,
+    blobPort: ports.blob,
+    queuePort: ports.queue,
+    tablePort: ports.table,
+    detached: true,
+  });
+  return {
+    description: `Azurite at ${where} (started; data in ${path.relative(process.cwd(), dataDir) || dataDir})`,
+    reused: false,
+    stop: () => azurite.stop(),
+  };
+}
+
+export interface EmulatorService extends Service {
+  connectionString?: string;
+}
+
+export async function ensureEmulator(
+  target: Extract<EventHubsTarget, { kind: 'emulator' }>,
+  options: {
+    healthPort: number;
+    eventHubName: string;
+    consumerGroup: string;
+    dataDir: string;
+    connectionString: string;
+    child: Omit<ChildOptions, 'args'>;
+  },
+): Promise<EmulatorService> {
+  const { host, amqpPort } = target;
+  const health = await probeHttp(`http://${host}:${options.healthPort}/health`);
+  const amqpFree = await isPortFree(host, amqpPort);
+  if (health && !amqpFree) {
+    await checkHubExists(options.connectionString, options.eventHubName, amqpPort);
+    return {
+      description: `Event Hubs emulator at ${host}:${amqpPort} (already running; reused)`,
+      reused: true,
+      stop: NOTHING_TO_STOP,
+    };
+  }
+  if (!amqpFree) {
+    throw new PortConflictError(
+      `Port ${amqpPort} (Event Hubs AMQP) is in use by something that is not the Event Hubs emulator (no health ` +
+        `endpoint on port ${options.healthPort}). Free it, or choose another port in the Endpoint of EventHubConnection ` +
+        `in ${SETTINGS_FILE} (Endpoint=sb://localhost:<port>;...).`,
+    );
+  }
+  if (!(await isPortFree(host, options.healthPort))) {
+    throw new PortConflictError(
+      `Port ${options.healthPort} (the Event Hubs emulator's health endpoint) is in use. Free it, or start with ` +
+        `npm start -- --emulator-health-port <port>.`,
+    );
+  }
+  const groups = options.consumerGroup.toLowerCase() === '$default' ? [] : [options.consumerGroup];
+  const emulator = await startEmulatorProcess({
+    amqpPort,
+    healthPort: options.healthPort,
+    hub: { name: options.eventHubName, consumerGroups: groups },
+    dataDir: options.dataDir,
+    child: options.child,
+  });
+  return {
+    description:
+      `Event Hubs emulator at ${host}:${amqpPort}, hub '${options.eventHubName}', consumer group ` +
+      `'${options.consumerGroup}' (started; data in ${path.relative(process.cwd(), options.dataDir) || options.dataDir})`,
+    reused: false,
+    connectionString: emulator.connectionString,
+    stop: () => emulator.stop(),
+  };
+}
+
+/** A reused emulator may have been started with other hubs: fail early with the fix. */
+async function checkHubExists(connectionString: string, eventHubName: string, port: number): Promise<void> {
+  const client = new EventHubConsumerClient('$Default', connectionString, eventHubName, {
+    retryOptions: { maxRetries: 0, timeoutInMs: 5000 },
+  });
+  try {
+    await client.getPartitionIds();
+  } catch (error) {
+    throw new PortConflictError(
+      `The Event Hubs emulator already running on port ${port} does not serve hub '${eventHubName}' ` +
+        `(${(error as Error).message}). Stop it so that npm start can start one with this hub, or add the hub to its configuration.`,
+    );
+  } finally {
+    await client.close();
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
