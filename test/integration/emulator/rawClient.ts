@@ -1,0 +1,91 @@
+// A bare AMQP client (rhea) for what the SDKs cannot be made to send: raw put-token requests,
+// standard-format messages, links without a token.
+import { createHmac } from 'node:crypto';
+import { Connection, create_container, EventContext, Message } from 'rhea';
+import { SAS_KEY_VALUE } from './helpers';
+
+export function sasToken(
+  resource: string,
+  expirySeconds = Math.floor(Date.now() / 1000) + 3600,
+  key = SAS_KEY_VALUE,
+  keyName = 'RootManageSharedAccessKey',
+): string {
+  const sr = encodeURIComponent(resource);
+  const sig = encodeURIComponent(
+    createHmac('sha256', key).update(`${sr}\n${expirySeconds}`).digest('base64'),
+  );
+  return `SharedAccessSignature sr=${sr}&sig=${sig}&se=${expirySeconds}&skn=${keyName}`;
+}
+
+export interface LinkError {
+  condition: string;
+  description: string;
+}
+
+export class RawClient {
+  private requests = 0;
+
+  private constructor(
+    private readonly connection: Connection,
+    readonly endpoint: string,
+  ) {}
+
+  static connect(port: number): Promise<RawClient> {
+    const container = create_container();
+    return new Promise((resolve, reject) => {
+      const connection = container.connect({ host: '127.0.0.1', port, reconnect: false });
+      connection.once('connection_open', () => resolve(new RawClient(connection, `sb://127.0.0.1:${port}`)));
+      connection.once('disconnected', (ctx: EventContext) => reject(ctx.error ?? new Error('disconnected')));
+    });
+  }
+
+  /** Sends a put-token request on $cbs and returns the response's application properties. */
+  putToken(
+    audience: string,
+    token: string,
+    type = 'servicebus.windows.net:sastoken',
+  ): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      const replyTo = `cbs-reply-${++this.requests}`;
+      const receiver = this.connection.open_receiver({ source: { address: '$cbs' }, name: replyTo });
+      receiver.once('message', (ctx: EventContext) =>
+        resolve((ctx.message as Message).application_properties!),
+      );
+      const sender = this.connection.open_sender({ target: { address: '$cbs' } });
+      sender.once('sendable', () =>
+        sender.send({
+          message_id: `request-${this.requests}`,
+          reply_to: replyTo,
+          body: token,
+          application_properties: { operation: 'put-token', name: audience, type },
+        }),
+      );
+    });
+  }
+
+  /** Sends one standard-format message and resolves with the outcome. */
+  send(address: string, message: Message): Promise<'accepted' | LinkError> {
+    return new Promise((resolve) => {
+      const sender = this.connection.open_sender({ target: { address } });
+      sender.once('sendable', () => sender.send(message));
+      sender.once('accepted', () => resolve('accepted'));
+      sender.once('rejected', (ctx: EventContext) =>
+        resolve((ctx.delivery!.remote_state as { error: LinkError }).error),
+      );
+      sender.once('sender_error', (ctx: EventContext) => resolve(ctx.sender!.error as LinkError));
+    });
+  }
+
+  /** Attaches a receiver and resolves with the error the server closes it with. */
+  attachReceiver(address: string): Promise<LinkError | undefined> {
+    return new Promise((resolve) => {
+      const receiver = this.connection.open_receiver({ source: { address } });
+      receiver.once('receiver_error', (ctx: EventContext) => resolve(ctx.receiver!.error as LinkError));
+      receiver.once('receiver_close', () => resolve(undefined));
+    });
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+}
