@@ -65,7 +65,12 @@ export function readTriggerBatch(
       enqueuedTimeUtc: toUtcIso(
         enqueuedTimes[index] ?? system.enqueuedTimeUtc ?? system['x-opt-enqueued-time'],
       ),
-      partitionKey: asString(partitionKeys[index] ?? system.partitionKey ?? system['x-opt-partition-key']),
+      // The host drops null keys from partitionKeyArray (a string[]), so it only lines up when complete.
+      partitionKey: asString(
+        (partitionKeys.length === metadataCount ? partitionKeys[index] : undefined) ??
+          system.partitionKey ??
+          system['x-opt-partition-key'],
+      ),
       properties: asRecord(properties[index]),
     };
   };
