@@ -17,7 +17,7 @@ export interface TriggerShape {
   functionName: string;
   cardinality: 'many' | 'one';
   dataType: 'string' | 'binary';
-  /** The app declared IncludeEmptyEntriesInMessagePayload: keep empty bodies in the payload. */
+  /** The app declared IncludeEmptyEntriesInMessagePayload: string arrays keep empty entries. */
   includeEmptyEntries: boolean;
 }
 
@@ -57,14 +57,25 @@ export function toTriggerInput(
       SystemProperties: json(systemProperties(event)),
     });
   } else {
-    const bodies = events.map(eventBodyBytes).filter((b) => shape.includeEmptyEntries || b.length > 0);
+    const bodies = events.map(eventBodyBytes);
+    // byte[][] keeps empty bodies (only nulls are dropped); string[] drops null and empty entries
+    // unless the worker declared IncludeEmptyEntriesInMessagePayload.
     data =
       shape.dataType === 'binary'
         ? { collectionBytes: { bytes: bodies } }
-        : { collectionString: { string: bodies.map((b) => b.toString('utf8')) } };
+        : stringCollection(
+            bodies.map((b) => b.toString('utf8')),
+            shape.includeEmptyEntries,
+          );
     Object.assign(metadata, {
-      PartitionKeyArray: stringCollection(events.map((e) => e.partitionKey)),
-      OffsetArray: stringCollection(events.map((e) => e.offset)),
+      PartitionKeyArray: stringCollection(
+        events.map((e) => e.partitionKey),
+        shape.includeEmptyEntries,
+      ),
+      OffsetArray: stringCollection(
+        events.map((e) => e.offset),
+        shape.includeEmptyEntries,
+      ),
       SequenceNumberArray: { collectionSint64: { sint64: events.map((e) => e.sequenceNumber) } },
       EnqueuedTimeUtcArray: json(events.map((e) => dotNetDateTime(e.enqueuedTimeUtc))),
       PropertiesArray: json(events.map(userProperties)),
@@ -140,10 +151,11 @@ function offsetValue(offset: string): number | string {
   return /^\d+$/.test(offset) && Number.isSafeInteger(Number(offset)) ? Number(offset) : offset;
 }
 
-function stringCollection(values: (string | null | undefined)[]): RpcTypedData {
-  return {
-    collectionString: { string: values.filter((v): v is string => typeof v === 'string' && v !== '') },
-  };
+function stringCollection(values: (string | null | undefined)[], includeEmptyEntries: boolean): RpcTypedData {
+  const kept = includeEmptyEntries
+    ? values.map((v) => v ?? '')
+    : values.filter((v): v is string => Boolean(v));
+  return { collectionString: { string: kept } };
 }
 
 function json(value: unknown): RpcTypedData {

@@ -1,6 +1,6 @@
 // Conversions between a real HTTP exchange and the RPC shapes the worker protocol uses, following
 // what the Functions host sends for the capabilities the Node.js worker declares (raw body bytes,
-// nullable dictionaries, empty headers dropped) and how it writes the function's response back.
+// nullable dictionaries) and how it writes the function's response back.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RpcHttpCookie, RpcHttpData, RpcNullableString, RpcTypedData } from '../coreTypes';
 
@@ -13,12 +13,17 @@ export function toRpcHttpRequest(
   capabilities: Record<string, string>,
 ): RpcTypedData {
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
-  const headers = groupHeaders(req.rawHeaders);
+  const nullable = Boolean(capabilities.UseNullableValueDictionaryForHttp);
+  // Empty header values are dropped only on the older, non-nullable path.
+  const headers = groupHeaders(
+    req.rawHeaders,
+    !nullable && Boolean(capabilities.IgnoreEmptyValuedRpcHttpHeaders),
+  );
   const query: Record<string, string> = {};
   for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
 
   const http: RpcHttpData = { method: req.method ?? 'GET', url: url.href };
-  if (capabilities.UseNullableValueDictionaryForHttp) {
+  if (nullable) {
     http.nullableHeaders = toNullable(headers);
     http.nullableQuery = toNullable(query);
     http.nullableParams = toNullable(params);
@@ -92,13 +97,13 @@ export function formatCookie(cookie: RpcHttpCookie): string {
   return parts.join('; ');
 }
 
-/** Header names lower-cased; repeated headers joined with "," as ASP.NET's StringValues; empty ones dropped. */
-function groupHeaders(rawHeaders: string[]): Record<string, string> {
+/** Header names lower-cased; repeated headers joined with "," as ASP.NET's StringValues. */
+function groupHeaders(rawHeaders: string[], dropEmpty: boolean): Record<string, string> {
   const grouped: Record<string, string[]> = {};
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i].toLowerCase();
     const value = rawHeaders[i + 1];
-    if (value === '') continue;
+    if (value === '' && dropEmpty) continue;
     (grouped[name] ??= []).push(value);
   }
   return Object.fromEntries(Object.entries(grouped).map(([name, values]) => [name, values.join(',')]));
