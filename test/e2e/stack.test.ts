@@ -1,0 +1,168 @@
+// `npm start` (local/stack) on a throwaway app folder whose settings name free ports: it creates
+// local.settings.json from the example, starts Azurite, the emulator and the host, and the pipeline
+// works; a second stack reuses the running Azurite and emulator; a port held by something else is
+// reported with the setting that moves it.
+import { createServer, Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DEV_ACCOUNT_KEY } from '../../local/azurite';
+import { REPO_ROOT } from '../../local/stack/childProcess';
+import { RunningStack, startStack } from '../../local/stack/stack';
+import { eventually } from './support/backends';
+
+jest.setTimeout(120_000);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Ports {
+  blob: number;
+  queue: number;
+  table: number;
+  amqp: number;
+  health: number;
+}
+
+function appFolder(ports: Ports): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'stack-'));
+  for (const entry of ['package.json', 'host.json', 'dist', 'node_modules']) {
+    symlinkSync(path.join(REPO_ROOT, entry), path.join(dir, entry));
+  }
+  const account = 'devstoreaccount1';
+  const example = JSON.parse(readFileSync(path.join(REPO_ROOT, 'local.settings.example.json'), 'utf8'));
+  example.Values.AzureWebJobsStorage =
+    `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${DEV_ACCOUNT_KEY};` +
+    `BlobEndpoint=http://127.0.0.1:${ports.blob}/${account};QueueEndpoint=http://127.0.0.1:${ports.queue}/${account};` +
+    `TableEndpoint=http://127.0.0.1:${ports.table}/${account};`;
+  example.Values.EventHubConnection = example.Values.EventHubConnection.replace(
+    'Endpoint=sb://localhost;',
+    `Endpoint=sb://localhost:${ports.amqp};`,
+  );
+  writeFileSync(path.join(dir, 'local.settings.example.json'), JSON.stringify(example, null, 2));
+  return dir;
+}
+
+async function allFreePorts(): Promise<Ports> {
+  return {
+    blob: await freePort(),
+    queue: await freePort(),
+    table: await freePort(),
+    amqp: await freePort(),
+    health: await freePort(),
+  };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function start(dir: string, ports: Ports, output: string[]): Promise<RunningStack> {
+  return startStack({
+    appRoot: dir,
+    port: 0,
+    emulatorHealthPort: ports.health,
+    print: (line) => output.push(line),
+  });
+}
+
+test('npm start brings up the whole pipeline; a second stack reuses the running emulators', async () => {
+  const ports = await allFreePorts();
+  const dir = appFolder(ports);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+
+  const output: string[] = [];
+  const stack = await start(dir, ports, output);
+  cleanups.push(() => stack.stop());
+  expect(existsSync(path.join(dir, 'local.settings.json'))).toBe(true);
+  const text = output.join('\n');
+  expect(text).toContain('Created local.settings.json from local.settings.example.json');
+  expect(text).toContain(`Azurite at 127.0.0.1:${ports.blob} (started`);
+  expect(text).toContain(
+    `Event Hubs emulator at 127.0.0.1:${ports.amqp}, hub 'events', consumer group 'processor' (started`,
+  );
+  expect(text).toContain(`curl -i -X POST ${stack.url}/api/events -H 'Content-Type: application/json'`);
+
+  const response = await fetch(`${stack.url}/api/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '[{"stack":"first"},{"stack":"second"}]',
+  });
+  expect(response.status).toBe(202);
+  await eventually(
+    () =>
+      output.filter((line) => / EventProcessed \{.*"body":"\{\\"stack\\"/.test(line)).length === 2
+        ? true
+        : undefined,
+    30_000,
+    'the consumer lines in the stack output',
+  );
+
+  const secondOutput: string[] = [];
+  const second = await start(dir, ports, secondOutput);
+  cleanups.push(() => second.stop());
+  expect(secondOutput.join('\n')).toContain(`Azurite at 127.0.0.1:${ports.blob} (already running; reused)`);
+  expect(secondOutput.join('\n')).toContain(
+    `Event Hubs emulator at 127.0.0.1:${ports.amqp} (already running; reused)`,
+  );
+  await second.stop();
+  // Stopping the second stack leaves the first one's emulators running.
+  expect((await fetch(`http://127.0.0.1:${ports.health}/health`)).status).toBe(200);
+
+  await stack.stop();
+  await eventually(
+    async () => {
+      try {
+        await fetch(`http://127.0.0.1:${ports.health}/health`);
+        return undefined;
+      } catch {
+        return true;
+      }
+    },
+    10_000,
+    'the emulator to be stopped',
+  );
+});
+
+test('a port taken by something else is named, with the setting that changes it', async () => {
+  const ports = await allFreePorts();
+  const dir = appFolder(ports);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const squatter: Server = createServer((_req, res) => res.end('not azurite'));
+  await new Promise<void>((resolve) => squatter.listen(ports.blob, '127.0.0.1', resolve));
+  cleanups.push(() => {
+    squatter.closeAllConnections();
+    if (squatter.listening) squatter.close();
+  });
+
+  await expect(start(dir, ports, [])).rejects.toThrow(
+    new RegExp(
+      `Port ${ports.blob} \\(Azurite's blob port\\) answers, but not as Azurite.*AzureWebJobsStorage in local\\.settings\\.json`,
+    ),
+  );
+
+  squatter.closeAllConnections();
+  await new Promise((resolve) => squatter.close(resolve));
+  const amqpSquatter = createServer();
+  await new Promise<void>((resolve) => amqpSquatter.listen(ports.amqp, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => amqpSquatter.close(() => resolve())));
+  await expect(start(dir, ports, [])).rejects.toThrow(
+    new RegExp(
+      `Port ${ports.amqp} \\(Event Hubs AMQP\\) is in use .*Endpoint of EventHubConnection in local\\.settings\\.json`,
+    ),
+  );
+  // Nothing was left running: Azurite, started before the failure, was stopped again.
+  expect(
+    await fetch(`http://127.0.0.1:${ports.blob}/`).then(
+      () => 'answering',
+      () => 'closed',
+    ),
+  ).toBe('closed');
+});
