@@ -27,6 +27,8 @@ export interface InvocationInit {
 
 export interface InvocationResult {
   invocationId: string;
+  /** Wall clock (ms since the epoch) when the invocation began. */
+  startedAt: number;
   succeeded: boolean;
   error?: unknown;
   response?: RpcInvocationResponse;
@@ -47,6 +49,7 @@ export class Invoker {
   async invoke(fn: RegisteredFunction, init: InvocationInit): Promise<InvocationResult> {
     const invocationId = randomUUID();
     const name = fn.metadata.name;
+    const startedAt = Date.now();
     const started = process.hrtime.bigint();
     const category = `Function.${name}`;
     this.#logger.log(
@@ -66,9 +69,9 @@ export class Invoker {
     let result: InvocationResult;
     try {
       const response = await invocation.run();
-      result = { invocationId, succeeded: true, response, durationMs: elapsedMs(started) };
+      result = { invocationId, startedAt, succeeded: true, response, durationMs: elapsedMs(started) };
     } catch (error) {
-      result = { invocationId, succeeded: false, error, durationMs: elapsedMs(started) };
+      result = { invocationId, startedAt, succeeded: false, error, durationMs: elapsedMs(started) };
     }
 
     const duration = Math.round(result.durationMs);

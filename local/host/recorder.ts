@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { InvocationResult } from './invoke';
 
 export interface InvocationRecord {
-  time: string;
+  startedAt: string;
+  finishedAt: string;
   functionName: string;
   invocationId: string;
   succeeded: boolean;
@@ -35,7 +36,8 @@ export class InvocationRecorder {
     retryContext?: { retryCount?: number | null } | null,
   ): void {
     const record: InvocationRecord = {
-      time: new Date().toISOString(),
+      startedAt: new Date(result.startedAt).toISOString(),
+      finishedAt: new Date().toISOString(),
       functionName,
       invocationId: result.invocationId,
       succeeded: result.succeeded,

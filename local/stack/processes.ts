@@ -13,7 +13,8 @@ export interface EmulatorProcessOptions {
   hub?: { name: string; partitions?: number; consumerGroups?: string[] };
   configFile?: string;
   dataDir?: string;
-  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  /** More emulator flags (see `npm run emulator -- --help`). */
+  extraArgs?: string[];
   child?: Omit<ChildOptions, 'args'>;
 }
 
@@ -34,8 +35,9 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
     for (const group of options.hub.consumerGroups ?? []) args.push('--consumer-group', group);
   }
   if (options.dataDir) args.push('--data-dir', options.dataDir);
+  args.push(...(options.extraArgs ?? []));
   // info: the ready line carries the ports; callers decide what to show.
-  args.push('--log-level', options.logLevel ?? 'info');
+  args.push('--log-level', 'info');
   const child = new TsChild('Event Hubs emulator', EMULATOR_CLI, { ...options.child, args });
   try {
     const ready = await child.waitForLine(

@@ -1,0 +1,363 @@
+// npm run bench:e2e - the pipeline's speed, side by side, in one run (about 1.5 minutes):
+//   1. events/s through POST /api/events on the local host (100 events of 1 KB per request,
+//      CLIENTS concurrent clients) against a bare EventHubProducerClient loop sending the same batches
+//      with one shared client, and against a new producer client per request (the quickstart's
+//      pattern); ROUNDS interleaved rounds each, medians reported;
+//   2. the latency from the 202 answer to the consumer's invocation at a steady 1,000 events/s.
+// Azurite, the Event Hubs emulator (in memory) and the local host run as child processes on free
+// ports, as in `npm start`. Nothing here is asserted: it prints figures.
+import { EventHubProducerClient } from '@azure/event-hubs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { startAzurite } from '../local/azurite';
+import type { InvocationRecord } from '../local/host/recorder';
+import { REPO_ROOT } from '../local/stack/childProcess';
+import { HostProcess, startEmulatorProcess, startHostProcess } from '../local/stack/processes';
+
+/** Separate hubs, so the latency run's consumer does not first wade through the throughput runs' events. */
+const THROUGHPUT_HUB = 'bench-throughput';
+const LATENCY_HUB = 'bench-latency';
+const CONSUMER_GROUP = 'processor';
+const EVENTS_PER_REQUEST = 100;
+const EVENT_BYTES = 1024;
+const CLIENTS = 8;
+const ROUNDS = 3;
+const ROUND_MS = 5_000;
+const LATENCY_RATE_PER_S = 1_000;
+const LATENCY_MS = 15_000;
+/** USER_HZ, the unit of /proc/<pid>/stat times on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+type Sender = (events: Buffer[]) => Promise<void>;
+
+interface Round {
+  eventsPerSecond: number;
+  events: number;
+  /** CPU seconds used during the round by each process. */
+  cpu: { client: number; host: number; emulator: number };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-e2e-'));
+  const azurite = await startAzurite({
+    location: path.join(dir, 'azurite'),
+    blobPort: 0,
+    queuePort: 0,
+    tablePort: 0,
+  });
+  const configFile = path.join(dir, 'eventhubs-config.json');
+  const entity = (name: string) => ({
+    Name: name,
+    PartitionCount: '4',
+    ConsumerGroups: [{ Name: CONSUMER_GROUP }],
+  });
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      UserConfig: {
+        NamespaceConfig: [
+          { Type: 'EventHub', Name: 'emulatorNs1', Entities: [entity(THROUGHPUT_HUB), entity(LATENCY_HUB)] },
+        ],
+      },
+    }),
+  );
+  const emulator = await startEmulatorProcess({
+    amqpPort: 0,
+    healthPort: 0,
+    configFile,
+    // In memory; the throughput runs publish a few hundred MB that nobody reads.
+    extraArgs: ['--retention-size', '16MB'],
+  });
+  const settings = (hub: string) => {
+    const file = path.join(dir, `${hub}.settings.json`);
+    const Values = {
+      AzureWebJobsStorage: azurite.connectionString,
+      EventHubConnection: emulator.connectionString,
+      EVENTHUB_NAME: hub,
+      EVENTHUB_CONSUMER_GROUP: CONSUMER_GROUP,
+    };
+    writeFileSync(file, JSON.stringify({ Values }));
+    return file;
+  };
+  const hosts: HostProcess[] = [];
+  try {
+    console.log(
+      `End-to-end benchmark: ${cpus().length} CPUs, Node ${process.version}; Azurite, emulator (in memory) and ` +
+        `local host as child processes.\n`,
+    );
+
+    // 1. Throughput. The publisher alone (no consumer in the host), so that every mode pays the same.
+    const publisher = await startHostProcess({
+      appRoot: REPO_ROOT,
+      port: 0,
+      settingsFile: settings(THROUGHPUT_HUB),
+      functions: ['publishEvents'],
+    });
+    hosts.push(publisher);
+    const shared = new EventHubProducerClient(emulator.connectionString, THROUGHPUT_HUB);
+    const modes: [string, Sender][] = [
+      ['POST /api/events (local host)', (events) => postEvents(publisher.url, events)],
+      ['EventHubProducerClient, one shared client', (events) => sendBatch(shared, events)],
+      [
+        'new EventHubProducerClient per request',
+        async (events) => {
+          const client = new EventHubProducerClient(emulator.connectionString, THROUGHPUT_HUB);
+          try {
+            await sendBatch(client, events);
+          } finally {
+            await client.close();
+          }
+        },
+      ],
+    ];
+    const pids = { host: publisher.child.process.pid!, emulator: emulator.child.process.pid! };
+    const rounds = new Map<string, Round[]>(modes.map(([name]) => [name, []]));
+    for (const [, send] of modes) await throughput(send, 1_000, pids); // warm-up: connections, JIT
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, send] of modes) rounds.get(name)!.push(await throughput(send, ROUND_MS, pids));
+    }
+    await shared.close();
+    await publisher.stop();
+
+    const median = (name: string) => medianOf(rounds.get(name)!.map((r) => r.eventsPerSecond));
+    const [http, bare, perRequest] = modes.map(([name]) => median(name));
+    console.log(
+      `Throughput: ${EVENTS_PER_REQUEST} events of ${EVENT_BYTES} B per request, ${CLIENTS} concurrent clients, ` +
+        `median of ${ROUNDS} rounds of ${ROUND_MS / 1000} s:`,
+    );
+    for (const [name] of modes) {
+      const all = rounds
+        .get(name)!
+        .map((r) => format(r.eventsPerSecond))
+        .join(', ');
+      console.log(`  ${name.padEnd(44)} ${format(median(name)).padStart(7)} events/s   (rounds: ${all})`);
+    }
+    console.log(`  ratio HTTP / shared producer                 ${(http / bare).toFixed(2)}`);
+    console.log(`  ratio HTTP / producer per request            ${(http / perRequest).toFixed(2)}`);
+    console.log('CPU per event (all rounds; client = this process, host = the local host, emulator):');
+    for (const [name] of modes) {
+      const all = rounds.get(name)!;
+      const events = all.reduce((n, r) => n + r.events, 0);
+      const perEvent = (key: keyof Round['cpu']) => (1e6 * all.reduce((n, r) => n + r.cpu[key], 0)) / events;
+      const [client, host, emu] = [perEvent('client'), perEvent('host'), perEvent('emulator')];
+      console.log(
+        `  ${name.padEnd(44)} client ${client.toFixed(0).padStart(3)} µs, host ${host.toFixed(0).padStart(3)} µs, ` +
+          `emulator ${emu.toFixed(0).padStart(3)} µs, total ${(client + host + emu).toFixed(0).padStart(3)} µs`,
+      );
+    }
+    console.log('');
+
+    // 2. Latency: the whole app (publisher and consumer) at a steady rate.
+    const recordFile = path.join(dir, 'latency.records.ndjson');
+    const app = await startHostProcess({
+      appRoot: REPO_ROOT,
+      port: 0,
+      settingsFile: settings(LATENCY_HUB),
+      recordFile,
+    });
+    hosts.push(app);
+    const latency = await latencyAtSteadyRate(app.url, recordFile);
+    console.log(
+      `Latency from the 202 to the consumer's invocation, ${format(LATENCY_RATE_PER_S)} events/s for ` +
+        `${LATENCY_MS / 1000} s (${EVENTS_PER_REQUEST}-event requests every ${(1000 * EVENTS_PER_REQUEST) / LATENCY_RATE_PER_S} ms):`,
+    );
+    console.log(
+      `  p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms over ${format(latency.count)} events ` +
+        `(achieved ${format(latency.rate)} events/s; negative = the consumer started before the 202 reached the client)`,
+    );
+  } finally {
+    for (const host of hosts) await host.stop();
+    await emulator.stop();
+    await azurite.stop();
+    agent.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CLIENTS loops sending request-sized batches until `ms` is over. */
+async function throughput(
+  send: Sender,
+  ms: number,
+  pids: { host: number; emulator: number },
+): Promise<Round> {
+  const deadline = Date.now() + ms;
+  const before = {
+    client: process.cpuUsage(),
+    host: cpuSeconds(pids.host),
+    emulator: cpuSeconds(pids.emulator),
+  };
+  const started = process.hrtime.bigint();
+  let events = 0;
+  let sequence = 0;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (Date.now() < deadline) {
+        await send(makeEvents(`t${sequence++}`));
+        events += EVENTS_PER_REQUEST;
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const client = process.cpuUsage(before.client);
+  return {
+    eventsPerSecond: events / seconds,
+    events,
+    cpu: {
+      client: (client.user + client.system) / 1e6,
+      host: cpuSeconds(pids.host) - before.host,
+      emulator: cpuSeconds(pids.emulator) - before.emulator,
+    },
+  };
+}
+
+/** CPU seconds (user + system) of a process, from /proc on Linux; NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function latencyAtSteadyRate(url: string, recordFile: string) {
+  // Warm up every partition's consumer first (claimed partitions, open links, JIT), so the clock starts warm.
+  for (let i = 0; i < 8; i++) await postEvents(url, makeEvents(`warmup${i}`));
+  const consumed = () =>
+    readRecords(recordFile)
+      .filter((record) => record.functionName === 'processEvents')
+      .reduce((n, record) => n + (record.inputs[0] as unknown[]).length, 0);
+  await until(() => consumed() >= 8 * EVENTS_PER_REQUEST, 30_000);
+
+  const answeredAt = new Map<string, number>();
+  const intervalMs = (1000 * EVENTS_PER_REQUEST) / LATENCY_RATE_PER_S;
+  const requests = LATENCY_MS / intervalMs;
+  const started = Date.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < requests; i++) {
+    const wait = started + i * intervalMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const prefix = `lat${i}`;
+    pending.push(postEvents(url, makeEvents(prefix)).then(() => void answeredAt.set(prefix, Date.now())));
+  }
+  await Promise.all(pending);
+  const rate = (requests * EVENTS_PER_REQUEST) / ((Date.now() - started) / 1000);
+
+  const startedAtById = new Map<string, number>();
+  await until(() => {
+    for (const record of readRecords(recordFile)) {
+      if (record.functionName !== 'processEvents') continue;
+      for (const event of record.inputs[0] as { id?: string }[]) {
+        if (event.id?.startsWith('lat') && !startedAtById.has(event.id)) {
+          startedAtById.set(event.id, Date.parse(record.startedAt));
+        }
+      }
+    }
+    return startedAtById.size >= requests * EVENTS_PER_REQUEST;
+  }, 60_000);
+  const latencies = [...startedAtById]
+    .map(([id, at]) => at - answeredAt.get(id.split('-')[0])!)
+    .sort((a, b) => a - b);
+  const percentile = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  return {
+    p50: percentile(50),
+    p99: percentile(99),
+    max: latencies[latencies.length - 1],
+    count: latencies.length,
+    rate,
+  };
+}
+
+/** EVENTS_PER_REQUEST JSON events of EVENT_BYTES each, as the body of one request would carry them. */
+function makeEvents(prefix: string): Buffer[] {
+  return Array.from({ length: EVENTS_PER_REQUEST }, (_, i) => {
+    const head = `{"id":"${prefix}-${i}","pad":"`;
+    const event = Buffer.alloc(EVENT_BYTES, 'x');
+    event.write(head);
+    event.write('"}', EVENT_BYTES - 2);
+    return event;
+  });
+}
+
+const COMMA = Buffer.from(',');
+/** A lean keep-alive client, as a service calling the API would use (fetch costs this process far more). */
+const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+
+function postEvents(url: string, events: Buffer[]): Promise<void> {
+  const parts: Buffer[] = [Buffer.from('[')];
+  events.forEach((event, i) => parts.push(...(i ? [COMMA, event] : [event])));
+  parts.push(Buffer.from(']'));
+  const body = Buffer.concat(parts);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      `${url}/api/events`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          if (response.statusCode === 202) resolve();
+          else
+            reject(
+              new Error(
+                `POST /api/events answered ${response.statusCode}: ${Buffer.concat(chunks).toString()}`,
+              ),
+            );
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+async function sendBatch(client: EventHubProducerClient, events: Buffer[]): Promise<void> {
+  const batch = await client.createBatch();
+  for (const body of events) {
+    if (!batch.tryAdd({ body, contentType: 'application/json' })) throw new Error('batch full');
+  }
+  await client.sendBatch(batch);
+}
+
+function readRecords(file: string): InvocationRecord[] {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as InvocationRecord);
+  } catch {
+    return [];
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`benchmark: condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function format(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
