@@ -16,6 +16,8 @@ import { HostLogger } from './logger';
 import { InvocationRecorder } from './recorder';
 
 export interface InvocationInit {
+  /** Given when something outside the invocation must know it first (the HTTP streaming proxy). */
+  invocationId?: string;
   inputData: NonNullable<RpcInvocationRequest['inputData']>;
   triggerMetadata?: RpcInvocationRequest['triggerMetadata'];
   retryContext?: RpcInvocationRequest['retryContext'];
@@ -47,7 +49,7 @@ export class Invoker {
   }
 
   async invoke(fn: RegisteredFunction, init: InvocationInit): Promise<InvocationResult> {
-    const invocationId = randomUUID();
+    const invocationId = init.invocationId ?? randomUUID();
     const name = fn.metadata.name;
     const startedAt = Date.now();
     const started = process.hrtime.bigint();

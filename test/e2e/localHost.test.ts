@@ -119,6 +119,28 @@ describe('HTTP triggers', () => {
     expect((await fetch(`${host.url}/admin/host/status`)).status).toBe(200);
   });
 
+  test('HTTP streaming (app.setup({ enableHttpStream: true })) goes through the library proxy both ways', async () => {
+    const streaming = await startHostProcess({
+      appRoot: path.join(__dirname, 'fixtures', 'streamApp'),
+      port: 0,
+      settingsFile: settings('stream', 'fixture'),
+    });
+    try {
+      const size = 5 * 1024 * 1024;
+      const response = await fetch(`${streaming.url}/api/upload/big?q=1`, {
+        method: 'POST',
+        headers: { 'x-test': 'streamed', 'content-type': 'application/octet-stream' },
+        body: Buffer.alloc(size, 7),
+      });
+      expect(response.status).toBe(201);
+      expect(response.headers.get('x-streamed')).toBe('yes');
+      expect(response.headers.has('x-ms-invocation-id')).toBe(false);
+      expect(await response.text()).toBe(`name=big;bytes=${size};header=streamed;q=1`);
+    } finally {
+      await streaming.stop();
+    }
+  });
+
   test('logs look like Core Tools: Executing, the app lines, Executed with outcome and duration', async () => {
     expect((await fetch(`${host.url}/api/ping`)).status).toBe(200);
     const executed = await host.child.waitForLine(

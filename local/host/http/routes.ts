@@ -157,7 +157,8 @@ function matchSegments(segments: Segment[], parts: string[]): Record<string, str
     }
     if (catchAll) return params;
   }
-  return parts.length === segments.length ? params : undefined;
+  // Missing trailing parts were accepted above only for optional parameters.
+  return parts.length <= segments.length ? params : undefined;
 }
 
 function satisfies(constraint: string, value: string): boolean {

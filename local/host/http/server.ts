@@ -9,6 +9,7 @@ import { HostLogger } from '../logger';
 import { resolveSettingReferences } from '../settings';
 import { compileRoute, findRoute, HttpRoute } from './routes';
 import { toRpcHttpRequest, writeRpcHttpResponse } from './rpcHttp';
+import { streamThroughProxy } from './streamProxy';
 
 /** The host's default limit for request bodies (100 MB). */
 export const MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
@@ -99,13 +100,25 @@ export function startHttpServer(options: {
       res.end();
       return;
     }
+    const target = byName.get(found.route.functionName)!;
+    const proxyUri = options.capabilities.HttpUri;
+    if (proxyUri) {
+      await streamThroughProxy(proxyUri, req, res, found.params, (invocationId, triggerMetadata) =>
+        options.invoker.invoke(target.fn, {
+          invocationId,
+          inputData: [{ name: target.triggerName, data: { http: {} } }],
+          triggerMetadata,
+          reason: HTTP_REASON,
+        }),
+      );
+      return;
+    }
     const body = await readBody(req);
     if (body === undefined) {
       res.statusCode = 413;
       res.end();
       return;
     }
-    const target = byName.get(found.route.functionName)!;
     const result = await options.invoker.invoke(target.fn, {
       inputData: [
         { name: target.triggerName, data: toRpcHttpRequest(req, body, found.params, options.capabilities) },

@@ -52,7 +52,7 @@ export async function startBackends(hubs: HubSpec[]): Promise<Backends> {
   });
   let emulator;
   try {
-    emulator = await startEmulatorProcess({ amqpPort: 0, healthPort: 0, configFile, logLevel: 'info' });
+    emulator = await startEmulatorProcess({ amqpPort: 0, healthPort: 0, configFile });
   } catch (error) {
     await azurite.stop();
     throw error;
