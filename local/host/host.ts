@@ -84,6 +84,16 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
 
   const httpFunctions = describeHttpFunctions(selected, hostJson.routePrefix);
   const eventHubFunctions = describeEventHubFunctions(selected, app.capabilities);
+  const served = new Set([...httpFunctions, ...eventHubFunctions].map((f) => f.fn));
+  for (const fn of selected.filter((f) => !served.has(f))) {
+    const trigger = Object.values(fn.metadata.bindings).find(
+      (b) => b.direction === 'in' && /trigger$/i.test(b.type ?? ''),
+    );
+    logger.log(
+      'warning',
+      `Function '${fn.metadata.name}' (${trigger?.type ?? 'unknown trigger'}) will not run: the local host runs HTTP and Event Hubs triggers only.`,
+    );
+  }
 
   const bindAddress = options.bindAddress ?? '127.0.0.1';
   const server: RunningHttpServer = await startHttpServer({
