@@ -14,7 +14,7 @@ import path from 'node:path';
 import { startAzurite } from '../local/azurite';
 import type { InvocationRecord } from '../local/host/recorder';
 import { REPO_ROOT } from '../local/stack/childProcess';
-import { HostProcess, startEmulatorProcess, startHostProcess } from '../local/stack/processes';
+import { startEmulatorProcess, startHostProcess } from '../local/stack/processes';
 
 /** Separate hubs, so the latency run's consumer does not first wade through the throughput runs' events. */
 const THROUGHPUT_HUB = 'bench-throughput';
@@ -41,12 +41,25 @@ interface Round {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-e2e-'));
+  // Whatever has started is stopped again, also when a step fails.
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    await run(dir, stops);
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    agent.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function run(dir: string, stops: (() => Promise<void>)[]): Promise<void> {
   const azurite = await startAzurite({
     location: path.join(dir, 'azurite'),
     blobPort: 0,
     queuePort: 0,
     tablePort: 0,
   });
+  stops.push(() => azurite.stop());
   const configFile = path.join(dir, 'eventhubs-config.json');
   const entity = (name: string) => ({
     Name: name,
@@ -70,6 +83,7 @@ async function main(): Promise<void> {
     // In memory; the throughput runs publish a few hundred MB that nobody reads.
     extraArgs: ['--retention-size', '16MB'],
   });
+  stops.push(() => emulator.stop());
   const settings = (hub: string) => {
     const file = path.join(dir, `${hub}.settings.json`);
     const Values = {
@@ -81,99 +95,90 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify({ Values }));
     return file;
   };
-  const hosts: HostProcess[] = [];
-  try {
-    console.log(
-      `End-to-end benchmark: ${cpus().length} CPUs, Node ${process.version}; Azurite, emulator (in memory) and ` +
-        `local host as child processes.\n`,
-    );
+  console.log(
+    `End-to-end benchmark: ${cpus().length} CPUs, Node ${process.version}; Azurite, emulator (in memory) and ` +
+      `local host as child processes.\n`,
+  );
 
-    // 1. Throughput. The publisher alone (no consumer in the host), so that every mode pays the same.
-    const publisher = await startHostProcess({
-      appRoot: REPO_ROOT,
-      port: 0,
-      settingsFile: settings(THROUGHPUT_HUB),
-      functions: ['publishEvents'],
-    });
-    hosts.push(publisher);
-    const shared = new EventHubProducerClient(emulator.connectionString, THROUGHPUT_HUB);
-    const modes: [string, Sender][] = [
-      ['POST /api/events (local host)', (events) => postEvents(publisher.url, events)],
-      ['EventHubProducerClient, one shared client', (events) => sendBatch(shared, events)],
-      [
-        'new EventHubProducerClient per request',
-        async (events) => {
-          const client = new EventHubProducerClient(emulator.connectionString, THROUGHPUT_HUB);
-          try {
-            await sendBatch(client, events);
-          } finally {
-            await client.close();
-          }
-        },
-      ],
-    ];
-    const pids = { host: publisher.child.process.pid!, emulator: emulator.child.process.pid! };
-    const rounds = new Map<string, Round[]>(modes.map(([name]) => [name, []]));
-    for (const [, send] of modes) await throughput(send, 1_000, pids); // warm-up: connections, JIT
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, send] of modes) rounds.get(name)!.push(await throughput(send, ROUND_MS, pids));
-    }
-    await shared.close();
-    await publisher.stop();
-
-    const median = (name: string) => medianOf(rounds.get(name)!.map((r) => r.eventsPerSecond));
-    const [http, bare, perRequest] = modes.map(([name]) => median(name));
-    console.log(
-      `Throughput: ${EVENTS_PER_REQUEST} events of ${EVENT_BYTES} B per request, ${CLIENTS} concurrent clients, ` +
-        `median of ${ROUNDS} rounds of ${ROUND_MS / 1000} s:`,
-    );
-    for (const [name] of modes) {
-      const all = rounds
-        .get(name)!
-        .map((r) => format(r.eventsPerSecond))
-        .join(', ');
-      console.log(`  ${name.padEnd(44)} ${format(median(name)).padStart(7)} events/s   (rounds: ${all})`);
-    }
-    console.log(`  ratio HTTP / shared producer                 ${(http / bare).toFixed(2)}`);
-    console.log(`  ratio HTTP / producer per request            ${(http / perRequest).toFixed(2)}`);
-    console.log('CPU per event (all rounds; client = this process, host = the local host, emulator):');
-    for (const [name] of modes) {
-      const all = rounds.get(name)!;
-      const events = all.reduce((n, r) => n + r.events, 0);
-      const perEvent = (key: keyof Round['cpu']) => (1e6 * all.reduce((n, r) => n + r.cpu[key], 0)) / events;
-      const [client, host, emu] = [perEvent('client'), perEvent('host'), perEvent('emulator')];
-      console.log(
-        `  ${name.padEnd(44)} client ${client.toFixed(0).padStart(3)} µs, host ${host.toFixed(0).padStart(3)} µs, ` +
-          `emulator ${emu.toFixed(0).padStart(3)} µs, total ${(client + host + emu).toFixed(0).padStart(3)} µs`,
-      );
-    }
-    console.log('');
-
-    // 2. Latency: the whole app (publisher and consumer) at a steady rate.
-    const recordFile = path.join(dir, 'latency.records.ndjson');
-    const app = await startHostProcess({
-      appRoot: REPO_ROOT,
-      port: 0,
-      settingsFile: settings(LATENCY_HUB),
-      recordFile,
-    });
-    hosts.push(app);
-    const latency = await latencyAtSteadyRate(app.url, recordFile);
-    console.log(
-      `Latency from the 202 to the consumer's invocation, ${format(LATENCY_RATE_PER_S)} events/s for ` +
-        `${LATENCY_MS / 1000} s (${EVENTS_PER_REQUEST}-event requests every ${(1000 * EVENTS_PER_REQUEST) / LATENCY_RATE_PER_S} ms):`,
-    );
-    console.log(
-      `  p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms over ${format(latency.count)} events ` +
-        `(achieved ${format(latency.rate)} events/s; negative = the consumer started before the 202 reached the client)`,
-    );
-  } finally {
-    for (const host of hosts) await host.stop();
-    await emulator.stop();
-    await azurite.stop();
-    agent.destroy();
-    rmSync(dir, { recursive: true, force: true });
+  // 1. Throughput. The publisher alone (no consumer in the host), so that every mode pays the same.
+  const publisher = await startHostProcess({
+    appRoot: REPO_ROOT,
+    port: 0,
+    settingsFile: settings(THROUGHPUT_HUB),
+    functions: ['publishEvents'],
+  });
+  stops.push(() => publisher.stop());
+  const shared = new EventHubProducerClient(emulator.connectionString, THROUGHPUT_HUB);
+  const modes: [string, Sender][] = [
+    ['POST /api/events (local host)', (events) => postEvents(publisher.url, events)],
+    ['EventHubProducerClient, one shared client', (events) => sendBatch(shared, events)],
+    [
+      'new EventHubProducerClient per request',
+      async (events) => {
+        const client = new EventHubProducerClient(emulator.connectionString, THROUGHPUT_HUB);
+        try {
+          await sendBatch(client, events);
+        } finally {
+          await client.close();
+        }
+      },
+    ],
+  ];
+  const pids = { host: publisher.child.process.pid!, emulator: emulator.child.process.pid! };
+  const rounds = new Map<string, Round[]>(modes.map(([name]) => [name, []]));
+  for (const [, send] of modes) await throughput(send, 1_000, pids); // warm-up: connections, JIT
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const [name, send] of modes) rounds.get(name)!.push(await throughput(send, ROUND_MS, pids));
   }
+  await shared.close();
+  await publisher.stop();
+
+  const median = (name: string) => medianOf(rounds.get(name)!.map((r) => r.eventsPerSecond));
+  const [http, bare, perRequest] = modes.map(([name]) => median(name));
+  console.log(
+    `Throughput: ${EVENTS_PER_REQUEST} events of ${EVENT_BYTES} B per request, ${CLIENTS} concurrent clients, ` +
+      `median of ${ROUNDS} rounds of ${ROUND_MS / 1000} s:`,
+  );
+  for (const [name] of modes) {
+    const all = rounds
+      .get(name)!
+      .map((r) => format(r.eventsPerSecond))
+      .join(', ');
+    console.log(`  ${name.padEnd(44)} ${format(median(name)).padStart(7)} events/s   (rounds: ${all})`);
+  }
+  console.log(`  ratio HTTP / shared producer                 ${(http / bare).toFixed(2)}`);
+  console.log(`  ratio HTTP / producer per request            ${(http / perRequest).toFixed(2)}`);
+  console.log('CPU per event (all rounds; client = this process, host = the local host, emulator):');
+  for (const [name] of modes) {
+    const all = rounds.get(name)!;
+    const events = all.reduce((n, r) => n + r.events, 0);
+    const perEvent = (key: keyof Round['cpu']) => (1e6 * all.reduce((n, r) => n + r.cpu[key], 0)) / events;
+    const [client, host, emu] = [perEvent('client'), perEvent('host'), perEvent('emulator')];
+    console.log(
+      `  ${name.padEnd(44)} client ${client.toFixed(0).padStart(3)} µs, host ${host.toFixed(0).padStart(3)} µs, ` +
+        `emulator ${emu.toFixed(0).padStart(3)} µs, total ${(client + host + emu).toFixed(0).padStart(3)} µs`,
+    );
+  }
+  console.log('');
+
+  // 2. Latency: the whole app (publisher and consumer) at a steady rate.
+  const recordFile = path.join(dir, 'latency.records.ndjson');
+  const app = await startHostProcess({
+    appRoot: REPO_ROOT,
+    port: 0,
+    settingsFile: settings(LATENCY_HUB),
+    recordFile,
+  });
+  stops.push(() => app.stop());
+  const latency = await latencyAtSteadyRate(app.url, recordFile);
+  console.log(
+    `Latency from the 202 to the consumer's invocation, ${format(LATENCY_RATE_PER_S)} events/s for ` +
+      `${LATENCY_MS / 1000} s (${EVENTS_PER_REQUEST}-event requests every ${(1000 * EVENTS_PER_REQUEST) / LATENCY_RATE_PER_S} ms):`,
+  );
+  console.log(
+    `  p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms over ${format(latency.count)} events ` +
+      `(achieved ${format(latency.rate)} events/s; negative = the consumer started before the 202 reached the client)`,
+  );
 }
 
 /** CLIENTS loops sending request-sized batches until `ms` is over. */
