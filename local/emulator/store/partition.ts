@@ -122,6 +122,8 @@ export class Partition {
         this.rewindTo(events[0]);
       }
       for (const append of batch) append.done(failure);
+      // The size cap may have released whole segments; a failed delete is retried by the sweep.
+      if (!failure) await this.files!.deleteBefore(this.log.firstSequenceNumber).catch(() => undefined);
     }
     this.flushing = undefined;
   }

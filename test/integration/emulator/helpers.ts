@@ -125,17 +125,16 @@ export function firstProcessError(
   });
 }
 
-/** Runs the emulator CLI as a child process, as users run it. */
+/**
+ * Runs the emulator CLI as a child process. `node --import tsx` keeps it one process, so a
+ * signal (SIGKILL included) reaches the emulator itself rather than a tsx wrapper.
+ */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(
-    process.execPath,
-    [require.resolve('tsx/cli'), path.join(ROOT, 'local/emulator/cli.ts'), ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local/emulator/cli.ts'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export interface CliOutput {
