@@ -37,7 +37,10 @@ export class PublisherLink {
     const settle = (error?: { condition: string; description: string }) => {
       if (error) delivery.reject(error);
       else delivery.accept();
-      if (this.receiver.is_open()) this.receiver.add_credit(1);
+      // Top the credit up in steps, not per transfer: fewer flow frames for both sides.
+      if (this.receiver.is_open() && this.receiver.credit <= LINK_CREDIT / 2) {
+        this.receiver.add_credit(LINK_CREDIT - this.receiver.credit);
+      }
     };
     if (payload.length > MAX_MESSAGE_SIZE) {
       this.logger.debug(

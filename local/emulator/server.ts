@@ -3,6 +3,7 @@ import net, { Socket } from 'node:net';
 import tls from 'node:tls';
 import { ConnectionOptions, create_container } from 'rhea';
 import { ServerConnection } from './amqp/rheaTypes';
+import { speedUpOutput } from './amqp/transferWriter';
 import { ClientConnection, ServerContext } from './connection';
 import { closeServer, listen } from './listen';
 
@@ -68,5 +69,6 @@ export class AmqpServer {
     const client = new ClientConnection(connection, this.context, (ended) => this.clients.delete(ended));
     this.clients.add(client);
     connection.accept(socket);
+    speedUpOutput(connection, socket);
   }
 }

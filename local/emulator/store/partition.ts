@@ -2,7 +2,7 @@
 // them durable (group commit when persistence is on), then publishes them to the in-memory log
 // that receivers read. Events become visible, and sends are acknowledged, only once stored, so a
 // consumer never sees an event that a crash could take back.
-import { annotateEvent, IncomingEvent } from '../amqp/eventMessage';
+import { AnnotatedEvent, IncomingEvent } from '../amqp/eventMessage';
 import { PartitionLog, StoredEvent } from './partitionLog';
 import { SegmentFiles } from './segmentFiles';
 
@@ -67,35 +67,28 @@ export class Partition {
   }
 
   private encode(incoming: IncomingEvent[], enqueuedTimeMs: number): StoredEvent[] {
-    const annotated = [];
-    const positions = [];
-    let total = 0;
+    const annotated: AnnotatedEvent[] = [];
     let offset = this.nextOffset;
     for (const event of incoming) {
-      const encoded = annotateEvent(
+      const encoded = new AnnotatedEvent(
         event,
         this.nextSequenceNumber + annotated.length,
         offset,
         enqueuedTimeMs,
       );
       annotated.push(encoded);
-      positions.push(offset);
       offset += encoded.length;
-      total += encoded.length;
     }
     // One allocation per batch; each event is a view on it.
-    const block = Buffer.allocUnsafe(total);
+    const block = Buffer.allocUnsafe(offset - this.nextOffset);
     const events: StoredEvent[] = [];
     let cursor = 0;
     for (let i = 0; i < annotated.length; i++) {
       const start = cursor;
-      for (const part of annotated[i].parts) {
-        part.copy(block, cursor);
-        cursor += part.length;
-      }
+      cursor = annotated[i].writeTo(block, cursor);
       events.push({
         sequenceNumber: this.nextSequenceNumber + i,
-        offset: positions[i],
+        offset: this.nextOffset + start,
         enqueuedTimeMs,
         bytes: block.subarray(start, cursor),
         deliveryAnnotationsAt: annotated[i].deliveryAnnotationsAt,
