@@ -1,9 +1,10 @@
 // npm run bench:emulator - the Event Hubs emulator's speed and memory, in one run (about 3 minutes):
-//   1. events/s in: 1 KB events in batches of 100, one producer client, then four, each sending
-//      batches back to back for ROUND_MS; medians of ROUNDS rounds;
+//   1. events/s in: 1 KB JSON events in batches of 100, one producer client, then four, each
+//      sending batches back to back for ROUND_MS; medians of ROUNDS rounds;
 //   2. events/s out: one consumer client reading everything back from the earliest position;
-//   3. latency from send to receive at a steady 5,000 events/s (batches of 50 every 10 ms);
-//   4. memory: peak RSS of the emulator while far more than its retention cap is pushed through.
+//   3. latency from send to receive at a steady 5,000 events/s (batches of 50 every 10 ms), on a
+//      fresh emulator with the default retention;
+//   4. memory: RSS of the emulator while many times its retention cap is pushed through.
 // Phases 1-3 run against an in-memory emulator and one with --data-dir (fdatasync before each
 // acknowledgement), printed side by side. The emulator is a child process, as users run it; the SDK
 // clients run in this process. Both share this machine's CPUs with whatever else runs: figures
@@ -32,7 +33,7 @@ const LATENCY_BATCH = 50;
 const LATENCY_MS = 10_000;
 const LATENCY_WARMUP_MS = 1_000;
 const MEMORY_CAP_PER_PARTITION_MB = 16;
-const MEMORY_PUSH_MB = 400;
+const MEMORY_PUSH_MB = 800;
 const MB = 1024 * 1024;
 
 interface StorageResult {
@@ -85,7 +86,10 @@ async function measureStorage(label: string, args: string[]): Promise<StorageRes
       out.push(await egress(emulator, eventsIn));
       log(`${label} round ${round + 1}: out ${fmt(out[round])}/s`);
     }
-    const latency = await measureLatency(emulator);
+    const peakRssMb = mb(emulator.peakRss());
+    await emulator.stop();
+    const latencyEmulator = await startEmulatorProcess(args);
+    const latency = await measureLatency(latencyEmulator).finally(() => latencyEmulator.stop());
     log(`${label}: latency p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms`);
     return {
       inOne: median(inOne),
@@ -93,7 +97,7 @@ async function measureStorage(label: string, args: string[]): Promise<StorageRes
       out: median(out),
       p50: latency.p50,
       p99: latency.p99,
-      peakRssMb: mb(emulator.peakRss()),
+      peakRssMb,
       cpuMsPer1000:
         cpuBefore === undefined || cpuAfter === undefined
           ? undefined
@@ -136,13 +140,19 @@ async function ingest(
   }
 }
 
+/** A JSON body of EVENT_BYTES bytes, like the app's events. */
+function jsonBody(id: number): Record<string, unknown> {
+  const body = { id, type: 'bench', payload: '' };
+  body.payload = 'x'.repeat(EVENT_BYTES - JSON.stringify(body).length);
+  return body;
+}
+
 async function buildBatches(client: EventHubProducerClient, count: number): Promise<EventDataBatch[]> {
   const batches = [];
   for (let b = 0; b < count; b++) {
     const batch = await client.createBatch();
     for (let i = 0; i < EVENTS_PER_BATCH; i++) {
-      if (!batch.tryAdd({ body: Buffer.alloc(EVENT_BYTES, 97 + ((b + i) % 26)) }))
-        throw new Error('batch full');
+      if (!batch.tryAdd({ body: jsonBody(b * EVENTS_PER_BATCH + i) })) throw new Error('batch full');
     }
     batches.push(batch);
   }
@@ -202,7 +212,7 @@ async function measureLatency(emulator: EmulatorProcess): Promise<{ p50: number;
     await producer.getPartitionIds();
     await sleep(300);
     const intervalMs = (1000 * LATENCY_BATCH) / LATENCY_RATE_PER_S;
-    const body = Buffer.alloc(EVENT_BYTES, 120);
+    const body = jsonBody(0);
     const start = performance.now();
     const inFlight: Promise<void>[] = [];
     for (let n = 0; ; n++) {
@@ -226,50 +236,52 @@ async function measureLatency(emulator: EmulatorProcess): Promise<{ p50: number;
   return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
 }
 
-/** Pushes MEMORY_PUSH_MB through an emulator capped at MEMORY_CAP_PER_PARTITION_MB per partition. */
-async function measureMemoryBound(): Promise<{
-  idleMb?: number;
-  peakMb?: number;
+interface MemoryBound {
   capMb: number;
-  pushedMb: number;
-}> {
+  idleMb?: number;
+  /** [MB pushed so far, RSS then in MB] */
+  samples: [number, number | undefined][];
+  peakMb?: number;
+}
+
+/** Pushes MEMORY_PUSH_MB through an emulator capped at MEMORY_CAP_PER_PARTITION_MB per partition. */
+async function measureMemoryBound(): Promise<MemoryBound> {
   const emulator = await startEmulatorProcess(['--retention-size', `${MEMORY_CAP_PER_PARTITION_MB}MB`]);
   try {
-    const idleMb = mb(emulator.rss());
+    const result: MemoryBound = {
+      capMb: 4 * MEMORY_CAP_PER_PARTITION_MB,
+      idleMb: mb(emulator.rss()),
+      samples: [],
+    };
     const clients = Array.from(
       { length: SEVERAL_PRODUCERS },
       () => new EventHubProducerClient(emulator.connectionString, HUB),
     );
     const batches = await Promise.all(clients.map((client) => buildBatches(client, 8)));
-    const totalEvents = (MEMORY_PUSH_MB * MB) / EVENT_BYTES;
-    let sent = 0;
-    await Promise.all(
-      clients.map(async (client, i) => {
-        for (let n = 0; sent < totalEvents; n++) {
-          const batch = batches[i][n % batches[i].length];
-          sent += batch.count;
-          await client.sendBatch(batch);
-        }
-      }),
-    );
+    const stepEvents = (MEMORY_PUSH_MB * MB) / EVENT_BYTES / 4;
+    for (let step = 1; step <= 4; step++) {
+      let sent = 0;
+      await Promise.all(
+        clients.map(async (client, i) => {
+          for (let n = 0; sent < stepEvents; n++) {
+            const batch = batches[i][n % batches[i].length];
+            sent += batch.count;
+            await client.sendBatch(batch);
+          }
+        }),
+      );
+      result.samples.push([(step * MEMORY_PUSH_MB) / 4, mb(emulator.rss())]);
+    }
     await Promise.all(clients.map((client) => client.close()));
-    log(`memory: pushed ${MEMORY_PUSH_MB} MB; peak RSS ${mb(emulator.peakRss())} MB`);
-    return {
-      idleMb,
-      peakMb: mb(emulator.peakRss()),
-      capMb: 4 * MEMORY_CAP_PER_PARTITION_MB,
-      pushedMb: MEMORY_PUSH_MB,
-    };
+    result.peakMb = mb(emulator.peakRss());
+    log(`memory: ${result.samples.map(([pushed, rss]) => `${rss} MB after ${pushed} MB`).join(', ')}`);
+    return result;
   } finally {
     await emulator.stop();
   }
 }
 
-function printTable(
-  memory: StorageResult,
-  persisted: StorageResult,
-  bound: { idleMb?: number; peakMb?: number; capMb: number; pushedMb: number },
-): void {
+function printTable(memory: StorageResult, persisted: StorageResult, bound: MemoryBound): void {
   const rows: [string, (r: StorageResult) => string, string][] = [
     ['events/s in, 1 producer', (r) => fmt(r.inOne), '>= 50,000'],
     [`events/s in, ${SEVERAL_PRODUCERS} producers`, (r) => fmt(r.inSeveral), '>= 50,000'],
@@ -298,8 +310,10 @@ function printTable(
   }
   console.log('');
   console.log(
-    `memory bound: retention cap ${bound.capMb} MB (4 partitions x ${MEMORY_CAP_PER_PARTITION_MB} MB), ` +
-      `${bound.pushedMb} MB pushed: emulator RSS ${bound.idleMb ?? 'n/a'} MB idle, ${bound.peakMb ?? 'n/a'} MB peak`,
+    `memory bound: retention cap ${bound.capMb} MB (4 partitions x ${MEMORY_CAP_PER_PARTITION_MB} MB); ` +
+      `emulator RSS ${bound.idleMb ?? 'n/a'} MB idle, ` +
+      bound.samples.map(([pushed, rss]) => `${rss ?? 'n/a'} MB after ${pushed} MB pushed`).join(', ') +
+      `; peak ${bound.peakMb ?? 'n/a'} MB`,
   );
   console.log(
     '(ratio = --data-dir / in memory; "in" figures exclude the SDK encoding of batches, built once and resent)',

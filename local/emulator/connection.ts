@@ -15,8 +15,9 @@ import {
   partitionOutOfRange,
   unauthorized,
 } from './errors';
-import { FilterError, parseStartPosition, resolveStart } from './eventPosition';
+import { FilterError, parseStartPosition, ResolvedStart, resolveStart } from './eventPosition';
 import { Logger } from './logger';
+import { IDEMPOTENT_CAPABILITY, ProducerRegistry } from './idempotence';
 import { handleManagementRequest } from './management';
 import { OwnershipRegistry } from './ownership';
 import { PublisherLink } from './publish';
@@ -34,6 +35,7 @@ export interface ServerContext {
   namespace: NamespaceConfig;
   store: EventStore;
   ownership: OwnershipRegistry;
+  producers: ProducerRegistry;
   sasKeys: SasKey[];
   logger: Logger;
 }
@@ -126,8 +128,25 @@ export class ClientConnection {
             return this.refuse(receiver, partitionOutOfRange(parsed.partitionId, hub.partitions.length));
         }
         if (!this.authorized(address!)) return this.refuse(receiver, this.unauthorizedFor(address!, 'Send'));
+        let idempotent;
+        if (capabilityList(receiver.desired_capabilities).includes(IDEMPOTENT_CAPABILITY)) {
+          if (!partition) {
+            return this.refuse(receiver, {
+              condition: Condition.argumentError,
+              description: 'Idempotent publishing needs a partition: attach to <hub>/Partitions/<id>.',
+            });
+          }
+          const registered = this.context.producers.attach(
+            `${hub.config.name.toLowerCase()}/${partition.id}`,
+            (receiver.properties ?? {}) as Record<string, unknown>,
+          );
+          if ('condition' in registered) return this.refuse(receiver, registered);
+          receiver.local.attach.offered_capabilities = [IDEMPOTENT_CAPABILITY];
+          receiver.local.attach.properties = registered.properties;
+          idempotent = { registry: this.context.producers, producer: registered.producer };
+        }
         accept();
-        const publisher = new PublisherLink(receiver, hub, partition, this.context.logger);
+        const publisher = new PublisherLink(receiver, hub, partition, this.context.logger, idempotent);
         this.links.set(receiver, { kind: 'publish', publisher, close: () => undefined });
         this.context.logger.debug(`${this.id}: producer attached to ${address}`);
         return;
@@ -173,12 +192,20 @@ export class ClientConnection {
     if (!this.authorized(address!)) return this.refuse(sender, this.unauthorizedFor(address!, 'Listen'));
 
     const filter = selectorExpression(sender.source?.filter);
-    let start: number;
+    let resolved: ResolvedStart;
     try {
-      start = resolveStart(parseStartPosition(filter), partition.log);
+      resolved = resolveStart(parseStartPosition(filter), partition.log);
     } catch (error) {
       if (!(error instanceof FilterError)) throw error;
       return this.refuse(sender, { condition: Condition.argumentError, description: error.message });
+    }
+    const start = resolved.sequenceNumber;
+    if (resolved.beyondEnd) {
+      this.context.logger.warn(
+        `${address}: the requested position (${filter}) is beyond the end of the partition ` +
+          `(next sequence number ${partition.log.nextSequenceNumber}); its events are gone, as after a restart ` +
+          `without --data-dir. Delivering from the earliest event, sequence number ${start}.`,
+      );
     }
     const properties = (sender.properties ?? {}) as Record<string, unknown>;
     const epoch =

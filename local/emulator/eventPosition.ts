@@ -42,22 +42,40 @@ export function parseStartPosition(expression: string | undefined): StartPositio
   }
 }
 
+export interface ResolvedStart {
+  sequenceNumber: number;
+  /**
+   * The position lies beyond the end of the partition: its events are gone (an emulator restarted
+   * without --data-dir). Delivery then starts at the earliest event, so nothing sent since is
+   * skipped; Azure would refuse the position instead.
+   */
+  beyondEnd: boolean;
+}
+
 /** The sequence number of the first event to deliver. */
-export function resolveStart(position: StartPosition, log: PartitionLog): number {
+export function resolveStart(position: StartPosition, log: PartitionLog): ResolvedStart {
+  const at = (sequenceNumber: number) => ({ sequenceNumber, beyondEnd: false });
+  const earliest = { sequenceNumber: log.firstSequenceNumber, beyondEnd: true };
   switch (position.kind) {
     case 'earliest':
-      return log.firstSequenceNumber;
+      return at(log.firstSequenceNumber);
     case 'latest':
-      return log.nextSequenceNumber;
-    case 'offset':
-      return log.sequenceAfterOffset(position.offset, position.inclusive);
+      return at(log.nextSequenceNumber);
+    case 'offset': {
+      const beyond = position.inclusive
+        ? position.offset > log.nextOffset
+        : position.offset >= log.nextOffset;
+      if (beyond) return earliest;
+      return at(log.sequenceAfterOffset(position.offset, position.inclusive));
+    }
     case 'sequenceNumber': {
       const first = position.inclusive ? position.sequenceNumber : position.sequenceNumber + 1;
-      // Positions before the retained range start at the oldest event, beyond the end at the tail.
-      return Math.min(Math.max(first, log.firstSequenceNumber), log.nextSequenceNumber);
+      if (first > log.nextSequenceNumber) return earliest;
+      // Positions before the retained range start at the oldest retained event.
+      return at(Math.max(first, log.firstSequenceNumber));
     }
     case 'enqueuedTime':
-      return log.sequenceAfterTime(position.inclusive ? position.timeMs - 1 : position.timeMs);
+      return at(log.sequenceAfterTime(position.inclusive ? position.timeMs - 1 : position.timeMs));
   }
 }
 

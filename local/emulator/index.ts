@@ -13,6 +13,7 @@ import {
 import { createLogger, Logger, LogLevel } from './logger';
 import { closeServer, PortInUseError } from './listen';
 import { startHealthServer } from './health';
+import { ProducerRegistry } from './idempotence';
 import { OwnershipRegistry } from './ownership';
 import { DEFAULT_SAS_KEY, SasKey } from './sas';
 import { AmqpServer } from './server';
@@ -115,7 +116,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     dataDir,
     logger,
   );
-  const server = new AmqpServer({ namespace, store, ownership: new OwnershipRegistry(), sasKeys, logger });
+  const server = new AmqpServer({
+    namespace,
+    store,
+    ownership: new OwnershipRegistry(),
+    producers: new ProducerRegistry(),
+    sasKeys,
+    logger,
+  });
   let health: http.Server | undefined;
   let ready = false;
   try {

@@ -6,6 +6,7 @@ import { AmqpFormatError } from './amqp/codec';
 import { parseTransfer } from './amqp/eventMessage';
 import { ServerReceiver } from './amqp/rheaTypes';
 import { Condition, messageTooLarge } from './errors';
+import { IdempotentProducer, ProducerRegistry } from './idempotence';
 import { Logger } from './logger';
 import { partitionForKey } from './partitionKey';
 import { Hub } from './store/eventStore';
@@ -23,6 +24,7 @@ export class PublisherLink {
     private readonly hub: Hub,
     private readonly partition: Partition | undefined,
     private readonly logger: Logger,
+    private readonly idempotent?: { registry: ProducerRegistry; producer: IdempotentProducer },
   ) {
     receiver.local.attach.max_message_size = MAX_MESSAGE_SIZE;
     receiver.add_credit(LINK_CREDIT);
@@ -59,8 +61,19 @@ export class PublisherLink {
       });
     }
     const partition = this.partition ?? this.route(transfer.partitionKey);
+    let rewind: (() => void) | undefined;
+    if (this.idempotent) {
+      const { registry, producer } = this.idempotent;
+      const first = transfer.events[0].producerSequenceNumber;
+      const check = registry.check(producer, first, transfer.events.length);
+      if (check === 'duplicate') return settle(); // already stored: acknowledge, store nothing
+      if (check !== 'store') return settle(check);
+      registry.advance(producer, first! + transfer.events.length - 1);
+      rewind = () => registry.advance(producer, first! - 1);
+    }
     partition.append(transfer.events, (error) => {
       if (error) {
+        rewind?.();
         this.logger.error(`${this.hub.config.name}/${partition.id}: storing events failed: ${error.message}`);
         return settle({
           condition: Condition.internalError,

@@ -134,6 +134,37 @@ export function readString(buf: Buffer, pos: number): string | undefined {
   return undefined;
 }
 
+/** An integer value of any AMQP integer type; undefined for other types. */
+export function readInteger(buf: Buffer, pos: number): number | undefined {
+  switch (buf[pos]) {
+    case 0x43: // uint0
+    case 0x44: // ulong0
+      return 0;
+    case 0x50: // ubyte
+    case 0x52: // smalluint
+    case 0x53: // smallulong
+      return buf[pos + 1];
+    case 0x51: // byte
+    case 0x54: // smallint
+    case 0x55: // smalllong
+      return buf.readInt8(pos + 1);
+    case 0x60:
+      return buf.readUInt16BE(pos + 1);
+    case 0x61:
+      return buf.readInt16BE(pos + 1);
+    case 0x70:
+      return buf.readUInt32BE(pos + 1);
+    case 0x71:
+      return buf.readInt32BE(pos + 1);
+    case 0x80:
+      return Number(buf.readBigUInt64BE(pos + 1));
+    case 0x81:
+      return Number(buf.readBigInt64BE(pos + 1));
+    default:
+      return undefined;
+  }
+}
+
 export interface MapEntry {
   key: string | undefined;
   keyStart: number;

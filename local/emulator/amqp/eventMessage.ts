@@ -11,6 +11,7 @@ import {
   encodeSymbol,
   encodeTimestamp,
   readBinary,
+  readInteger,
   readMapEntries,
   readSections,
   readString,
@@ -26,6 +27,8 @@ export const Annotation = {
   partitionKey: 'x-opt-partition-key',
 } as const;
 
+// Producer annotations of idempotent publishing stay with the event, as the service keeps them.
+const PRODUCER_SEQUENCE_NUMBER = 'com.microsoft:producer-sequence-number';
 const SERVICE_ANNOTATIONS = new Set<string>(Object.values(Annotation));
 const {
   header: HEADER,
@@ -47,6 +50,8 @@ export interface IncomingEvent {
   /** Properties, application properties, body and footer, as sent. */
   rest: Buffer;
   partitionKey: string | undefined;
+  /** Set by idempotent producers (com.microsoft:producer-sequence-number). */
+  producerSequenceNumber: number | undefined;
 }
 
 export interface IncomingTransfer {
@@ -82,6 +87,7 @@ function parseEvent(encoded: Buffer, batchPartitionKey: string | undefined): Inc
   let header: Buffer = EMPTY;
   let userAnnotations: Buffer[] = [];
   let partitionKey = batchPartitionKey;
+  let producerSequenceNumber: number | undefined;
   let restStart = encoded.length;
   for (const section of readSections(encoded)) {
     if (section.code === HEADER) {
@@ -91,7 +97,11 @@ function parseEvent(encoded: Buffer, batchPartitionKey: string | undefined): Inc
       for (const entry of readMapEntries(encoded, section.valueStart)) {
         if (entry.key === Annotation.partitionKey) {
           partitionKey = readString(encoded, entry.valueStart) ?? partitionKey;
-        } else if (entry.key === undefined || !SERVICE_ANNOTATIONS.has(entry.key)) {
+          continue;
+        }
+        if (entry.key === PRODUCER_SEQUENCE_NUMBER)
+          producerSequenceNumber = readInteger(encoded, entry.valueStart);
+        if (entry.key === undefined || !SERVICE_ANNOTATIONS.has(entry.key)) {
           userAnnotations.push(
             encoded.subarray(entry.keyStart, entry.valueStart),
             encoded.subarray(entry.valueStart, entry.end),
@@ -103,7 +113,7 @@ function parseEvent(encoded: Buffer, batchPartitionKey: string | undefined): Inc
     }
     // Delivery annotations are hop-by-hop: a producer's are not passed on to consumers.
   }
-  return { header, userAnnotations, rest: encoded.subarray(restStart), partitionKey };
+  return { header, userAnnotations, rest: encoded.subarray(restStart), partitionKey, producerSequenceNumber };
 }
 
 function annotationString(buf: Buffer, mapStart: number, key: string): string | undefined {

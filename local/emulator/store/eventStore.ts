@@ -120,6 +120,7 @@ async function openHub(
     const { files, recovered } = await SegmentFiles.open(
       path.join(hubDir, 'partitions', id),
       segmentBytes,
+      { maxBytes: retention.retentionBytes, cutoffMs: cutoff },
       logger,
     );
     const log = new PartitionLog(

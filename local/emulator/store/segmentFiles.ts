@@ -45,10 +45,15 @@ export class SegmentFiles {
     private readonly segments: Segment[],
   ) {}
 
-  /** Opens (creating if needed) the partition directory and recovers its events. */
+  /**
+   * Opens (creating if needed) the partition directory and recovers its events. Segments are read
+   * newest first and only as far back as retention keeps events (`maxBytes`, `cutoffMs`), so a
+   * restart with a smaller cap does not read, or hold, more than it will keep.
+   */
   static async open(
     dir: string,
     segmentBytes: number,
+    retention: { maxBytes: number; cutoffMs: number },
     logger: Logger,
   ): Promise<{ files: SegmentFiles; recovered: RecoveredPartition }> {
     await mkdir(dir, { recursive: true });
@@ -62,28 +67,60 @@ export class SegmentFiles {
       state: { nextSequenceNumber: 0, nextOffset: 0, lastEnqueuedTimeMs: 0 },
       lastOffset: -1,
     };
-    for (let i = 0; i < segments.length; i++) {
-      const isNewest = i === segments.length - 1;
-      const result = await readSegment(segments[i].file, recovered, logger);
-      if (result.goodBytes < result.fileBytes) {
-        if (isNewest) {
+    const newestFirst: StoredEvent[][] = [];
+    let newestSeen = false;
+    let retainedBytes = 0;
+    for (let i = segments.length - 1; i >= 0; i--) {
+      const file = segments[i].file;
+      const segment = await readSegment(file);
+      if (segment.goodBytes < segment.fileBytes) {
+        if (!newestSeen) {
+          // Only the newest segment is ever written to: a crash can leave a torn record there.
           logger.warn(
-            `recovery: ${path.relative(process.cwd(), segments[i].file)} ends with an incomplete record ` +
-              `(${result.fileBytes - result.goodBytes} bytes, never acknowledged); truncating`,
+            `recovery: ${path.relative(process.cwd(), file)} ends with an incomplete record ` +
+              `(${segment.fileBytes - segment.goodBytes} bytes, never acknowledged); truncating`,
           );
-          if (result.goodBytes < FILE_HEADER_SIZE) {
-            await rm(segments[i].file);
-            segments.pop();
-          } else {
-            await truncate(segments[i].file, result.goodBytes);
+          if (!segment.header) {
+            await rm(file);
+            segments.splice(i, 1);
+            continue;
           }
+          await truncate(file, segment.goodBytes);
         } else {
           logger.error(
-            `recovery: ${segments[i].file} is damaged after ${result.goodBytes} bytes; its later records are skipped`,
+            `recovery: ${file} is damaged after ${segment.goodBytes} bytes; its later records are skipped`,
           );
         }
       }
+      if (!segment.header) continue;
+      const last = segment.events[segment.events.length - 1];
+      if (!newestSeen) {
+        newestSeen = true;
+        recovered.state = last
+          ? {
+              nextSequenceNumber: last.sequenceNumber + 1,
+              nextOffset: last.offset + last.bytes.length,
+              lastEnqueuedTimeMs: last.enqueuedTimeMs,
+            }
+          : {
+              nextSequenceNumber: segment.header.baseSequenceNumber,
+              nextOffset: segment.header.baseOffset,
+              lastEnqueuedTimeMs: 0,
+            };
+      }
+      if (last && recovered.lastOffset < 0) {
+        recovered.lastOffset = last.offset;
+        recovered.state.lastEnqueuedTimeMs = Math.max(
+          recovered.state.lastEnqueuedTimeMs,
+          last.enqueuedTimeMs,
+        );
+      }
+      newestFirst.push(segment.events);
+      for (const event of segment.events) retainedBytes += event.bytes.length;
+      const first = segment.events[0];
+      if (retainedBytes >= retention.maxBytes || (first && first.enqueuedTimeMs < retention.cutoffMs)) break;
     }
+    recovered.events = newestFirst.reverse().flat();
     const files = new SegmentFiles(dir, segmentBytes, segments);
     await files.openActive(recovered.state);
     return { files, recovered };
@@ -180,28 +217,27 @@ function encodeRecords(events: StoredEvent[]): Buffer {
   return out;
 }
 
-/** Reads a segment's valid records into `into`, advancing its state. */
-async function readSegment(
-  file: string,
-  into: RecoveredPartition,
-  logger: Logger,
-): Promise<{ goodBytes: number; fileBytes: number }> {
+interface SegmentContents {
+  header: { baseSequenceNumber: number; baseOffset: number } | undefined;
+  events: StoredEvent[];
+  /** Bytes up to the end of the last valid record. */
+  goodBytes: number;
+  fileBytes: number;
+}
+
+/** Reads a segment's records up to the first one whose length or CRC does not check out. */
+async function readSegment(file: string): Promise<SegmentContents> {
   const data = await readFile(file);
+  const events: StoredEvent[] = [];
   if (
     data.length < FILE_HEADER_SIZE ||
     !data.subarray(0, 8).equals(MAGIC) ||
     data.readUInt32LE(24) !== crc32(data.subarray(0, 24))
   ) {
-    return { goodBytes: 0, fileBytes: data.length };
+    return { header: undefined, events, goodBytes: 0, fileBytes: data.length };
   }
-  const baseSequenceNumber = data.readDoubleLE(8);
-  const baseOffset = data.readDoubleLE(16);
-  if (baseSequenceNumber < into.state.nextSequenceNumber) {
-    logger.warn(`recovery: ${file} overlaps earlier segments; ignoring its first records`);
-  } else {
-    into.state.nextSequenceNumber = baseSequenceNumber;
-    into.state.nextOffset = Math.max(into.state.nextOffset, baseOffset);
-  }
+  const header = { baseSequenceNumber: data.readDoubleLE(8), baseOffset: data.readDoubleLE(16) };
+  let expected = header.baseSequenceNumber;
   let pos = FILE_HEADER_SIZE;
   while (pos + RECORD_HEADER_SIZE <= data.length) {
     const length = data.readUInt32LE(pos);
@@ -209,23 +245,18 @@ async function readSegment(
     if (length < RECORD_META_SIZE || end > data.length) break;
     if (data.readUInt32LE(pos + 4) !== crc32(data.subarray(pos + 8, end))) break;
     const sequenceNumber = data.readDoubleLE(pos + 8);
-    const event: StoredEvent = {
+    if (sequenceNumber !== expected) break;
+    events.push({
       sequenceNumber,
       offset: data.readDoubleLE(pos + 16),
       enqueuedTimeMs: data.readDoubleLE(pos + 24),
       deliveryAnnotationsAt: data.readUInt32LE(pos + 32),
       bytes: data.subarray(pos + RECORD_HEADER_SIZE, end),
-    };
-    if (sequenceNumber >= into.state.nextSequenceNumber) {
-      into.events.push(event);
-      into.state.nextSequenceNumber = sequenceNumber + 1;
-      into.state.nextOffset = event.offset + event.bytes.length;
-      into.state.lastEnqueuedTimeMs = event.enqueuedTimeMs;
-      into.lastOffset = event.offset;
-    }
+    });
+    expected++;
     pos = end;
   }
-  return { goodBytes: pos, fileBytes: data.length };
+  return { header, events, goodBytes: pos, fileBytes: data.length };
 }
 
 function syncDirectory(dir: string): void {

@@ -63,6 +63,31 @@ export class RawClient {
     });
   }
 
+  /** Attaches a sender; resolves with its attach properties and a function to send on it. */
+  openSender(
+    address: string,
+    options: { desired_capabilities?: string[]; properties?: Record<string, unknown> } = {},
+  ): Promise<{
+    properties: Record<string, unknown>;
+    send(message: Message): Promise<'accepted' | LinkError>;
+  }> {
+    return new Promise((resolve, reject) => {
+      const sender = this.connection.open_sender({ target: { address }, ...options });
+      const outcomes = new Map<number, (outcome: 'accepted' | LinkError) => void>();
+      sender.on('accepted', (ctx: EventContext) => outcomes.get(ctx.delivery!.id)?.('accepted'));
+      sender.on('rejected', (ctx: EventContext) =>
+        outcomes.get(ctx.delivery!.id)?.((ctx.delivery!.remote_state as { error: LinkError }).error),
+      );
+      sender.once('sender_error', (ctx: EventContext) => reject(ctx.sender!.error));
+      sender.once('sendable', () =>
+        resolve({
+          properties: (sender.properties ?? {}) as Record<string, unknown>,
+          send: (message) => new Promise((settled) => outcomes.set(sender.send(message).id, settled)),
+        }),
+      );
+    });
+  }
+
   /** Sends one standard-format message and resolves with the outcome. */
   send(address: string, message: Message): Promise<'accepted' | LinkError> {
     return new Promise((resolve) => {

@@ -9,7 +9,14 @@ import {
   PartitionContext,
   ReceivedEventData,
 } from '@azure/event-hubs';
-import { FAST_FAIL, firstProcessError, receiveEvents, startTestEmulator, TestEmulator } from './helpers';
+import {
+  FAST_FAIL,
+  firstProcessError,
+  receiveEvents,
+  sendBodies,
+  startTestEmulator,
+  TestEmulator,
+} from './helpers';
 
 describe('emulator receiving', () => {
   let emulator: TestEmulator;
@@ -81,8 +88,33 @@ describe('emulator receiving', () => {
     ).toHaveLength(10);
   });
 
-  test('positions beyond the end wait for new events', async () => {
+  test('a position past the end (its events lost, as after an in-memory restart) starts at the earliest', async () => {
+    const fresh = await startTestEmulator();
+    try {
+      await sendBodies(fresh.connectionString, 'events', ['after-restart-1', 'after-restart-2'], {
+        partitionId: '0',
+      });
+      const bySequence = await receiveEvents(
+        fresh.connectionString,
+        'events',
+        '0',
+        { sequenceNumber: 500 },
+        2,
+      );
+      expect(bySequence.map((e) => e.body)).toEqual(['after-restart-1', 'after-restart-2']);
+      const byOffset = await receiveEvents(fresh.connectionString, 'events', '0', { offset: '123456' }, 2);
+      expect(byOffset.map((e) => e.body)).toEqual(['after-restart-1', 'after-restart-2']);
+      expect(fresh.logs.join('\n')).toMatch(
+        /is beyond the end of the partition .* Delivering from the earliest event/,
+      );
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  test('the position right after the last event waits for new events', async () => {
     const received: unknown[] = [];
+    const { lastEnqueuedSequenceNumber } = await producer.getPartitionProperties('1');
     const client = consumer();
     const subscription = client.subscribe(
       '1',
@@ -90,7 +122,7 @@ describe('emulator receiving', () => {
         processEvents: async (events) => void received.push(...events.map((e) => e.body)),
         processError: async () => undefined,
       },
-      { startPosition: { sequenceNumber: 1000 }, maxWaitTimeInSeconds: 1 },
+      { startPosition: { sequenceNumber: lastEnqueuedSequenceNumber }, maxWaitTimeInSeconds: 1 },
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     await producer.sendBatch([{ body: 'late' }], { partitionId: '1' });

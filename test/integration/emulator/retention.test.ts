@@ -92,6 +92,28 @@ describe('emulator retention', () => {
       expect(await restartedProducer.getPartitionProperties('1')).toEqual(partition);
       await restartedProducer.close();
       await again.stop();
+
+      // A restart with a smaller cap keeps (and reads) only the newest events.
+      const smaller = await startTestEmulator({ dataDir: dir.path, retentionBytes: 100_000 });
+      const smallerProducer = new EventHubProducerClient(smaller.connectionString, 'events');
+      const trimmed = await smallerProducer.getPartitionProperties('1');
+      await smallerProducer.close();
+      expect(trimmed.lastEnqueuedSequenceNumber).toBe(499);
+      expect(trimmed.beginningSequenceNumber).toBeGreaterThan(485);
+      const events = await receiveEvents(
+        smaller.connectionString,
+        'events',
+        '1',
+        earliestEventPosition,
+        500 - trimmed.beginningSequenceNumber,
+      );
+      expect(events.map((e) => e.sequenceNumber)).toEqual(
+        Array.from(
+          { length: 500 - trimmed.beginningSequenceNumber },
+          (_, i) => trimmed.beginningSequenceNumber + i,
+        ),
+      );
+      await smaller.stop();
     } finally {
       await producer.close();
       dir.remove();

@@ -6,6 +6,7 @@ import {
   EventHubProducerClient,
   MessagingError,
 } from '@azure/event-hubs';
+import { types } from 'rhea';
 import { partitionForKey } from '../../../local/emulator/partitionKey';
 // The SDK's client-side key mapping (used by its buffered producer); internal, so imported by path.
 import { mapPartitionKeyToId } from '../../../node_modules/@azure/event-hubs/dist/commonjs/impl/partitionKeyToIdMapper.js';
@@ -198,5 +199,55 @@ describe('emulator publishing', () => {
     expect(event.body).toBe('from rhea');
     expect(event.properties).toEqual({ source: 'raw' });
     expect(event.sequenceNumber).toBe(0);
+  });
+
+  test('idempotent publishing: the buffered producer works, repeats are stored once, gaps are refused', async () => {
+    const buffered = new EventHubBufferedProducerClient(emulator.connectionString, 'events', {
+      enableIdempotentRetries: true,
+      onSendEventsErrorHandler: (context) => {
+        throw context.error;
+      },
+      maxWaitTimeInMs: 100,
+    });
+    try {
+      for (let i = 0; i < 3; i++)
+        await buffered.enqueueEvent({ body: `idempotent-${i}` }, { partitionId: '2' });
+      await buffered.flush();
+    } finally {
+      await buffered.close();
+    }
+    expect((await producer.getPartitionProperties('2')).lastEnqueuedSequenceNumber).toBe(2);
+
+    const client = await RawClient.connect(emulator.amqpPort);
+    try {
+      const audience = `${client.endpoint}/events/Partitions/2`;
+      await client.putToken(audience, sasToken(audience));
+      const link = await client.openSender('events/Partitions/2', {
+        desired_capabilities: ['com.microsoft:idempotent-producer'],
+        properties: {},
+      });
+      expect(typeof link.properties['com.microsoft:producer-id']).toBe('number');
+      expect(link.properties['com.microsoft:producer-sequence-number']).toBe(-1);
+      const event = (sequenceNumber: number) => ({
+        body: `raw-${sequenceNumber}`,
+        message_annotations: { 'com.microsoft:producer-sequence-number': types.wrap_int(sequenceNumber) },
+      });
+      expect(await link.send(event(0))).toBe('accepted');
+      expect(await link.send(event(0))).toBe('accepted'); // a retry of the same event
+      expect(await link.send(event(1))).toBe('accepted');
+      expect(await link.send(event(5))).toMatchObject({ condition: 'com.microsoft:out-of-order-sequence' });
+    } finally {
+      client.close();
+    }
+    const events = await receiveEvents(emulator.connectionString, 'events', '2', earliestEventPosition, 10, {
+      timeoutMs: 1500,
+    });
+    expect(events.map((e) => e.body)).toEqual([
+      'idempotent-0',
+      'idempotent-1',
+      'idempotent-2',
+      'raw-0',
+      'raw-1',
+    ]);
   });
 });

@@ -1,0 +1,95 @@
+// Idempotent publishing (the buffered producer's enableIdempotentRetries): a producer link asks
+// for com.microsoft:idempotent-producer and gets a producer id, an epoch and the last sequence
+// number published; every event then carries its producer sequence number. A batch that repeats
+// what was already stored is acknowledged without storing it again, one that skips ahead is
+// refused. State is kept in memory per partition and producer id (a restarted emulator takes the
+// client's word for its last sequence number).
+import { types } from 'rhea';
+import { AmqpError } from './errors';
+
+export const IDEMPOTENT_CAPABILITY = 'com.microsoft:idempotent-producer';
+export const PRODUCER_EPOCH = 'com.microsoft:producer-epoch';
+export const PRODUCER_ID = 'com.microsoft:producer-id';
+export const PRODUCER_SEQUENCE_NUMBER = 'com.microsoft:producer-sequence-number';
+
+interface ProducerState {
+  epoch: number;
+  lastSequenceNumber: number;
+}
+
+export interface IdempotentProducer {
+  key: string;
+  producerId: number;
+  epoch: number;
+}
+
+export type BatchCheck = 'store' | 'duplicate' | AmqpError;
+
+export class ProducerRegistry {
+  private readonly producers = new Map<string, ProducerState>();
+  // Ids unique across restarts too, so a stale client never matches a new producer's state.
+  private nextProducerId = Date.now();
+
+  /** Registers a producer link; returns the link properties to answer with, or a refusal. */
+  attach(
+    partitionKey: string,
+    requested: Record<string, unknown>,
+  ): { producer: IdempotentProducer; properties: Record<string, unknown> } | AmqpError {
+    const requestedId = numberOrUndefined(requested[PRODUCER_ID]);
+    const requestedEpoch = numberOrUndefined(requested[PRODUCER_EPOCH]);
+    const requestedSequence = numberOrUndefined(requested[PRODUCER_SEQUENCE_NUMBER]);
+    const producerId = requestedId ?? this.nextProducerId++;
+    const key = `${partitionKey}/${producerId}`;
+    const existing = this.producers.get(key);
+    const epoch = requestedEpoch ?? existing?.epoch ?? 0;
+    if (existing && epoch < existing.epoch) {
+      return {
+        condition: 'com.microsoft:producer-epoch-stolen',
+        description: `The producer epoch ${epoch} is lower than the current epoch ${existing.epoch} of producer ${producerId}.`,
+      };
+    }
+    const state: ProducerState = {
+      epoch,
+      lastSequenceNumber: existing?.lastSequenceNumber ?? requestedSequence ?? -1,
+    };
+    this.producers.set(key, state);
+    return {
+      producer: { key, producerId, epoch },
+      properties: {
+        [PRODUCER_EPOCH]: types.wrap_short(epoch),
+        [PRODUCER_ID]: types.wrap_long(producerId),
+        [PRODUCER_SEQUENCE_NUMBER]: types.wrap_int(state.lastSequenceNumber),
+      },
+    };
+  }
+
+  /** Decides what to do with a batch whose first event has `firstSequenceNumber`. */
+  check(producer: IdempotentProducer, firstSequenceNumber: number | undefined, count: number): BatchCheck {
+    const state = this.producers.get(producer.key)!;
+    if (firstSequenceNumber === undefined) {
+      return {
+        condition: 'com.microsoft:argument-error',
+        description: `Events from an idempotent producer must carry ${PRODUCER_SEQUENCE_NUMBER}.`,
+      };
+    }
+    if (firstSequenceNumber === state.lastSequenceNumber + 1) return 'store';
+    if (firstSequenceNumber + count - 1 <= state.lastSequenceNumber) return 'duplicate';
+    return {
+      condition: 'com.microsoft:out-of-order-sequence',
+      description:
+        `The supplied sequence number ${firstSequenceNumber} is invalid for producer ${producer.producerId}: ` +
+        `the last published sequence number is ${state.lastSequenceNumber}.`,
+    };
+  }
+
+  /** Records that a batch was accepted for storing (call before the write completes). */
+  advance(producer: IdempotentProducer, lastSequenceNumber: number): void {
+    this.producers.get(producer.key)!.lastSequenceNumber = lastSequenceNumber;
+  }
+}
+
+function numberOrUndefined(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return Number(value);
+  return undefined;
+}
