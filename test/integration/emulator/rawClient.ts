@@ -101,6 +101,28 @@ export class RawClient {
     });
   }
 
+  /**
+   * Attaches a receiver with `credit` (optionally asking the server to drain it) and resolves
+   * after `waitMs`, or when the server reports the credit drained, with the bodies delivered.
+   */
+  receiveWithCredit(
+    address: string,
+    credit: number,
+    options: { drain?: boolean; waitMs?: number } = {},
+  ): Promise<{ bodies: unknown[]; drained: boolean }> {
+    return new Promise((resolve) => {
+      const bodies: unknown[] = [];
+      const receiver = this.connection.open_receiver({ source: { address }, credit_window: 0 });
+      receiver.on('message', (ctx: EventContext) => bodies.push((ctx.message as Message).body));
+      receiver.once('receiver_open', () => {
+        receiver.add_credit(credit);
+        if (options.drain) receiver.drain_credit();
+      });
+      receiver.once('receiver_drained', () => resolve({ bodies, drained: true }));
+      setTimeout(() => resolve({ bodies, drained: false }), options.waitMs ?? 1000);
+    });
+  }
+
   /** Attaches a receiver and resolves with the error the server closes it with. */
   attachReceiver(address: string): Promise<LinkError | undefined> {
     return new Promise((resolve) => {

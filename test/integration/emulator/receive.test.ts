@@ -17,6 +17,7 @@ import {
   startTestEmulator,
   TestEmulator,
 } from './helpers';
+import { RawClient, sasToken } from './rawClient';
 
 describe('emulator receiving', () => {
   let emulator: TestEmulator;
@@ -154,6 +155,30 @@ describe('emulator receiving', () => {
     }
     expect(received.map((e) => e.body)).toEqual(['live-0', 'live-1', 'live-2']);
     expect(received[0].sequenceNumber).toBeGreaterThanOrEqual(10);
+  });
+
+  test('credit is honoured, and a drain request gives unused credit back', async () => {
+    const client = await RawClient.connect(emulator.amqpPort);
+    try {
+      const address = (partition: string) => `events/ConsumerGroups/$default/Partitions/${partition}`;
+      for (const partition of ['0', '1']) {
+        const audience = `${client.endpoint}/${address(partition)}`;
+        await client.putToken(audience, sasToken(audience));
+      }
+      // Three credits on a partition of ten or more events: exactly three are delivered.
+      const limited = await client.receiveWithCredit(address('0'), 3, { waitMs: 500 });
+      expect(limited.bodies).toHaveLength(3);
+      // More credit than events, then drain: what there is arrives and the rest is handed back.
+      const { lastEnqueuedSequenceNumber } = await producer.getPartitionProperties('1');
+      const drained = await client.receiveWithCredit(address('1'), lastEnqueuedSequenceNumber + 11, {
+        drain: true,
+        waitMs: 3000,
+      });
+      expect(drained.drained).toBe(true);
+      expect(drained.bodies).toHaveLength(lastEnqueuedSequenceNumber + 1);
+    } finally {
+      client.close();
+    }
   });
 
   test('runtime metrics describe the last enqueued event when asked for', async () => {

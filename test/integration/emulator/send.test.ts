@@ -239,9 +239,8 @@ describe('emulator publishing', () => {
     } finally {
       client.close();
     }
-    const events = await receiveEvents(emulator.connectionString, 'events', '2', earliestEventPosition, 10, {
-      timeoutMs: 1500,
-    });
+    expect((await producer.getPartitionProperties('2')).lastEnqueuedSequenceNumber).toBe(4);
+    const events = await receiveEvents(emulator.connectionString, 'events', '2', earliestEventPosition, 5);
     expect(events.map((e) => e.body)).toEqual([
       'idempotent-0',
       'idempotent-1',
