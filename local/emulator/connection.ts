@@ -7,18 +7,12 @@ import { ConnectionGrants, handlePutToken, StatusResponse } from './cbs';
 import { NamespaceConfig } from './config';
 import { ConsumerLink, RUNTIME_METRIC_CAPABILITY } from './consume';
 import { parseLinkAddress } from './addresses';
-import {
-  AmqpError,
-  Condition,
-  consumerGroupNotFound,
-  entityNotFound,
-  partitionOutOfRange,
-  unauthorized,
-} from './errors';
+import { findConsumerGroup, findHub, findPartition, isError } from './entities';
+import { AmqpError, Condition, unauthorized } from './errors';
 import { FilterError, parseStartPosition, ResolvedStart, resolveStart } from './eventPosition';
 import { Logger } from './logger';
 import { IDEMPOTENT_CAPABILITY, ProducerRegistry } from './idempotence';
-import { handleManagementRequest } from './management';
+import { handleManagementRequest, ManagementResponse } from './management';
 import { OwnershipRegistry } from './ownership';
 import { PublisherLink } from './publish';
 import { resourcePath, SasKey } from './sas';
@@ -104,68 +98,66 @@ export class ClientConnection {
     this.onEnd(this);
   }
 
+  /** The client attached a sender: we receive on $cbs, $management or a producer link. */
   private onReceiverOpen(receiver: ServerReceiver): void {
     const address = receiver.target?.address;
     const parsed = parseLinkAddress(address);
-    const accept = () => {
-      receiver.set_source({ address: receiver.source?.address });
-      receiver.set_target({ address });
-    };
-    switch (parsed.kind) {
-      case 'cbs':
-      case 'management':
-        accept();
-        receiver.add_credit(REQUEST_CREDIT);
-        this.links.set(receiver, { kind: parsed.kind, close: () => undefined });
-        return;
-      case 'publish': {
-        const hub = this.context.store.hub(parsed.hub);
-        if (!hub) return this.refuse(receiver, entityNotFound(this.host, parsed.hub));
-        let partition;
-        if (parsed.partitionId !== undefined) {
-          partition = hub.partitions.find((candidate) => candidate.id === parsed.partitionId);
-          if (!partition)
-            return this.refuse(receiver, partitionOutOfRange(parsed.partitionId, hub.partitions.length));
-        }
-        if (!this.authorized(address!)) return this.refuse(receiver, this.unauthorizedFor(address!, 'Send'));
-        let idempotent;
-        if (capabilityList(receiver.desired_capabilities).includes(IDEMPOTENT_CAPABILITY)) {
-          if (!partition) {
-            return this.refuse(receiver, {
-              condition: Condition.argumentError,
-              description: 'Idempotent publishing needs a partition: attach to <hub>/Partitions/<id>.',
-            });
-          }
-          const registered = this.context.producers.attach(
-            `${hub.config.name.toLowerCase()}/${partition.id}`,
-            (receiver.properties ?? {}) as Record<string, unknown>,
-          );
-          if ('condition' in registered) return this.refuse(receiver, registered);
-          receiver.local.attach.offered_capabilities = [IDEMPOTENT_CAPABILITY];
-          receiver.local.attach.properties = registered.properties;
-          idempotent = { registry: this.context.producers, producer: registered.producer };
-        }
-        accept();
-        const publisher = new PublisherLink(receiver, hub, partition, this.context.logger, idempotent);
-        this.links.set(receiver, { kind: 'publish', publisher, close: () => undefined });
-        this.context.logger.debug(`${this.id}: producer attached to ${address}`);
-        return;
-      }
-      default:
-        return this.refuse(receiver, {
-          condition: Condition.notFound,
-          description: `The address '${address}' is not a sendable Event Hubs entity (use <hub> or <hub>/Partitions/<id>).`,
-        });
+    if (parsed.kind === 'cbs' || parsed.kind === 'management') {
+      acceptTerminus(receiver, receiver.source?.address, address);
+      receiver.add_credit(REQUEST_CREDIT);
+      this.links.set(receiver, { kind: parsed.kind, close: () => undefined });
+      return;
     }
+    if (parsed.kind !== 'publish') {
+      return this.refuse(receiver, {
+        condition: Condition.notFound,
+        description: `The address '${address}' is not a sendable Event Hubs entity (use <hub> or <hub>/Partitions/<id>).`,
+      });
+    }
+    this.attachProducer(receiver, address!, parsed.hub, parsed.partitionId);
   }
 
+  private attachProducer(
+    receiver: ServerReceiver,
+    address: string,
+    hubName: string,
+    partitionId?: string,
+  ): void {
+    const hub = findHub(this.context.store, this.host, hubName);
+    if (isError(hub)) return this.refuse(receiver, hub);
+    const partition = partitionId === undefined ? undefined : findPartition(hub, partitionId);
+    if (isError(partition)) return this.refuse(receiver, partition);
+    if (!this.authorized(address)) return this.refuse(receiver, this.unauthorizedFor(address, 'Send'));
+    let idempotent;
+    if (capabilityList(receiver.desired_capabilities).includes(IDEMPOTENT_CAPABILITY)) {
+      if (!partition) {
+        return this.refuse(receiver, {
+          condition: Condition.argumentError,
+          description: 'Idempotent publishing needs a partition: attach to <hub>/Partitions/<id>.',
+        });
+      }
+      const registered = this.context.producers.attach(
+        `${hub.config.name.toLowerCase()}/${partition.id}`,
+        (receiver.properties ?? {}) as Record<string, unknown>,
+      );
+      if (isError(registered)) return this.refuse(receiver, registered);
+      receiver.local.attach.offered_capabilities = [IDEMPOTENT_CAPABILITY];
+      receiver.local.attach.properties = registered.properties;
+      idempotent = { registry: this.context.producers, producer: registered.producer };
+    }
+    acceptTerminus(receiver, receiver.source?.address, address);
+    const publisher = new PublisherLink(receiver, hub, partition, this.context.logger, idempotent);
+    this.links.set(receiver, { kind: 'publish', publisher, close: () => undefined });
+    this.context.logger.debug(`${this.id}: producer attached to ${address}`);
+  }
+
+  /** The client attached a receiver: we send replies ($cbs, $management) or a partition's events. */
   private onSenderOpen(sender: ServerSender): void {
     const address = sender.source?.address;
     const parsed = parseLinkAddress(address);
     if (parsed.kind === 'cbs' || parsed.kind === 'management') {
       // The client's reply link: responses go to the link named by a request's reply-to.
-      sender.set_source({ address });
-      sender.set_target({ address: sender.target?.address });
+      acceptTerminus(sender, address, sender.target?.address);
       this.links.set(sender, { kind: 'reply', close: () => undefined });
       return;
     }
@@ -175,38 +167,38 @@ export class ClientConnection {
         description: `The address '${address}' is not a receivable Event Hubs entity (use <hub>/ConsumerGroups/<group>/Partitions/<id>).`,
       });
     }
-    const hub = this.context.store.hub(parsed.hub);
-    if (!hub) return this.refuse(sender, entityNotFound(this.host, parsed.hub));
-    const consumerGroup = hub.config.consumerGroups.find(
-      (g) => g.toLowerCase() === parsed.consumerGroup.toLowerCase(),
-    );
-    if (!consumerGroup) {
-      return this.refuse(
-        sender,
-        consumerGroupNotFound(this.context.namespace.name, hub.config.name, parsed.consumerGroup),
-      );
-    }
-    const partition = hub.partitions.find((candidate) => candidate.id === parsed.partitionId);
-    if (!partition)
-      return this.refuse(sender, partitionOutOfRange(parsed.partitionId, hub.partitions.length));
-    if (!this.authorized(address!)) return this.refuse(sender, this.unauthorizedFor(address!, 'Listen'));
+    this.attachConsumer(sender, address!, parsed);
+  }
+
+  private attachConsumer(
+    sender: ServerSender,
+    address: string,
+    target: { hub: string; consumerGroup: string; partitionId: string },
+  ): void {
+    const hub = findHub(this.context.store, this.host, target.hub);
+    if (isError(hub)) return this.refuse(sender, hub);
+    const consumerGroup = findConsumerGroup(hub, this.context.namespace.name, target.consumerGroup);
+    if (isError(consumerGroup)) return this.refuse(sender, consumerGroup);
+    const partition = findPartition(hub, target.partitionId);
+    if (isError(partition)) return this.refuse(sender, partition);
+    if (!this.authorized(address)) return this.refuse(sender, this.unauthorizedFor(address, 'Listen'));
 
     const filter = selectorExpression(sender.source?.filter);
-    let resolved: ResolvedStart;
+    let start: ResolvedStart;
     try {
-      resolved = resolveStart(parseStartPosition(filter), partition.log);
+      start = resolveStart(parseStartPosition(filter), partition.log);
     } catch (error) {
       if (!(error instanceof FilterError)) throw error;
       return this.refuse(sender, { condition: Condition.argumentError, description: error.message });
     }
-    const start = resolved.sequenceNumber;
-    if (resolved.beyondEnd) {
+    if (start.beyondEnd) {
       this.context.logger.warn(
         `${address}: the requested position (${filter}) is beyond the end of the partition ` +
           `(next sequence number ${partition.log.nextSequenceNumber}); its events are gone, as after a restart ` +
-          `without --data-dir. Delivering from the earliest event, sequence number ${start}.`,
+          `without --data-dir. Delivering from the earliest event, sequence number ${start.sequenceNumber}.`,
       );
     }
+
     const properties = (sender.properties ?? {}) as Record<string, unknown>;
     const epoch =
       typeof properties[EPOCH_PROPERTY] === 'number' ? (properties[EPOCH_PROPERTY] as number) : undefined;
@@ -216,7 +208,7 @@ export class ClientConnection {
     const refusal = this.context.ownership.acquire(ownerKey, owned);
     if (refusal) return this.refuse(sender, refusal);
 
-    const runtimeMetrics = capabilityList(sender.desired_capabilities).includes(RUNTIME_METRIC_CAPABILITY);
+    // Echo the filter: it tells the client the filter was applied.
     sender.set_source({
       address,
       ...(filter !== undefined && {
@@ -224,7 +216,8 @@ export class ClientConnection {
       }),
     });
     sender.set_target({ address: sender.target?.address });
-    const consumer = new ConsumerLink(sender, partition.log, start, runtimeMetrics);
+    const runtimeMetrics = capabilityList(sender.desired_capabilities).includes(RUNTIME_METRIC_CAPABILITY);
+    const consumer = new ConsumerLink(sender, partition.log, start.sequenceNumber, runtimeMetrics);
     this.links.set(sender, {
       kind: 'consume',
       consumer,
@@ -234,7 +227,7 @@ export class ClientConnection {
       },
     });
     this.context.logger.debug(
-      `${this.id}: consumer '${name}' attached to ${address} from sequence number ${start}` +
+      `${this.id}: consumer '${name}' attached to ${address} from sequence number ${start.sequenceNumber}` +
         (epoch === undefined ? '' : ` with epoch ${epoch}`),
     );
     consumer.pump();
@@ -244,35 +237,40 @@ export class ClientConnection {
     const handler = this.links.get(ctx.receiver!);
     if (!handler) return;
     if (handler.kind === 'publish') return handler.publisher.onMessage(ctx);
+    if (handler.kind !== 'cbs' && handler.kind !== 'management') return;
     const request = ctx.message as Message;
-    const props = (request.application_properties ?? {}) as Record<string, unknown>;
-    let response: StatusResponse & { body?: unknown };
-    if (handler.kind === 'cbs') {
-      response = handlePutToken(
-        { operation: props.operation, audience: props.name, tokenType: props.type, token: request.body },
-        this.context.sasKeys,
-        this.grants,
-      );
-      const outcome = response.statusCode < 300 ? 'accepted' : `refused (${response.statusCode})`;
-      this.context.logger.debug(`${this.id}: put-token for ${String(props.name)} ${outcome}`);
-    } else {
-      response = handleManagementRequest(
-        {
-          operation: props.operation,
-          name: props.name,
-          type: props.type,
-          partition: props.partition,
-          securityToken: props.security_token,
-        },
-        this.context.store,
-        this.context.sasKeys,
-        this.grants,
-        this.host,
-      );
-    }
-    this.reply(request, response);
+    this.reply(request, handler.kind === 'cbs' ? this.putToken(request) : this.readEntity(request));
     (ctx.delivery as Delivery).accept();
     (ctx.receiver as ServerReceiver).add_credit(1);
+  }
+
+  private putToken(request: Message): StatusResponse {
+    const props = (request.application_properties ?? {}) as Record<string, unknown>;
+    const response = handlePutToken(
+      { operation: props.operation, audience: props.name, tokenType: props.type, token: request.body },
+      this.context.sasKeys,
+      this.grants,
+    );
+    const outcome = response.statusCode < 300 ? 'accepted' : `refused (${response.statusCode})`;
+    this.context.logger.debug(`${this.id}: put-token for ${String(props.name)} ${outcome}`);
+    return response;
+  }
+
+  private readEntity(request: Message): ManagementResponse {
+    const props = (request.application_properties ?? {}) as Record<string, unknown>;
+    return handleManagementRequest(
+      {
+        operation: props.operation,
+        name: props.name,
+        type: props.type,
+        partition: props.partition,
+        securityToken: props.security_token,
+      },
+      this.context.store,
+      this.context.sasKeys,
+      this.grants,
+      this.host,
+    );
   }
 
   private reply(request: Message, response: StatusResponse & { body?: unknown }): void {
@@ -327,6 +325,17 @@ export class ClientConnection {
     const handler = sender && this.links.get(sender);
     return handler?.kind === 'consume' ? handler.consumer : undefined;
   }
+}
+
+/** Accepts a link by echoing its terminus addresses (a refused link gets none, as from Azure). */
+function acceptTerminus(
+  link: Sender | Receiver,
+  source: string | undefined,
+  target: string | undefined,
+): void {
+  // rhea's typings require an address; an absent one is encoded as null either way.
+  link.set_source({ address: source as string });
+  link.set_target({ address: target as string });
 }
 
 function selectorExpression(filter: unknown): string | undefined {

@@ -2,7 +2,7 @@
 // (longs, timestamps, string offsets, a string array of partition ids).
 import { types } from 'rhea';
 import { ConnectionGrants, StatusResponse } from './cbs';
-import { entityNotFound, partitionOutOfRange } from './errors';
+import { findHub, findPartition, isError } from './entities';
 import { pathCovers, resourcePath, SasKey, validateSasToken } from './sas';
 import { EventStore } from './store/eventStore';
 
@@ -44,8 +44,8 @@ export function handleManagementRequest(
   }
   const denied = authorize(request.name, request.securityToken, keys, grants);
   if (denied) return denied;
-  const hub = store.hub(request.name);
-  if (!hub) return { statusCode: 404, ...entityNotFound(host, request.name) };
+  const hub = findHub(store, host, request.name);
+  if (isError(hub)) return { statusCode: 404, ...hub };
   if (request.type === HUB_TYPE) {
     return {
       statusCode: 200,
@@ -64,9 +64,8 @@ export function handleManagementRequest(
     };
   }
   if (request.type === PARTITION_TYPE) {
-    const partitionId = String(request.partition);
-    const partition = hub.partitions.find((candidate) => candidate.id === partitionId);
-    if (!partition) return { statusCode: 400, ...partitionOutOfRange(partitionId, hub.partitions.length) };
+    const partition = findPartition(hub, String(request.partition));
+    if (isError(partition)) return { statusCode: 400, ...partition };
     const log = partition.log;
     const everWritten = log.nextSequenceNumber > 0;
     return {

@@ -14,7 +14,7 @@ import { Partition } from './store/partition';
 
 export const MAX_MESSAGE_SIZE = 1024 * 1024;
 /** Transfers a producer may have in flight on one link before it waits for acknowledgements. */
-const LINK_CREDIT = 300;
+const LINK_CREDIT = 100;
 
 const roundRobin = new WeakMap<Hub, number>();
 
