@@ -2,14 +2,7 @@
 // connection string, stop it. The CLI (cli.ts) is a thin layer over startEmulator.
 import http from 'node:http';
 import path from 'node:path';
-import {
-  DEFAULT_NAMESPACE,
-  defaultNamespace,
-  HubOption,
-  loadConfigFile,
-  namespaceFromHubs,
-  NamespaceConfig,
-} from './config';
+import { defaultNamespace, HubOption, loadConfigFile, namespaceFromHubs, NamespaceConfig } from './config';
 import { createLogger, Logger, LogLevel } from './logger';
 import { closeServer, PortInUseError } from './listen';
 import { startHealthServer } from './health';
@@ -20,7 +13,9 @@ import { AmqpServer } from './server';
 import { EventStore } from './store/eventStore';
 import { loadCertificate } from './tls';
 
+export { ConfigError, DEFAULT_NAMESPACE } from './config';
 export type { HubOption, NamespaceConfig } from './config';
+export { createLogger } from './logger';
 export type { LogLevel, Logger } from './logger';
 export type { SasKey } from './sas';
 
@@ -192,8 +187,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     throw error;
   }
 }
-
-export { DEFAULT_NAMESPACE };
 
 async function bind<T>(
   option: PortOption,
