@@ -293,7 +293,7 @@ function printTable(memory: StorageResult, persisted: StorageResult, bound: Memo
       (r) => (r.cpuMsPer1000 === undefined ? 'n/a' : r.cpuMsPer1000.toFixed(1)),
       '',
     ],
-    ['emulator peak RSS (MB)', (r) => String(r.peakRssMb ?? 'n/a'), ''],
+    ['emulator peak RSS, MB (cap 1 GB/partition)', (r) => String(r.peakRssMb ?? 'n/a'), ''],
   ];
   const width = Math.max(...rows.map(([name]) => name.length)) + 2;
   console.log('');
