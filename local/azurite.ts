@@ -32,6 +32,8 @@ export interface RunningAzurite {
   /** A connection string for this instance (equals `UseDevelopmentStorage=true` on the default ports). */
   connectionString: string;
   stop(): Promise<void>;
+  /** SIGKILL, for when waiting is not an option (a second Ctrl-C). */
+  kill(): void;
 }
 
 const LISTEN_LINE =
@@ -80,6 +82,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
     tablePort: ports.table,
     connectionString: azuriteConnectionString(host, ports),
     stop: () => stopChild(child),
+    kill: () => child.kill('SIGKILL'),
   };
 }
 

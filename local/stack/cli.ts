@@ -34,13 +34,18 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
+  let firstSignalAt = 0;
   const stop = () => {
+    // A wrapper (npm, a shell) may relay the terminal's Ctrl-C a moment after the terminal itself sent
+    // it: only a second Ctrl-C that a person pressed counts as "stop waiting".
+    if (stopping && Date.now() - firstSignalAt < 1000) return;
     if (stopping) {
       console.log('Ctrl-C again: killing everything without waiting.');
       stack.kill();
       process.exit(130);
     }
     stopping = true;
+    firstSignalAt = Date.now();
     stack.stop().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);

@@ -13,9 +13,12 @@ export interface Service {
   description: string;
   reused: boolean;
   stop(): Promise<void>;
+  /** SIGKILL what this stack started; a reused service is left alone. */
+  kill(): void;
 }
 
 const NOTHING_TO_STOP = async () => {};
+const NOTHING_TO_KILL = () => {};
 
 export async function ensureAzurite(
   target: Extract<StorageTarget, { kind: 'azurite' }>,
@@ -30,6 +33,7 @@ export async function ensureAzurite(
         description: `Azurite at ${where} (already running; reused)`,
         reused: true,
         stop: NOTHING_TO_STOP,
+        kill: NOTHING_TO_KILL,
       };
     }
     throw new PortConflictError(
@@ -57,6 +61,7 @@ export async function ensureAzurite(
     description: `Azurite at ${where} (started; data in ${path.relative(process.cwd(), dataDir) || dataDir})`,
     reused: false,
     stop: () => azurite.stop(),
+    kill: () => azurite.kill(),
   };
 }
 
@@ -84,6 +89,7 @@ export async function ensureEmulator(
       description: `Event Hubs emulator at ${host}:${amqpPort} (already running; reused)`,
       reused: true,
       stop: NOTHING_TO_STOP,
+      kill: NOTHING_TO_KILL,
     };
   }
   if (!amqpFree) {
@@ -114,6 +120,7 @@ export async function ensureEmulator(
     reused: false,
     connectionString: emulator.connectionString,
     stop: () => emulator.stop(),
+    kill: () => emulator.child.process.kill('SIGKILL'),
   };
 }
 

@@ -119,7 +119,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         })()),
       kill: () => {
         for (const child of children) child.kill('SIGKILL');
-        void stopServices();
+        for (const service of started) service.kill();
       },
     };
   } catch (error) {
