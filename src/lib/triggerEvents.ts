@@ -65,12 +65,11 @@ export function readTriggerBatch(
       enqueuedTimeUtc: toUtcIso(
         enqueuedTimes[index] ?? system.enqueuedTimeUtc ?? system['x-opt-enqueued-time'],
       ),
-      // The host drops null keys from partitionKeyArray (a string[]), so it only lines up when complete.
-      partitionKey: asString(
-        (partitionKeys.length === metadataCount ? partitionKeys[index] : undefined) ??
-          system.partitionKey ??
-          system['x-opt-partition-key'],
-      ),
+      // System properties first: the library JSON-parses partitionKeyArray's entries (key "true"
+      // arrives as true), and the host drops null keys from it, so it only lines up when complete.
+      partitionKey:
+        asString(system.partitionKey ?? system['x-opt-partition-key']) ??
+        (partitionKeys.length === metadataCount ? asScalarText(partitionKeys[index]) : null),
       properties: asRecord(properties[index]),
     };
   };
@@ -145,6 +144,11 @@ function toBigInt(value: unknown): bigint | null {
     return (BigInt(high) << 32n) + BigInt(long.low >>> 0);
   }
   return null;
+}
+
+function asScalarText(value: unknown): string | null {
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return asString(value);
 }
 
 function asArray(value: unknown): unknown[] {

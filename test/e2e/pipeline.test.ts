@@ -118,6 +118,10 @@ test('every accepted request form reaches the consumer as sent, across partition
   await publish('[true, 42, "text event"]', 'application/json', ['true', '42', '"text event"'], {
     partitionKey: 'device-7',
   });
+  // A key that reads as JSON must reach the consumer as the same text, not as a boolean or null.
+  await publish('{"id":"json-looking-key"}', 'application/json', ['{"id":"json-looking-key"}'], {
+    partitionKey: 'true',
+  });
 
   const processed = await eventually(
     () => {

@@ -117,6 +117,26 @@ describe('readTriggerBatch', () => {
     ]);
   });
 
+  test('keeps JSON-looking partition keys exact: system properties win over the parsed partitionKeyArray', () => {
+    const batch = readTriggerBatch(['a', 'b', 'c'], {
+      partitionContext,
+      sequenceNumberArray: [1, 2, 3],
+      // What the library makes of the host's ["true", "42", "null"]: each entry JSON-parsed.
+      partitionKeyArray: [true, 42, null],
+      systemPropertiesArray: [{ partitionKey: 'true' }, { partitionKey: '42' }, { partitionKey: 'null' }],
+    });
+    expect(batch.events.map((event) => event.partitionKey)).toEqual(['true', '42', 'null']);
+  });
+
+  test('falls back to the text of a parsed partitionKeyArray entry when system properties lack the key', () => {
+    const batch = readTriggerBatch(['a'], {
+      partitionContext,
+      sequenceNumberArray: [1],
+      partitionKeyArray: [true],
+    });
+    expect(batch.events[0].partitionKey).toBe('true');
+  });
+
   test('tolerates missing metadata and a single (non-array) message', () => {
     const batch = readTriggerBatch('only', undefined);
     expect(batch).toMatchObject({
