@@ -15,6 +15,7 @@ import { startAzurite } from '../local/azurite';
 import type { InvocationRecord } from '../local/host/recorder';
 import { REPO_ROOT } from '../local/stack/childProcess';
 import { startEmulatorProcess, startHostProcess } from '../local/stack/processes';
+import { cpuSeconds } from './lib/processStats';
 
 /** Separate hubs, so the latency run's consumer does not first wade through the throughput runs' events. */
 const THROUGHPUT_HUB = 'bench-throughput';
@@ -27,8 +28,6 @@ const ROUNDS = 3;
 const ROUND_MS = 5_000;
 const LATENCY_RATE_PER_S = 1_000;
 const LATENCY_MS = 15_000;
-/** USER_HZ, the unit of /proc/<pid>/stat times on Linux. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 type Sender = (events: Buffer[]) => Promise<void>;
 
@@ -190,8 +189,8 @@ async function throughput(
   const deadline = Date.now() + ms;
   const before = {
     client: process.cpuUsage(),
-    host: cpuSeconds(pids.host),
-    emulator: cpuSeconds(pids.emulator),
+    host: cpu(pids.host),
+    emulator: cpu(pids.emulator),
   };
   const started = process.hrtime.bigint();
   let events = 0;
@@ -211,21 +210,10 @@ async function throughput(
     events,
     cpu: {
       client: (client.user + client.system) / 1e6,
-      host: cpuSeconds(pids.host) - before.host,
-      emulator: cpuSeconds(pids.emulator) - before.emulator,
+      host: cpu(pids.host) - before.host,
+      emulator: cpu(pids.emulator) - before.emulator,
     },
   };
-}
-
-/** CPU seconds (user + system) of a process, from /proc on Linux; NaN elsewhere. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 async function latencyAtSteadyRate(url: string, recordFile: string) {
@@ -366,3 +354,8 @@ main().catch((error) => {
   console.error(error);
   process.exit(1);
 });
+
+/** CPU seconds of a process; NaN where /proc is missing, so the figures print as n/a. */
+function cpu(pid: number): number {
+  return cpuSeconds(pid) ?? Number.NaN;
+}

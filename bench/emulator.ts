@@ -20,7 +20,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { EmulatorProcess, startEmulatorProcess } from './lib/emulatorProcess';
+import { startEmulatorProcess } from '../local/stack/processes';
+import { cpuSeconds, memoryBytes } from './lib/processStats';
 
 const HUB = 'events';
 const EVENT_BYTES = 1024;
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
 
 async function measureStorage(label: string, args: string[]): Promise<StorageResult> {
   // A cap large enough to keep every event of the rounds for the read-back phase.
-  const emulator = await startEmulatorProcess([...args, '--retention-size', '1GB']);
+  const emulator = await startEmulator([...args, '--retention-size', '1GB']);
   try {
     const cpuBefore = emulator.cpuSeconds();
     let eventsIn = 0;
@@ -88,7 +89,7 @@ async function measureStorage(label: string, args: string[]): Promise<StorageRes
     }
     const peakRssMb = mb(emulator.peakRss());
     await emulator.stop();
-    const latencyEmulator = await startEmulatorProcess(args);
+    const latencyEmulator = await startEmulator(args);
     const latency = await measureLatency(latencyEmulator).finally(() => latencyEmulator.stop());
     log(`${label}: latency p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms`);
     return {
@@ -246,7 +247,7 @@ interface MemoryBound {
 
 /** Pushes MEMORY_PUSH_MB through an emulator capped at MEMORY_CAP_PER_PARTITION_MB per partition. */
 async function measureMemoryBound(): Promise<MemoryBound> {
-  const emulator = await startEmulatorProcess(['--retention-size', `${MEMORY_CAP_PER_PARTITION_MB}MB`]);
+  const emulator = await startEmulator(['--retention-size', `${MEMORY_CAP_PER_PARTITION_MB}MB`]);
   try {
     const result: MemoryBound = {
       capMb: 4 * MEMORY_CAP_PER_PARTITION_MB,
@@ -347,3 +348,24 @@ main().catch((error) => {
   console.error(error);
   process.exit(1);
 });
+
+interface EmulatorProcess {
+  connectionString: string;
+  cpuSeconds(): number | undefined;
+  rss(): number | undefined;
+  peakRss(): number | undefined;
+  stop(): Promise<void>;
+}
+
+/** The emulator CLI as a child process (as `npm run emulator` runs it), with its CPU and memory. */
+async function startEmulator(args: string[]): Promise<EmulatorProcess> {
+  const emulator = await startEmulatorProcess({ amqpPort: 0, healthPort: 0, extraArgs: args });
+  const pid = emulator.child.process.pid!;
+  return {
+    connectionString: emulator.connectionString,
+    cpuSeconds: () => cpuSeconds(pid),
+    rss: () => memoryBytes(pid, 'VmRSS'),
+    peakRss: () => memoryBytes(pid, 'VmHWM'),
+    stop: () => emulator.stop(),
+  };
+}

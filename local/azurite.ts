@@ -3,6 +3,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { stopChild } from './stopChild';
 
 /** Azurite's documented development account; a well-known public value, not a secret. */
 export const DEV_ACCOUNT_NAME = 'devstoreaccount1';
@@ -81,7 +82,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
     queuePort: ports.queue,
     tablePort: ports.table,
     connectionString: azuriteConnectionString(host, ports),
-    stop: () => stopChild(child),
+    stop: () => stopChild(child, 'SIGTERM', 5000),
     kill: () => child.kill('SIGKILL'),
   };
 }
@@ -116,17 +117,5 @@ function waitForPorts(child: ChildProcess, timeoutMs: number) {
       if (!(found.blob && found.queue && found.table))
         fail(new Error(`Azurite exited with code ${code} before listening`));
     });
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
   });
 }

@@ -3,6 +3,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { stopChild } from '../stopChild';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -14,6 +15,8 @@ export interface ChildOptions {
   detached?: boolean;
   /** Called with every line of stdout and stderr. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** How many recent lines `lines` keeps: tests read whole outputs; `npm start` runs for days. Default: all. */
+  keepLines?: number;
 }
 
 export class ChildExitedError extends Error {
@@ -42,9 +45,11 @@ export class TsChild {
     this.exited = new Promise((resolve) =>
       this.process.once('exit', (code, signal) => resolve({ code, signal })),
     );
+    const keepLines = options.keepLines ?? Infinity;
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: this.process[stream]! }).on('line', (line) => {
         this.lines.push(line);
+        if (this.lines.length > keepLines) this.lines.splice(0, this.lines.length - keepLines);
         options.onLine?.(line, stream);
         for (const listener of this.#listeners) listener(line);
       });
@@ -87,12 +92,8 @@ export class TsChild {
   }
 
   /** Asks the child to stop (SIGINT by default), then kills it if it has not exited in time. */
-  async stop(signal: NodeJS.Signals = 'SIGINT', timeoutMs = 20_000): Promise<void> {
-    if (!this.running) return;
-    this.process.kill(signal);
-    const timer = setTimeout(() => this.process.kill('SIGKILL'), timeoutMs);
-    await this.exited;
-    clearTimeout(timer);
+  stop(signal: NodeJS.Signals = 'SIGINT', timeoutMs = 20_000): Promise<void> {
+    return stopChild(this.process, signal, timeoutMs);
   }
 
   /** kill -9: no chance to clean up. */

@@ -8,10 +8,13 @@ import { DEFAULT_HTTP_PORT } from '../host/host';
 import { CORE_TOOLS_MISSING, findOnPath, startCoreTools } from './coreTools';
 import { loadStackSettings, SETTINGS_FILE, StackSettingsError } from './localSettings';
 import { isPortFree, PortConflictError } from './ports';
+import { stopChild } from '../stopChild';
 import { HostProcess, startHostProcess } from './processes';
 import { ensureAzurite, ensureEmulator, Service } from './services';
 
 export const DEFAULT_EMULATOR_HEALTH_PORT = 5300;
+/** Output lines kept per child for error messages; everything is printed as it comes. */
+const RECENT_LINES = 200;
 
 export interface StackOptions {
   appRoot: string;
@@ -71,6 +74,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         connectionString: settings.eventHubConnection ?? '',
         child: {
           detached: true,
+          keepLines: RECENT_LINES,
           onLine: (line, stream) => {
             if (stream === 'stderr') print(`[emulator] ${line}`);
           },
@@ -90,14 +94,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       children.push(func);
       url = `http://localhost:${httpPort}`;
       hostExited = new Promise((resolve) => func.once('exit', (code) => resolve(code ?? 1)));
-      stopHost = () => stopChild(func);
+      stopHost = () => stopChild(func, 'SIGINT', 20_000);
     } else {
       print('Starting the local Functions host...');
       const host: HostProcess = await startHostProcess({
         appRoot: options.appRoot,
         port: httpPort,
         exitWithParent: true,
-        child: { detached: true, onLine: (line) => print(line) },
+        child: { detached: true, keepLines: RECENT_LINES, onLine: (line) => print(line) },
       });
       children.push(host.child.process);
       url = host.url;
@@ -145,16 +149,4 @@ function banner(url: string, services: Service[], eventHubName: string): string 
     '',
   ];
   return lines.join('\n');
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGINT');
-  });
 }
