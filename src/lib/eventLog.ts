@@ -3,13 +3,8 @@
 //   traces | where message startswith "EventProcessed " | extend e = parse_json(substring(message, 15))
 import type { ConsumedEvent } from './triggerEvents';
 
-export interface EventCoordinates {
-  partitionId: string | null;
-  sequenceNumber: number | null;
-  offset: string | null;
-  enqueuedTimeUtc: string | null;
-  partitionKey: string | null;
-  properties: Record<string, unknown>;
+/** An event's fields as logged: its coordinates, the body as (possibly truncated) text, and the lag. */
+export interface EventCoordinates extends Omit<ConsumedEvent, 'body'> {
   body: string;
   bodyTruncated: boolean;
   lagMs: number | null;
