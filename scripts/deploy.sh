@@ -144,6 +144,12 @@ fi
 
 # --- Infrastructure -------------------------------------------------------------------------------
 
+step "Updating the Azure CLI's Bicep"
+# The templates use recent Bicep syntax (modules without names, .bicepparam with environment
+# variables); an older Bicep that az installed long ago fails with compile errors. No-op when current.
+az bicep upgrade --only-show-errors >/dev/null 2>&1 || az bicep install --only-show-errors ||
+  die "could not install or upgrade Bicep (az bicep upgrade); the templates need a recent Bicep (tested with 0.49)"
+
 step "Creating resource group $resource_group"
 az group create --name "$resource_group" --location "$location" -o none
 
@@ -230,7 +236,7 @@ while true; do
   # Right after the first deployment the app's identity may not hold its role on the deployment
   # container yet (assignments take minutes to propagate); the upload then fails with 403.
   if ((attempt < publish_attempts)) &&
-    grep -qiE '403|forbidden|AuthorizationPermissionMismatch|AuthorizationFailure' <<<"$publish_log"; then
+    grep -qiE '\b403\b|forbidden|AuthorizationPermissionMismatch|AuthorizationFailure' <<<"$publish_log"; then
     printf '\nPublish refused (role assignments still propagating); retry %d of %d in %d s...\n' \
       "$attempt" "$((publish_attempts - 1))" "$retry_seconds"
     sleep "$retry_seconds"
@@ -258,9 +264,11 @@ if [[ -n "$function_key" ]] && command -v curl >/dev/null 2>&1; then
   step 'Checking the endpoint with one event'
   status=''
   for attempt in $(seq 1 10); do
-    status="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$publish_url" \
-      -H @- -H 'Content-Type: application/json' \
-      -d '{"source":"scripts/deploy.sh","smokeTest":true}' <<<"x-functions-key: $function_key" || true)"
+    # printf is a builtin and a pipe is no file: a here-string would be a temporary file in bash < 5.1.
+    status="$(printf 'x-functions-key: %s\n' "$function_key" |
+      curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -X POST "$publish_url" \
+        -H @- -H 'Content-Type: application/json' \
+        -d '{"source":"scripts/deploy.sh","smokeTest":true}' || true)"
     [[ "$status" == 2?? ]] && break
     printf '  attempt %d: HTTP %s (host starting or roles propagating); retrying in %d s\n' \
       "$attempt" "${status:-no answer}" "$retry_seconds"

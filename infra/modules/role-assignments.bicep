@@ -167,13 +167,3 @@ resource developerBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01'
     principalType: developerPrincipalType
   }
 }
-
-resource developerTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeveloper) {
-  name: guid(storageAccount.id, developerPrincipalId, roles.storageTableDataContributor)
-  scope: storageAccount
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
-    principalId: developerPrincipalId
-    principalType: developerPrincipalType
-  }
-}

@@ -89,6 +89,7 @@ describe('scripts/deploy.sh, whole path with stand-ins for Azure', () => {
 case "$*" in
   'account show'*) printf 'Test subscription\\t00000000-0000-0000-0000-00000000aaaa\\tdev@example.com\\n' ;;
   'provider show'*) echo Registered ;;
+  'bicep upgrade'*) ;;
   'functionapp list-flexconsumption-locations'*) printf 'eastus\\nswedencentral\\nwesteurope\\n' ;;
   'group create'*) ;;
   'deployment group create'*) echo "$NAME_PREFIX|$DEVELOPER_PRINCIPAL_ID" > "$LOG/parameters"; cat '${tmp}/outputs.json' ;;

@@ -488,7 +488,7 @@ describeCompiled(
           // Never wider than the resource: no namespace-, group- or subscription-wide grant.
           expect(assignment.scope.startsWith(`${resourceGroupId}/providers/`)).toBe(true);
         }
-        expect(roleAssignments(snapshot).length).toBe(appAssignments.length + 4);
+        expect(roleAssignments(snapshot).length).toBe(appAssignments.length + 3);
       });
 
       test('a developer gets the same data roles only when developerPrincipalId is given', () => {
@@ -506,7 +506,6 @@ describeCompiled(
             { scope: `${namespace.id}/eventhubs/events`, role: ROLES.eventHubsDataSender },
             { scope: `${namespace.id}/eventhubs/events`, role: ROLES.eventHubsDataReceiver },
             { scope: storage.id, role: ROLES.storageBlobDataOwner },
-            { scope: storage.id, role: ROLES.storageTableDataContributor },
           ]
             .map((expected) => ({ ...expected, principalType: 'User' }))
             .sort(byScopeAndRole),
@@ -523,7 +522,7 @@ describeCompiled(
         const assignments = templateResources(template).filter(
           (resource) => resource.type === 'Microsoft.Authorization/roleAssignments',
         );
-        expect(assignments.length).toBe(10);
+        expect(assignments.length).toBe(9);
         for (const assignment of assignments) {
           const match =
             /^\[guid\((.+), parameters\('(\w+PrincipalId)'\), variables\('roles'\)\.(\w+)\)\]$/.exec(
