@@ -19,6 +19,17 @@ export interface BatchSummary {
   maxLagMs: number | null;
 }
 
+/** An invocation that failed as a whole; the host retries it, or after the last retry checkpoints past it. */
+export interface BatchFailure {
+  partitionId: string | null;
+  count: number;
+  firstSequenceNumber: number | null;
+  lastSequenceNumber: number | null;
+  retryCount: number | null;
+  maxRetryCount: number | null;
+  error: string;
+}
+
 export const MAX_ERROR_CHARS = 1024;
 
 export function eventProcessedLine(event: ConsumedEvent, nowMs: number, maxBodyChars: number): string {
@@ -30,7 +41,8 @@ export function eventFailedLine(
   nowMs: number,
   maxBodyChars: number,
   error: string,
-  deadLetterBlob: string,
+  /** Null when the event was given up without a dead letter (the batch failed on its last attempt). */
+  deadLetterBlob: string | null,
 ): string {
   const line = {
     ...coordinates(event, nowMs, maxBodyChars),
@@ -42,6 +54,10 @@ export function eventFailedLine(
 
 export function batchProcessedLine(summary: BatchSummary): string {
   return `BatchProcessed ${JSON.stringify(summary)}`;
+}
+
+export function batchFailedLine(failure: BatchFailure): string {
+  return `BatchFailed ${JSON.stringify({ ...failure, error: truncate(failure.error, MAX_ERROR_CHARS) })}`;
 }
 
 /** Milliseconds between the event's arrival in Event Hubs and now; null when the time is unknown. */

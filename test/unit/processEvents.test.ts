@@ -52,15 +52,20 @@ function setup(
   handler: EventHandler = handleEvent,
   triggerMetadata: Record<string, unknown> = hostMetadata(0),
   retryCount?: number,
+  options: { maxRetryCount?: number; readSettings?: () => ConsumerSettings } = {},
 ) {
   const deadLetters = new InMemoryDeadLetters();
   const dependencies: ProcessEventsDependencies = {
-    readSettings: () => SETTINGS,
+    readSettings: options.readSettings ?? (() => SETTINGS),
     deadLetterStore: () => deadLetters,
     handleEvent: handler,
     now: () => NOW,
   };
-  const { context, logs } = capturingContext({ triggerMetadata, retryCount });
+  const { context, logs } = capturingContext({
+    triggerMetadata,
+    retryCount,
+    maxRetryCount: options.maxRetryCount,
+  });
   const run = (messages: unknown) => createProcessEventsHandler(dependencies)(messages, context);
   return { deadLetters, logs, run };
 }
@@ -163,10 +168,12 @@ describe('processEvents', () => {
       code: 'ECONNREFUSED',
     });
     await expect(run(['a', 'b'])).rejects.toThrow(
-      'Dead-lettering event 1/100 failed; the batch will be retried',
+      'Dead-lettering event 1/100 failed: Error (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:10000',
     );
-    expect(logs).toHaveLength(1);
-    expect(logs[0].level).toBe('error');
+    expect(logs.map((log) => [log.level, parseLine(log.message)[0]])).toEqual([
+      ['error', 'DeadLetterFailed'],
+      ['error', 'BatchFailed'],
+    ]);
     expect(parseLine(logs[0].message)).toEqual([
       'DeadLetterFailed',
       {
@@ -185,10 +192,119 @@ describe('processEvents', () => {
       if (event.sequenceNumber === 101) throw new RetryBatchError('database unavailable');
       context.trace('handled');
     };
-    const { deadLetters, logs, run } = setup(handler, hostMetadata(3));
+    const { deadLetters, logs, run } = setup(handler, hostMetadata(3), 2);
     await expect(run(['a', 'b', 'c'])).rejects.toThrow(RetryBatchError);
     expect(deadLetters.saved).toHaveLength(0);
-    expect(logs.filter((log) => log.message.startsWith('BatchProcessed'))).toHaveLength(0);
+    expect(logs.map((log) => [log.level, log.message.split(' ')[0]])).toEqual([
+      ['trace', 'handled'],
+      ['information', 'EventProcessed'],
+      ['error', 'BatchFailed'],
+    ]);
+    expect(parseLine(logs[2].message)[1]).toEqual({
+      partitionId: '1',
+      count: 3,
+      firstSequenceNumber: 100,
+      lastSequenceNumber: 102,
+      retryCount: 2,
+      maxRetryCount: 8,
+      error: 'RetryBatchError: database unavailable',
+    });
+  });
+
+  describe('on the last attempt (the host then checkpoints past the batch)', () => {
+    const dropped = (sequenceNumber: number, body: string, error: string) => ({
+      partitionId: '1',
+      sequenceNumber,
+      offset: String(4900 + sequenceNumber),
+      enqueuedTimeUtc: `2024-05-06T07:08:0${sequenceNumber - 100}.000Z`,
+      partitionKey: 'device-1',
+      properties: {},
+      body,
+      bodyTruncated: false,
+      lagMs: 10000 - (sequenceNumber - 100) * 1000,
+      error: `Given up without a dead letter: the batch failed on its last attempt (${error})`,
+      deadLetterBlob: null,
+    });
+
+    test('a RetryBatchError logs BatchFailed and an EventFailed line for every event not yet done', async () => {
+      const handler: EventHandler = async (event) => {
+        if (event.sequenceNumber === 101) throw new RetryBatchError('database unavailable');
+      };
+      const { deadLetters, logs, run } = setup(handler, hostMetadata(3), 8, { maxRetryCount: 8 });
+      await expect(run(['a', 'b', 'c'])).rejects.toThrow('database unavailable');
+      expect(deadLetters.saved).toHaveLength(0);
+      expect(logs.map((log) => [log.level, parseLine(log.message)[0]])).toEqual([
+        ['information', 'EventProcessed'],
+        ['error', 'BatchFailed'],
+        ['error', 'EventFailed'],
+        ['error', 'EventFailed'],
+      ]);
+      expect(parseLine(logs[1].message)[1]).toMatchObject({ retryCount: 8, maxRetryCount: 8, count: 3 });
+      const error = 'RetryBatchError: database unavailable';
+      expect(parseLine(logs[2].message)[1]).toEqual(dropped(101, 'b', error));
+      expect(parseLine(logs[3].message)[1]).toEqual(dropped(102, 'c', error));
+    });
+
+    test('dead letters that cannot be written: the dead-lettered and processed events are not repeated', async () => {
+      const handler: EventHandler = async (event) => {
+        if (event.sequenceNumber !== 100) throw new Error('bad event');
+      };
+      const { deadLetters, logs, run } = setup(handler, hostMetadata(4), 8, { maxRetryCount: 8 });
+      const save = deadLetters.save.bind(deadLetters);
+      deadLetters.save = async (letter) => {
+        if (letter.event.sequenceNumber === 102) throw new Error('storage down');
+        return save(letter);
+      };
+      await expect(run(['a', 'b', 'c', 'd'])).rejects.toThrow('Dead-lettering event 1/102 failed');
+      expect(logs.map((log) => parseLine(log.message)[0])).toEqual([
+        'EventProcessed',
+        'EventFailed',
+        'DeadLetterFailed',
+        'BatchFailed',
+        'EventFailed',
+        'EventFailed',
+      ]);
+      expect(parseLine(logs[1].message)[1].deadLetterBlob).toBe(
+        'dead-letter-events/events/processor/1/101.json',
+      );
+      const error = 'Error: Dead-lettering event 1/102 failed: Error: storage down';
+      expect(parseLine(logs[3].message)[1].error).toBe(error);
+      expect(parseLine(logs[4].message)[1]).toEqual(dropped(102, 'c', error));
+      expect(parseLine(logs[5].message)[1]).toEqual(dropped(103, 'd', error));
+    });
+
+    test('a settings error gives up every event of the batch', async () => {
+      const readSettings = (): ConsumerSettings => {
+        throw new Error('EVENTHUB_NAME is not set');
+      };
+      const { logs, run } = setup(handleEvent, hostMetadata(2), 8, { maxRetryCount: 8, readSettings });
+      await expect(run(['a', 'b'])).rejects.toThrow('EVENTHUB_NAME is not set');
+      expect(logs.map((log) => parseLine(log.message)[0])).toEqual([
+        'BatchFailed',
+        'EventFailed',
+        'EventFailed',
+      ]);
+      expect(parseLine(logs[1].message)[1]).toEqual(dropped(100, 'a', 'Error: EVENTHUB_NAME is not set'));
+    });
+
+    test('without a retry context (no retry policy) every failure is the last attempt', async () => {
+      const handler: EventHandler = async () => {
+        throw new RetryBatchError('down');
+      };
+      const { logs, run } = setup(handler, hostMetadata(1));
+      await expect(run(['a'])).rejects.toThrow('down');
+      expect(logs.map((log) => parseLine(log.message)[0])).toEqual(['BatchFailed', 'EventFailed']);
+      expect(parseLine(logs[0].message)[1]).toMatchObject({ retryCount: null, maxRetryCount: null });
+    });
+
+    test('retrying forever (maxRetryCount -1) never gives events up', async () => {
+      const handler: EventHandler = async () => {
+        throw new RetryBatchError('down');
+      };
+      const { logs, run } = setup(handler, hostMetadata(1), 50, { maxRetryCount: -1 });
+      await expect(run(['a'])).rejects.toThrow('down');
+      expect(logs.map((log) => parseLine(log.message)[0])).toEqual(['BatchFailed']);
+    });
   });
 
   test('a batch the host shortened (empty events dropped) is processed with unknown coordinates and a warning', async () => {

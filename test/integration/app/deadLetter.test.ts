@@ -116,11 +116,11 @@ test('when storage is down the invocation throws (the retry policy takes over) a
   });
   const started = Date.now();
   await expect(processEvents([{ n: 0 }, { n: 1 }], context)).rejects.toThrow(
-    'Dead-lettering event 2/300 failed; the batch will be retried',
+    'Dead-lettering event 2/300 failed: RestError',
   );
   // Bounded by the storage client's short retry policy (3 tries), not by its multi-minute defaults.
   expect(Date.now() - started).toBeLessThan(20_000);
-  expect(logs.map((log) => log.message.split(' ')[0])).toEqual(['DeadLetterFailed']);
+  expect(logs.map((log) => log.message.split(' ')[0])).toEqual(['DeadLetterFailed', 'BatchFailed']);
   expect(JSON.parse(logs[0].message.slice('DeadLetterFailed '.length))).toMatchObject({
     partitionId: '2',
     sequenceNumber: 300,
