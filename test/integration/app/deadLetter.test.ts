@@ -114,12 +114,11 @@ test('when storage is down the invocation throws (the retry policy takes over) a
     triggerMetadata: hostTrigger(2, [{ poison: true }, {}]),
     retryCount: 0,
   });
-  const started = Date.now();
+  // The storage client's short retry policy (3 tries) ends this well inside jest's test timeout; its
+  // multi-minute defaults would not.
   await expect(processEvents([{ n: 0 }, { n: 1 }], context)).rejects.toThrow(
     'Dead-lettering event 2/300 failed: RestError',
   );
-  // Bounded by the storage client's short retry policy (3 tries), not by its multi-minute defaults.
-  expect(Date.now() - started).toBeLessThan(20_000);
   expect(logs.map((log) => log.message.split(' ')[0])).toEqual(['DeadLetterFailed', 'BatchFailed']);
   expect(JSON.parse(logs[0].message.slice('DeadLetterFailed '.length))).toMatchObject({
     partitionId: '2',
