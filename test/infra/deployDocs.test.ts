@@ -2,7 +2,12 @@
 // exist in the JSON of the kind it filters on, and the JSON must start where the query cuts.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { batchProcessedLine, eventFailedLine, eventProcessedLine } from '../../src/lib/eventLog';
+import {
+  batchFailedLine,
+  batchProcessedLine,
+  eventFailedLine,
+  eventProcessedLine,
+} from '../../src/lib/eventLog';
 import type { ConsumedEvent } from '../../src/lib/triggerEvents';
 import { repoRoot } from './support/bicep';
 
@@ -36,6 +41,15 @@ const lines: Record<string, string> = {
     lastSequenceNumber: 42,
     maxLagMs: 1000,
   }),
+  BatchFailed: batchFailedLine({
+    partitionId: '0',
+    count: 1,
+    firstSequenceNumber: 42,
+    lastSequenceNumber: 42,
+    retryCount: 8,
+    maxRetryCount: 8,
+    error: 'RetryBatchError: database unavailable',
+  }),
 };
 
 /** What KQL's `substring(message, strlen("<Kind> "))` yields, parsed as parse_json would. */
@@ -47,7 +61,7 @@ function payload(kind: string): Record<string, unknown> {
 
 describe('docs/deploy.md queries', () => {
   test('has a query for each kind of consumer line', () => {
-    for (const kind of ['EventProcessed', 'EventFailed', 'BatchProcessed']) {
+    for (const kind of ['EventProcessed', 'EventFailed', 'BatchProcessed', 'BatchFailed']) {
       expect(queries.some((query) => query.text.includes(`startswith "${kind} "`))).toBe(true);
     }
   });
