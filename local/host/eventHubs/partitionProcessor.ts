@@ -1,13 +1,15 @@
 // One partition of one Event Hubs-triggered function, following the extension's PartitionProcessor:
 // invoke per batch (or per event for cardinality "one"), honour the function's retry policy, then
 // checkpoint the batch's last event whether the function succeeded or not, every
-// batchCheckpointFrequency batches; never checkpoint while stopping or after losing the partition
-// (those events are delivered again: at-least-once). minEventBatchSize > 1 holds events back until
-// enough arrived or maxWaitTime passed.
+// batchCheckpointFrequency batches. An invocation interrupted by stopping (a retry cut short, events
+// never invoked) is not checkpointed, nor is anything after losing the partition: those events are
+// delivered again (at-least-once). On shutdown, with batchCheckpointFrequency > 1, the last batch
+// whose invocation finished is checkpointed. minEventBatchSize > 1 holds events back until enough
+// arrived or maxWaitTime passed.
 import type { PartitionContext, ReceivedEventData } from '@azure/event-hubs';
 import { RegisteredFunction } from '../coreModule';
 import { EventHubsHostOptions } from '../hostJson';
-import { InvocationResult, Invoker } from '../invoke';
+import { Invoker } from '../invoke';
 import { HostLogger } from '../logger';
 import { canRetry, retryDelayMs, RetryPolicy } from '../retry';
 import { PartitionCoordinates, toTriggerInput, TriggerShape } from './triggerInput';
@@ -32,7 +34,8 @@ export class PartitionProcessor {
   readonly #coordinates: PartitionCoordinates;
   #context: PartitionContext;
   #batchCounter = 0;
-  #lastProcessed?: ReceivedEventData;
+  /** The last event of the last finished invocation, while no checkpoint covers it. */
+  #uncheckpointed?: ReceivedEventData;
   #lastBatchReceivedAt = Date.now();
   #ownershipLost = new AbortController();
   #held: ReceivedEventData[] = [];
@@ -61,15 +64,8 @@ export class PartitionProcessor {
     clearTimeout(this.#heldTimer);
     this.#held = [];
     await this.#serialized(async () => {
-      const { batchCheckpointFrequency } = this.#runtime.options;
-      if (
-        reason !== 'OwnershipLost' &&
-        batchCheckpointFrequency > 1 &&
-        this.#batchCounter > 0 &&
-        this.#lastProcessed
-      ) {
-        await this.#checkpoint(this.#lastProcessed, 'on close');
-      }
+      if (reason !== 'OwnershipLost' && this.#uncheckpointed)
+        await this.#checkpoint(this.#uncheckpointed, 'on close');
     });
   }
 
@@ -77,9 +73,7 @@ export class PartitionProcessor {
     const { options } = this.#runtime;
     if (events.length === 0) {
       const idle = Date.now() - this.#lastBatchReceivedAt >= IDLE_CHECKPOINT_MS;
-      if (idle && options.batchCheckpointFrequency > 1 && this.#batchCounter > 0 && this.#lastProcessed) {
-        await this.#checkpoint(this.#lastProcessed, 'after idling');
-      }
+      if (idle && this.#uncheckpointed) await this.#checkpoint(this.#uncheckpointed, 'after idling');
       return;
     }
     this.#lastBatchReceivedAt = Date.now();
@@ -111,23 +105,20 @@ export class PartitionProcessor {
     this.#batchCounter++;
     const checkpointAfter =
       options.batchCheckpointFrequency === 1 || this.#batchCounter >= options.batchCheckpointFrequency;
-    let toCheckpoint: ReceivedEventData | undefined;
-    if (shape.cardinality === 'one') {
-      for (const event of events) {
-        if (this.#cancelled) break;
-        await this.#invokeWithRetry([event], checkpointAfter);
-        toCheckpoint = event;
-      }
-    } else {
-      await this.#invokeWithRetry(events, checkpointAfter);
-      toCheckpoint = events[events.length - 1];
+    const invocations = shape.cardinality === 'one' ? events.map((event) => [event]) : [events];
+    for (const batch of invocations) {
+      if (this.#cancelled || !(await this.#invokeWithRetry(batch, checkpointAfter))) return;
+      this.#uncheckpointed = batch[batch.length - 1];
     }
-    if (toCheckpoint) this.#lastProcessed = toCheckpoint;
-    if (toCheckpoint && checkpointAfter && !this.#cancelled)
-      await this.#checkpoint(toCheckpoint, 'after invocation');
+    if (checkpointAfter && !this.#cancelled && this.#uncheckpointed)
+      await this.#checkpoint(this.#uncheckpointed, 'after invocation');
   }
 
-  async #invokeWithRetry(events: ReceivedEventData[], checkpointAfter: boolean): Promise<InvocationResult> {
+  /**
+   * True when the invocation finished: it succeeded, or failed with no retry left. False when stopping
+   * or losing the partition cut it short, so it must not be checkpointed.
+   */
+  async #invokeWithRetry(events: ReceivedEventData[], checkpointAfter: boolean): Promise<boolean> {
     const { fn, triggerName, shape, retry, invoker, logger } = this.#runtime;
     let retries = 0;
     let lastError: unknown;
@@ -142,7 +133,8 @@ export class PartitionProcessor {
         reason: '(null)',
         details: input.details,
       });
-      if (result.succeeded || !canRetry(retry, retries) || this.#cancelled) return result;
+      if (result.succeeded || !canRetry(retry, retries)) return true;
+      if (this.#cancelled) return false;
       retries++;
       lastError = result.error;
       const delay = retryDelayMs(retry!, retries);
@@ -152,7 +144,7 @@ export class PartitionProcessor {
           `Next attempt: '${retries}'. Max retry count: '${retry!.maxRetryCount}'`,
         `Function.${fn.metadata.name}`,
       );
-      if (!(await sleep(delay, this.#cancellation))) return result;
+      if (!(await sleep(delay, this.#cancellation))) return false;
     }
   }
 
@@ -160,6 +152,7 @@ export class PartitionProcessor {
     try {
       await this.#context.updateCheckpoint(event);
       this.#batchCounter = 0;
+      if (this.#uncheckpointed === event) this.#uncheckpointed = undefined;
     } catch (error) {
       this.#runtime.logger.log(
         'warning',
