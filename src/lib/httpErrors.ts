@@ -56,7 +56,7 @@ export function publishFailure(error: unknown, routing: Routing): HttpError {
     });
   }
   const accepted = error instanceof PublishError ? error.eventsAccepted : 0;
-  const cause = error instanceof PublishError ? error.cause : error;
+  const cause = lastAttemptError(error instanceof PublishError ? error.cause : error);
   const progress = {
     eventsAccepted: accepted,
     retryFromIndex: accepted,
@@ -106,6 +106,17 @@ function isTransient(error: unknown, code: string | undefined): boolean {
   if (code !== undefined && CONFIGURATION_CODES.has(code)) return false;
   if (code !== undefined && TRANSIENT_CODES.has(code)) return true;
   return (error as { retryable?: unknown } | undefined)?.retryable === true;
+}
+
+/**
+ * The SDK reports an operation it retried as an AggregateError of every attempt's error, with no code of
+ * its own; the last attempt's error says why it finally failed.
+ */
+export function lastAttemptError(error: unknown): unknown {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return lastAttemptError(error.errors[error.errors.length - 1]);
+  }
+  return error;
 }
 
 function isAbort(error: unknown): boolean {

@@ -526,11 +526,13 @@ describe('publishEvents: Event Hubs failures', () => {
 
   test('a configuration fault (no role assignment) gets 500 without internal details', async () => {
     const producer = new InMemoryProducer();
-    producer.createBatchFailure = messagingError(
+    const unauthorized = messagingError(
       'UnauthorizedError',
       true,
       'Unauthorized access. Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=c2VjcmV0',
     );
+    // The SDK retries it (retryable) and then throws every attempt's error as one AggregateError.
+    producer.createBatchFailure = new AggregateError([unauthorized, unauthorized, unauthorized]);
     const { send, logs } = setup(producer);
     const response = await send({ contentType: 'application/json', body: '1' });
     expect(response.status).toBe(500);
@@ -546,6 +548,7 @@ describe('publishEvents: Event Hubs failures', () => {
     expect(logs).toHaveLength(1);
     expect(logs[0].level).toBe('error');
     expect(logs[0].message).toContain('UnauthorizedError');
+    expect(logs[0].message).toContain('(last of 3 attempts)');
     expect(logs[0].message).toContain('SharedAccessKey=<redacted>');
     expect(logs[0].message).not.toContain('c2VjcmV0');
   });

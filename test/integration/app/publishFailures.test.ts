@@ -1,0 +1,108 @@
+// Refusals by Event Hubs itself, produced for real by the project's emulator: a wrong SAS key and a hub
+// that does not exist. The app's own producer client and handler answer them; the response body must
+// carry the documented status and code, and nothing secret.
+import type { HttpResponseInit } from '@azure/functions';
+import { EventHubConsumerClient, type EventHubProducerClient } from '@azure/event-hubs';
+import { startEmulator, type RunningEmulator } from '../../../local/emulator';
+import { createPublishEventsHandler } from '../../../src/functions/publishEvents';
+import { createProducerClient } from '../../../src/lib/eventHubClient';
+import { capturingContext, eventsRequest, type CapturedLog } from '../../unit/support/invocation';
+
+const WRONG_KEY = 'd3Jvbmcta2V5LW5vdC10aGUtZW11bGF0b3Jz';
+let emulator: RunningEmulator;
+
+beforeAll(async () => {
+  emulator = await startEmulator({
+    amqpPort: 0,
+    healthPort: 0,
+    hubs: [{ name: 'events', partitionCount: 2, consumerGroups: [] }],
+    logLevel: 'error',
+  });
+});
+
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+async function publishWith(
+  connectionString: string,
+  eventHubName: string,
+): Promise<{ response: HttpResponseInit; logs: CapturedLog[] }> {
+  const producer: EventHubProducerClient = createProducerClient({
+    EventHubConnection: connectionString,
+    EVENTHUB_NAME: eventHubName,
+  });
+  const handler = createPublishEventsHandler({
+    readSettings: () => ({ maxRequestBytes: 1024, publishTimeoutMs: 10_000 }),
+    getProducer: () => producer,
+  });
+  try {
+    const { context, logs } = capturingContext();
+    const request = eventsRequest({ contentType: 'application/json', body: '[1,2]' });
+    const response = (await handler(request, context)) as HttpResponseInit;
+    return { response, logs };
+  } finally {
+    await producer.close();
+  }
+}
+
+/** Per partition of the emulator's hub, the sequence number of its last event (-1 while empty). */
+async function partitionEnds(): Promise<number[]> {
+  const client = new EventHubConsumerClient('$default', emulator.connectionString, 'events');
+  try {
+    const ids = await client.getPartitionIds();
+    const properties = await Promise.all(ids.map((id) => client.getPartitionProperties(id)));
+    return properties.map((partition) => (partition.isEmpty ? -1 : partition.lastEnqueuedSequenceNumber));
+  } finally {
+    await client.close();
+  }
+}
+
+test('a wrong SAS key: 500 publish_failed (a retry will not fix it), nothing published, no key in the answer', async () => {
+  const before = await partitionEnds();
+  const wrongKey = emulator.connectionString.replace(/SharedAccessKey=[^;]*/, `SharedAccessKey=${WRONG_KEY}`);
+  const { response, logs } = await publishWith(wrongKey, 'events');
+
+  expect(response.status).toBe(500);
+  expect(response.headers).not.toHaveProperty('Retry-After');
+  expect(response.jsonBody).toEqual({
+    error: {
+      code: 'publish_failed',
+      message: "Publishing failed; see the function's logs. No event was published.",
+      eventsAccepted: 0,
+      retryFromIndex: 0,
+    },
+  });
+  expect(await partitionEnds()).toEqual(before);
+  // The log names the cause (the SDK retried it, so it arrives as an AggregateError) and no secret.
+  expect(logs.map((log) => log.level)).toEqual(['error']);
+  expect(logs[0].message).toMatch(
+    /^PublishFailed .*"error":"MessagingError \(UnauthorizedError\): InvalidSignature/,
+  );
+  expect(logs[0].message).toContain('(last of 3 attempts)');
+  for (const text of [JSON.stringify(response), logs[0].message]) {
+    expect(text).not.toContain(WRONG_KEY);
+    expect(text).not.toContain('SAS_KEY_VALUE');
+  }
+  expect(JSON.stringify(response.jsonBody)).not.toMatch(/SharedAccess|InvalidSignature|127\.0\.0\.1/);
+});
+
+test('an unknown hub: 500 publish_failed naming no SDK detail, nothing published', async () => {
+  const before = await partitionEnds();
+  const { response, logs } = await publishWith(emulator.connectionString, 'no-such-hub');
+
+  expect(response.status).toBe(500);
+  expect(response.jsonBody).toEqual({
+    error: {
+      code: 'publish_failed',
+      message: "Publishing failed; see the function's logs. No event was published.",
+      eventsAccepted: 0,
+      retryFromIndex: 0,
+    },
+  });
+  expect(await partitionEnds()).toEqual(before);
+  expect(logs.map((log) => log.level)).toEqual(['error']);
+  expect(logs[0].message).toContain('"error":"MessagingError (MessagingEntityNotFoundError): ');
+  expect(logs[0].message).toContain('no-such-hub');
+  expect(JSON.stringify(response)).not.toContain('SAS_KEY_VALUE');
+});
