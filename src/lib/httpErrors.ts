@@ -37,15 +37,18 @@ const TRANSIENT_CODES = new Set([
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',
-  'ENOTFOUND',
   'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ENETDOWN',
 ]);
 
-/** Retryable by the SDK, but a caller's retry will not fix them: missing role assignment, wrong hub. */
-const CONFIGURATION_CODES = new Set(['UnauthorizedError', 'MessagingEntityNotFoundError']);
+/**
+ * A caller's retry will not fix these: wrong key or missing role assignment, wrong hub, or a namespace
+ * host name that does not exist (ENOTFOUND is the DNS answer "no such name"; EAI_AGAIN, a resolver that
+ * did not answer, stays transient).
+ */
+const CONFIGURATION_CODES = new Set(['UnauthorizedError', 'MessagingEntityNotFoundError', 'ENOTFOUND']);
 
 export function publishFailure(error: unknown, routing: Routing): HttpError {
   if (error instanceof EventTooLargeError) {

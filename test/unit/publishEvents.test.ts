@@ -437,7 +437,7 @@ describe('publishEvents: Event Hubs failures', () => {
     ['ServerBusyError', true],
     ['ServiceUnavailableError', true],
     ['ECONNREFUSED', true],
-    ['ENOTFOUND', false],
+    ['EAI_AGAIN', false],
   ])('%s before anything is sent gets 503 with Retry-After', async (code, retryable) => {
     const producer = new InMemoryProducer();
     producer.createBatchFailure = messagingError(code, retryable);

@@ -1,5 +1,5 @@
-// Refusals by Event Hubs itself, produced for real by the project's emulator: a wrong SAS key and a hub
-// that does not exist. The app's own producer client and handler answer them; the response body must
+// Refusals produced for real: by the project's emulator (a wrong SAS key, a hub that does not exist) and
+// by DNS (a namespace host name that does not exist). The app's own producer client and handler answer them; the response body must
 // carry the documented status and code, and nothing secret.
 import type { HttpResponseInit } from '@azure/functions';
 import { EventHubConsumerClient, type EventHubProducerClient } from '@azure/event-hubs';
@@ -105,4 +105,17 @@ test('an unknown hub: 500 publish_failed naming no SDK detail, nothing published
   expect(logs[0].message).toContain('"error":"MessagingError (MessagingEntityNotFoundError): ');
   expect(logs[0].message).toContain('no-such-hub');
   expect(JSON.stringify(response)).not.toContain('SAS_KEY_VALUE');
+});
+
+test('a namespace that does not resolve (ENOTFOUND): 500 publish_failed, not a 503 retry loop', async () => {
+  const unresolvable =
+    'Endpoint=sb://nonexistent.invalid;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;';
+  const { response, logs } = await publishWith(unresolvable, 'events');
+
+  expect(response.status).toBe(500);
+  expect(response.headers).not.toHaveProperty('Retry-After');
+  expect(response.jsonBody).toMatchObject({ error: { code: 'publish_failed', eventsAccepted: 0 } });
+  expect(logs.map((log) => log.level)).toEqual(['error']);
+  expect(logs[0].message).toContain('(ENOTFOUND): getaddrinfo ENOTFOUND nonexistent.invalid');
+  expect(JSON.stringify(response)).not.toMatch(/SAS_KEY_VALUE|nonexistent\.invalid/);
 });
