@@ -97,6 +97,12 @@ test('a redelivered batch overwrites its dead letters instead of duplicating the
   const { context } = capturingContext({ triggerMetadata: hostTrigger(3, [{}, { poison: true }, {}]) });
   await processEvents([{ n: 0 }, { n: 1, redelivered: true }, { n: 2 }], context);
   expect(await listBlobs()).toEqual(['events/processor/2/301.json']);
+  // The blob is the redelivery's, not the first delivery's.
+  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  const blob = service.getContainerClient(CONTAINER).getBlobClient('events/processor/2/301.json');
+  const document = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
+  expect(document).toMatchObject({ sequenceNumber: 301, body: { n: 1, redelivered: true } });
+  expect(document.properties).toEqual({ poison: true });
 });
 
 test('a dead-letter container deleted while the app runs is created again', async () => {
