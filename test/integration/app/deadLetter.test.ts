@@ -105,6 +105,17 @@ test('a redelivered batch overwrites its dead letters instead of duplicating the
   expect(document.properties).toEqual({ poison: true });
 });
 
+test('a binary body (dataType binary delivers Buffers) is dead-lettered byte for byte', async () => {
+  const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x7f, 0xc3]);
+  const { context } = capturingContext({ triggerMetadata: hostTrigger(1, [{ poison: true }]) });
+  await processEvents([bytes], context);
+  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  const blob = service.getContainerClient(CONTAINER).getBlobClient('events/processor/2/300.json');
+  const document = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
+  expect(document.bodyEncoding).toBe('base64');
+  expect(Buffer.compare(Buffer.from(document.body, 'base64'), bytes)).toBe(0);
+});
+
 test('a dead-letter container deleted while the app runs is created again', async () => {
   const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
   await service.getContainerClient(CONTAINER).delete();
