@@ -1,8 +1,10 @@
 // Starts Azurite (the storage emulator from the `azurite` npm package) as a child process.
-// A separate process, as users run it, so tests exercise real HTTP on real sockets.
+// A separate process, as users run it, so tests exercise real HTTP on real sockets. It stops by
+// itself when the process that started it goes away (EXIT_WITH_PARENT).
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { EXIT_WITH_PARENT } from './stack/childProcess';
 import { stopChild } from './stopChild';
 
 /** Azurite's documented development account; a well-known public value, not a secret. */
@@ -53,6 +55,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
   const host = options.host ?? '127.0.0.1';
   mkdirSync(options.location, { recursive: true });
   const args = [
+    ...EXIT_WITH_PARENT,
     require.resolve('azurite/dist/src/azurite.js'),
     '--blobHost',
     host,
@@ -72,7 +75,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
     '--skipApiVersionCheck',
   ];
   const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
     detached: options.detached,
   });
   const ports = await waitForPorts(child, options.startTimeoutMs ?? 30000);

@@ -1,6 +1,6 @@
 // tsx local/host/cli.ts [--app-root <dir>] [--port <n>] [--settings <file>] [--host-json <file>]
 //                       [--functions a,b] [--record <file>] [--bind <address>]
-//                       [--load-balancing-interval <ms>] [--ownership-expiration <ms>] [--exit-with-parent]
+//                       [--load-balancing-interval <ms>] [--ownership-expiration <ms>]
 // Runs the compiled app like `func start`. Ctrl-C (SIGINT) or SIGTERM stops it gracefully.
 import { parseArgs } from 'node:util';
 import { startHost } from './host';
@@ -16,7 +16,6 @@ const USAGE = `Usage: tsx local/host/cli.ts [options]
   --bind <address>                 address to listen on (default 127.0.0.1)
   --load-balancing-interval <ms>   Event Hubs partition load-balancing interval (default 10000)
   --ownership-expiration <ms>      Event Hubs partition ownership expiry (default 60000)
-  --exit-with-parent               stop when the process that started this one goes away
   --help`;
 
 async function main(): Promise<void> {
@@ -31,7 +30,6 @@ async function main(): Promise<void> {
       bind: { type: 'string' },
       'load-balancing-interval': { type: 'string' },
       'ownership-expiration': { type: 'string' },
-      'exit-with-parent': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,14 +68,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  if (values['exit-with-parent']) {
-    // Started by `npm start` in its own process group: if that process dies without stopping us
-    // (kill -9), do not stay behind holding the port and the partitions.
-    const parent = process.ppid;
-    setInterval(() => {
-      if (process.ppid !== parent) stop('parent exited');
-    }, 1000).unref();
-  }
 }
 
 function integer(value: string | undefined, flag: string): number | undefined {

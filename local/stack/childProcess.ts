@@ -1,11 +1,18 @@
 // A TypeScript entry point (local/...) run as a real child process (`node --import tsx`, one
 // process, so its pid is the one to signal), with its output split into lines for whoever watches.
+// It stops by itself when its parent goes away (EXIT_WITH_PARENT).
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopChild } from '../stopChild';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * Node options that make a child stop (as on SIGTERM) once its parent is gone, even after kill -9;
+ * the child's stdin must be a pipe from the parent (see exitWithParent.ts).
+ */
+export const EXIT_WITH_PARENT = ['--require', path.join(__dirname, 'exitWithParent.ts')];
 
 export interface ChildOptions {
   args?: string[];
@@ -34,12 +41,12 @@ export class TsChild {
     this.name = name;
     this.process = spawn(
       process.execPath,
-      ['--import', 'tsx', path.resolve(REPO_ROOT, script), ...(options.args ?? [])],
+      [...EXIT_WITH_PARENT, '--import', 'tsx', path.resolve(REPO_ROOT, script), ...(options.args ?? [])],
       {
         cwd: options.cwd ?? REPO_ROOT,
         env: options.env ?? process.env,
         detached: options.detached ?? false,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['pipe', 'pipe', 'pipe'],
       },
     );
     this.exited = new Promise((resolve) =>

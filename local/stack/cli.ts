@@ -1,14 +1,16 @@
 // `npm start` (and `npm run start:func` = `--func`): the whole local pipeline in one command.
 // See docs/local-development.md.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from './childProcess';
-import { DEFAULT_EMULATOR_HEALTH_PORT, startStack } from './stack';
+import { DEFAULT_EMULATOR_HEALTH_PORT, RunningStack, startStack } from './stack';
 
 const USAGE = `Usage: npm start [-- options]      (npm run start:func = npm start -- --func)
 
   --func                        run Core Tools (func start) instead of the local host
   --port <n>                    HTTP port of the Functions host (default: Host.LocalHttpPort, 7071)
   --emulator-health-port <n>    health port of the Event Hubs emulator (default ${DEFAULT_EMULATOR_HEALTH_PORT})
+  --app-root <dir>              the app folder (default: this repository)
   --help
 
 Everything else comes from local.settings.json (created from local.settings.example.json).`;
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
       func: { type: 'boolean' },
       port: { type: 'string' },
       'emulator-health-port': { type: 'string' },
+      'app-root': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -26,19 +29,21 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const stack = await startStack({
-    appRoot: REPO_ROOT,
-    useCoreTools: values.func,
-    port: port(values.port, '--port'),
-    emulatorHealthPort: port(values['emulator-health-port'], '--emulator-health-port'),
-  });
-
+  // Handlers first: a Ctrl-C or a closed terminal while services are still starting must not leave
+  // them behind. Until the stack is up, leaving is enough: every child stops by itself once this
+  // process is gone (EXIT_WITH_PARENT).
+  let stack: RunningStack | undefined = undefined;
   let stopping = false;
   let firstSignalAt = 0;
-  const stop = () => {
+  const stop = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGHUP') ignoreOutputErrors();
     // A wrapper (npm, a shell) may relay the terminal's Ctrl-C a moment after the terminal itself sent
     // it: only a second Ctrl-C that a person pressed counts as "stop waiting".
     if (stopping && Date.now() - firstSignalAt < 1000) return;
+    if (!stack) {
+      console.log(`${signal} while starting: stopping what was started.`);
+      process.exit(130);
+    }
     if (stopping) {
       console.log('Ctrl-C again: killing everything without waiting.');
       stack.kill();
@@ -48,14 +53,25 @@ async function main(): Promise<void> {
     firstSignalAt = Date.now();
     stack.stop().then(() => process.exit(0));
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
+
+  stack = await startStack({
+    appRoot: values['app-root'] ? path.resolve(values['app-root']) : REPO_ROOT,
+    useCoreTools: values.func,
+    port: port(values.port, '--port'),
+    emulatorHealthPort: port(values['emulator-health-port'], '--emulator-health-port'),
+  });
   const code = await stack.hostExited;
   if (!stopping) {
     console.error(`The Functions host exited unexpectedly (code ${code}); stopping the rest.`);
     await stack.stop();
     process.exit(code || 1);
   }
+}
+
+/** After SIGHUP the terminal is gone: writing to it fails, and that must not cut the orderly stop short. */
+function ignoreOutputErrors(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 }
 
 function port(value: string | undefined, flag: string): number | undefined {

@@ -68,7 +68,6 @@ export interface HostProcessOptions {
   functions?: string[];
   loadBalancingIntervalMs?: number;
   ownershipExpirationMs?: number;
-  exitWithParent?: boolean;
   child?: Omit<ChildOptions, 'args'>;
 }
 
@@ -91,7 +90,6 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
     args.push('--load-balancing-interval', String(options.loadBalancingIntervalMs));
   if (options.ownershipExpirationMs)
     args.push('--ownership-expiration', String(options.ownershipExpirationMs));
-  if (options.exitWithParent) args.push('--exit-with-parent');
   const child = new TsChild('local Functions host', HOST_CLI, { ...options.child, args });
   try {
     const [, url] = await child.waitForLine(/Host started \((http:\/\/[^)]+)\)/, 60_000);

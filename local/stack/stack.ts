@@ -1,7 +1,8 @@
 // `npm start`: Azurite, the Event Hubs emulator and the Functions host (this project's local host,
 // or Core Tools with --func), started in that order, each healthy before the next, stopped in the
 // reverse order. Every child runs in its own process group so that Ctrl-C reaches only this process,
-// which then lets the host finish and release its partitions before the emulators go away.
+// which then lets the host finish and release its partitions before the emulators go away; and every
+// child stops by itself if this process dies without stopping it (EXIT_WITH_PARENT).
 import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { DEFAULT_HTTP_PORT } from '../host/host';
@@ -100,7 +101,6 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const host: HostProcess = await startHostProcess({
         appRoot: options.appRoot,
         port: httpPort,
-        exitWithParent: true,
         child: { detached: true, keepLines: RECENT_LINES, onLine: (line) => print(line) },
       });
       children.push(host.child.process);

@@ -1,14 +1,16 @@
 // `npm start` (local/stack) on a throwaway app folder whose settings name free ports: it creates
 // local.settings.json from the example, starts Azurite, the emulator and the host, and the pipeline
 // works; a second stack reuses the running Azurite and emulator; a port held by something else is
-// reported with the setting that moves it.
+// reported with the setting that moves it; and the `npm start` process (local/stack/cli.ts) leaves
+// no child behind when it is killed, interrupted while starting, or loses its terminal.
+import { execFileSync } from 'node:child_process';
 import { createServer, Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEV_ACCOUNT_KEY } from '../../local/azurite';
-import { REPO_ROOT } from '../../local/stack/childProcess';
+import { REPO_ROOT, TsChild } from '../../local/stack/childProcess';
 import { RunningStack, startStack } from '../../local/stack/stack';
 import { eventually } from './support/backends';
 
@@ -165,4 +167,72 @@ test('a port taken by something else is named, with the setting that changes it'
       () => 'closed',
     ),
   ).toBe('closed');
+});
+
+/** Live processes (not zombies) whose command line mentions `text`: what a stack in `text` started. */
+function processesMentioning(text: string): string[] {
+  return execFileSync('ps', ['-A', '-o', 'pid=,stat=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(text) && !/^\s*\d+\s+Z/.test(line));
+}
+
+function startStackCli(dir: string, ports: Ports): TsChild {
+  const cli = new TsChild('npm start', 'local/stack/cli.ts', {
+    args: ['--app-root', dir, '--port', '0', '--emulator-health-port', String(ports.health)],
+  });
+  cleanups.push(async () => {
+    await cli.kill();
+    // Whatever the stack left (only when a test below fails): not for the next test to trip over.
+    for (const line of processesMentioning(dir)) process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+  });
+  return cli;
+}
+
+function untilNothingLeft(dir: string): Promise<true> {
+  return eventually(
+    () => (processesMentioning(dir).length === 0 ? true : undefined),
+    30_000,
+    `no process of the stack in ${dir}`,
+  );
+}
+
+test('the npm start process killed with SIGKILL takes Azurite, the emulator and the host with it', async () => {
+  const ports = await allFreePorts();
+  const dir = appFolder(ports);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = startStackCli(dir, ports);
+  await cli.waitForLine(/Local pipeline ready:/, 90_000);
+  const children = processesMentioning(dir).filter((line) => !line.includes('local/stack/cli.ts'));
+  expect(
+    children.map((line) => /azurite\.js|emulator\/cli\.ts|host\/cli\.ts/.exec(line)?.[0]).sort(),
+  ).toEqual(['azurite.js', 'emulator/cli.ts', 'host/cli.ts']);
+
+  await cli.kill();
+  await untilNothingLeft(dir);
+});
+
+test('Ctrl-C while npm start is still starting leaves nothing behind', async () => {
+  const ports = await allFreePorts();
+  const dir = appFolder(ports);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = startStackCli(dir, ports);
+  await cli.waitForLine(/Starting the Event Hubs emulator\.\.\./, 60_000);
+  expect(processesMentioning(dir).some((line) => line.includes('azurite.js'))).toBe(true);
+
+  cli.process.kill('SIGINT');
+  expect(await cli.exited).toEqual({ code: 130, signal: null });
+  await untilNothingLeft(dir);
+});
+
+test('a closed terminal (SIGHUP) stops npm start in order, like Ctrl-C', async () => {
+  const ports = await allFreePorts();
+  const dir = appFolder(ports);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = startStackCli(dir, ports);
+  await cli.waitForLine(/Local pipeline ready:/, 90_000);
+
+  cli.process.kill('SIGHUP');
+  expect(await cli.exited).toEqual({ code: 0, signal: null });
+  expect(cli.lines).toContain('Stopped.');
+  await untilNothingLeft(dir);
 });
