@@ -113,8 +113,8 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
       const container = hostStorageClient().getContainerClient(CHECKPOINT_CONTAINER);
       await container.createIfNotExists().catch((error: Error) => {
         throw new Error(
-          `Cannot reach the host storage (AzureWebJobsStorage) at ${container.url}: ${error.message}. ` +
-            'Is Azurite running?',
+          `Cannot reach the host storage (AzureWebJobsStorage) at ${withoutQuery(container.url)}: ` +
+            `${error.message}. Is Azurite running?`,
         );
       });
       const loadBalancing = {
@@ -167,6 +167,12 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
         logger.plain(`[${new Date().toISOString()}] Host stopped`);
       })()),
   };
+}
+
+/** A URL made from a SAS connection string carries the token in its query: never print that. */
+function withoutQuery(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return `${origin}${pathname}`;
 }
 
 /** `AzureWebJobs.<name>.Disabled`, host.json `functions` and --functions narrow what runs, as in Core Tools. */

@@ -3,6 +3,8 @@
 // returns it, Core Tools-style logs, hooks, Event Hubs trigger inputs and metadata in the host's
 // shapes, retries, checkpoints at the host's blob path, and partitions shared by two hosts.
 import { EventData, EventHubProducerClient, SendBatchOptions } from '@azure/event-hubs';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startHostProcess, HostProcess } from '../../local/stack/processes';
 import {
@@ -306,6 +308,43 @@ describe('Event Hubs trigger', () => {
       10_000,
       'the checkpoint past the failed batch',
     );
+  });
+
+  test('host storage that refuses the host is named without the SAS token of its connection string', async () => {
+    const storage: Server = createServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/xml', 'x-ms-error-code': 'AuthenticationFailed' });
+      res.end('<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code></Error>');
+    });
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    const { port } = storage.address() as AddressInfo;
+    const secret = 'sig=NotARealSignature%3D';
+    const settingsFile = writeSettings(backends.dir, 'sas', {
+      AzureWebJobsStorage: `BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rwdlac&${secret}`,
+      EventHubConnection: backends.eventHubsConnectionString,
+      FIXTURE_HUB: 'fixture',
+      FIXTURE_CONSUMER_GROUP: CONSUMER_GROUP,
+    });
+    const lines: string[] = [];
+    try {
+      await expect(
+        startHostProcess({
+          appRoot: APP_ROOT,
+          port: 0,
+          settingsFile,
+          functions: ['consume'],
+          child: { onLine: (line) => lines.push(line) },
+        }),
+      ).rejects.toThrow(/exited/);
+    } finally {
+      storage.closeAllConnections();
+      await new Promise((resolve) => storage.close(resolve));
+    }
+    expect(lines).toContainEqual(
+      expect.stringContaining(
+        `Cannot reach the host storage (AzureWebJobsStorage) at http://127.0.0.1:${port}/devstoreaccount1/azure-webjobs-eventhub:`,
+      ),
+    );
+    expect(lines.filter((line) => /sig=|sv=2022/.test(line))).toEqual([]);
   });
 
   test('two hosts share the partitions through blob ownership and each event is processed once', async () => {
