@@ -16,6 +16,7 @@ export interface EventHubsHostOptions {
     mode: 'exponential' | 'fixed';
     tryTimeoutMs: number;
     delayMs: number;
+    maximumDelayMs: number;
     maximumRetries: number;
   };
 }
@@ -37,7 +38,13 @@ export const EVENT_HUBS_DEFAULTS: EventHubsHostOptions = {
   batchCheckpointFrequency: 1,
   prefetchCount: 300,
   initialOffset: { type: 'fromStart' },
-  clientRetry: { mode: 'exponential', tryTimeoutMs: 60_000, delayMs: 800, maximumRetries: 3 },
+  clientRetry: {
+    mode: 'exponential',
+    tryTimeoutMs: 60_000,
+    delayMs: 800,
+    maximumDelayMs: 60_000,
+    maximumRetries: 3,
+  },
 };
 
 export function readHostJson(file: string): HostJson {
@@ -88,6 +95,10 @@ function parseEventHubsOptions(raw: RawJson, file: string): EventHubsHostOptions
       tryTimeoutMs:
         retry.tryTimeout === undefined ? d.clientRetry.tryTimeoutMs : parseTimeSpan(retry.tryTimeout, file),
       delayMs: retry.delay === undefined ? d.clientRetry.delayMs : parseTimeSpan(retry.delay, file),
+      maximumDelayMs:
+        retry.maximumDelay === undefined
+          ? d.clientRetry.maximumDelayMs
+          : parseTimeSpan(retry.maximumDelay, file),
       maximumRetries: Number.isInteger(retry.maximumRetries)
         ? Number(retry.maximumRetries)
         : d.clientRetry.maximumRetries,

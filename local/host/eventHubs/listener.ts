@@ -124,7 +124,7 @@ export class EventHubListener {
       retryOptions: {
         maxRetries: retry.maximumRetries,
         retryDelayInMs: retry.delayMs,
-        maxRetryDelayInMs: 60_000,
+        maxRetryDelayInMs: retry.maximumDelayMs,
         timeoutInMs: retry.tryTimeoutMs,
         mode: retry.mode === 'fixed' ? RetryMode.Fixed : RetryMode.Exponential,
       },

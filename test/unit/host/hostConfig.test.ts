@@ -35,7 +35,7 @@ test('host.json: route prefix, Event Hubs options and time spans', () => {
         maxWaitTime: '00:00:05',
         batchCheckpointFrequency: 3,
         initialOffsetOptions: { type: 'FromEnqueuedTime', enqueuedTimeUtc: '2024-01-01T00:00:00Z' },
-        clientRetryOptions: { mode: 'fixed', delay: '00:00:00.25' },
+        clientRetryOptions: { mode: 'fixed', delay: '00:00:00.25', maximumDelay: '00:00:30' },
       },
     },
   });
@@ -45,7 +45,7 @@ test('host.json: route prefix, Event Hubs options and time spans', () => {
     maxWaitTimeMs: 5000,
     batchCheckpointFrequency: 3,
     initialOffset: { type: 'fromEnqueuedTime', enqueuedTimeUtc: new Date('2024-01-01T00:00:00Z') },
-    clientRetry: { mode: 'fixed', delayMs: 250 },
+    clientRetry: { mode: 'fixed', delayMs: 250, maximumDelayMs: 30_000 },
   });
   expect(hostJson({ extensions: { http: { routePrefix: '' } } }).routePrefix).toBe('');
   expect(parseTimeSpan('1.02:03:04.5')).toBe(((26 * 60 + 3) * 60 + 4) * 1000 + 500);
