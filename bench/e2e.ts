@@ -7,12 +7,12 @@
 // Azurite, the Event Hubs emulator (in memory) and the local host run as child processes on free
 // ports, as in `npm start`. Nothing here is asserted: it prints figures.
 import { EventHubProducerClient } from '@azure/event-hubs';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAzurite } from '../local/azurite';
-import type { InvocationRecord } from '../local/host/recorder';
+import { readRecords } from '../local/host/recorder';
 import { REPO_ROOT } from '../local/stack/childProcess';
 import { startEmulatorProcess, startHostProcess } from '../local/stack/processes';
 import { cpuSeconds } from './lib/processStats';
@@ -319,17 +319,6 @@ async function sendBatch(client: EventHubProducerClient, events: Buffer[]): Prom
     if (!batch.tryAdd({ body, contentType: 'application/json' })) throw new Error('batch full');
   }
   await client.sendBatch(batch);
-}
-
-function readRecords(file: string): InvocationRecord[] {
-  try {
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as InvocationRecord);
-  } catch {
-    return [];
-  }
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<void> {

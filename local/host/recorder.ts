@@ -2,7 +2,7 @@
 // Tests and benchmarks read it to see the consumer's inputs without depending on log formats.
 // Written synchronously, before the Event Hubs trigger checkpoints, so a crash never hides an
 // invocation that a checkpoint already covers.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { InvocationResult } from './invoke';
 
@@ -49,6 +49,15 @@ export class InvocationRecorder {
     };
     appendFileSync(this.file, `${JSON.stringify(record, replacer)}\n`);
   }
+}
+
+/** Every record written to `file` so far; none when it does not exist yet. */
+export function readRecords(file: string): InvocationRecord[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as InvocationRecord);
 }
 
 function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {

@@ -3,12 +3,12 @@
 // retry, and minEventBatchSize holding events back. Real host processes, Azurite and the emulator.
 import { EventData, EventHubProducerClient } from '@azure/event-hubs';
 import path from 'node:path';
+import { readRecords } from '../../local/host/recorder';
 import { HostProcess, startHostProcess } from '../../local/stack/processes';
 import {
   Backends,
   eventually,
   listBlobs,
-  readRecords,
   startBackends,
   writeHostJson,
   writeSettings,

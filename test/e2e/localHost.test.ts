@@ -6,12 +6,12 @@ import { EventData, EventHubProducerClient, SendBatchOptions } from '@azure/even
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { readRecords } from '../../local/host/recorder';
 import { startHostProcess, HostProcess } from '../../local/stack/processes';
 import {
   Backends,
   eventually,
   listBlobs,
-  readRecords,
   startBackends,
   writeHostJson,
   writeSettings,

@@ -19,8 +19,7 @@ export function toRpcHttpRequest(
     req.rawHeaders,
     !nullable && Boolean(capabilities.IgnoreEmptyValuedRpcHttpHeaders),
   );
-  const query: Record<string, string> = {};
-  for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
+  const query = flattenQuery(url);
 
   const http: RpcHttpData = { method: req.method ?? 'GET', url: url.href };
   if (nullable) {
@@ -119,4 +118,11 @@ function escapeDataString(text: string): string {
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
+}
+
+/** Query values as the host passes them: one string per name, repeated names joined with commas. */
+export function flattenQuery(url: URL): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
+  return query;
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, request as httpRequest, ServerResponse } from 'node:http';
 import { RpcTypedData } from '../coreTypes';
 import { InvocationResult } from '../invoke';
+import { flattenQuery } from './rpcHttp';
 
 const INVOCATION_ID_HEADER = 'x-ms-invocation-id';
 
@@ -23,8 +24,7 @@ export function streamThroughProxy(
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
-  for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
+  const query = flattenQuery(url);
   const triggerMetadata: Record<string, RpcTypedData> = {
     Headers: { json: JSON.stringify(headers) },
     Query: { json: JSON.stringify(query) },

@@ -2,7 +2,8 @@
 // host, and readers for what it says: its consumer log lines and the host's invocation records.
 import path from 'node:path';
 import { HostProcess, HostProcessOptions, startHostProcess } from '../../../local/stack/processes';
-import { Backends, readRecords, writeSettings } from './backends';
+import { readRecords } from '../../../local/host/recorder';
+import { Backends, writeSettings } from './backends';
 
 export const APP_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CONSUMER_GROUP = 'processor';

@@ -1,11 +1,10 @@
 // What an end-to-end test runs against: Azurite and the Event Hubs emulator as real child processes
-// on random ports, plus helpers to write settings, read the host's invocation records and list blobs.
+// on random ports, plus helpers to write settings and list blobs.
 import { BlobServiceClient } from '@azure/storage-blob';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAzurite } from '../../../local/azurite';
-import type { InvocationRecord } from '../../../local/host/recorder';
 import { startEmulatorProcess } from '../../../local/stack/processes';
 
 export interface HubSpec {
@@ -81,14 +80,6 @@ export function writeHostJson(dir: string, name: string, hostJson: object): stri
   const file = path.join(dir, `${name}.host.json`);
   writeFileSync(file, JSON.stringify(hostJson, null, 2));
   return file;
-}
-
-export function readRecords(file: string): InvocationRecord[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as InvocationRecord);
 }
 
 export async function listBlobs(
