@@ -103,11 +103,15 @@ function waitForPorts(child: ChildProcess, timeoutMs: number) {
       for (const match of output.matchAll(LISTEN_LINE)) found[match[1].toLowerCase()] = Number(match[2]);
       if (found.blob && found.queue && found.table) {
         clearTimeout(timer);
+        // From here on nobody reads Azurite's output: drain it without keeping it (Azurite may run for days).
         child.stdout?.off('data', onData);
+        child.stderr?.off('data', onStderr);
         child.stdout?.resume();
+        child.stderr?.resume();
         resolve({ blob: found.blob, queue: found.queue, table: found.table });
       }
     };
+    const onStderr = (chunk: Buffer) => (output += chunk.toString());
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
@@ -115,7 +119,7 @@ function waitForPorts(child: ChildProcess, timeoutMs: number) {
       reject(new Error(`${error.message}${lastLines ? `\n${lastLines}` : ''}`));
     };
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', onStderr);
     child.once('exit', (code) => {
       if (!(found.blob && found.queue && found.table))
         fail(new Error(`Azurite exited with code ${code} before listening`));
