@@ -164,6 +164,7 @@ describe('HTTP triggers', () => {
     expect(between.some((line) => / ping with \[redacted\]$/.test(line))).toBe(true);
     expect(between.some((line) => / fixture postInvocation saw pre=true$/.test(line))).toBe(true);
 
+    expect((await fetch(`${host.url}/api/responses/throw`)).status).toBe(500);
     await host.child.waitForLine(
       /Executed 'Functions\.responses' \(Failed, Id=[0-9a-f-]{36}, Duration=\d+ms\)/,
       5_000,
