@@ -211,7 +211,10 @@ describe('emulator persistence', () => {
 
       // A torn write at the tail of one segment (what a crash mid-write leaves) must be cut off.
       const partitionDir = path.join(dir.path, 'hubs', 'events', 'partitions', '0');
-      const newest = readdirSync(partitionDir).sort().pop()!;
+      const newest = readdirSync(partitionDir)
+        .filter((name) => name.endsWith('.seg'))
+        .sort()
+        .pop()!;
       appendFileSync(
         path.join(partitionDir, newest),
         Buffer.from([0x40, 0x01, 0x00, 0x00, 0xde, 0xad, 0xbe]),
@@ -220,7 +223,7 @@ describe('emulator persistence', () => {
       const restarted = spawnCli(['--port', '0', '--health-port', '0', '--data-dir', dir.path]);
       try {
         const { amqpPort: port, output } = await waitForReady(restarted);
-        expect(output.stderr).toMatch(/partitions\/0\/\d+\.seg ends with an incomplete record \(7 bytes/);
+        expect(output.stderr).toMatch(/partitions\/0\/\d+\.seg ends with an incomplete write \(7 bytes/);
         const partitions = await readAll(emulatorConnectionString(port));
         const seen = new Map<string, number>();
         for (const events of partitions) {
