@@ -1,9 +1,10 @@
 // Idempotent publishing (the buffered producer's enableIdempotentRetries): a producer link asks
 // for com.microsoft:idempotent-producer and gets a producer id, an epoch and the last sequence
 // number published; every event then carries its producer sequence number. A batch that repeats
-// what was already stored is acknowledged without storing it again, one that skips ahead is
-// refused. State is kept in memory per partition and producer id (a restarted emulator takes the
-// client's word for its last sequence number).
+// what was already stored is acknowledged without storing it again (once the store it repeats is
+// durable, as every acknowledgement), one that skips ahead is refused. State is kept in memory per
+// partition and producer id (a restarted emulator takes the client's word for its last sequence
+// number).
 import { types } from 'rhea';
 import { AmqpError } from './errors';
 
@@ -14,7 +15,12 @@ export const PRODUCER_SEQUENCE_NUMBER = 'com.microsoft:producer-sequence-number'
 
 interface ProducerState {
   epoch: number;
+  /** The last sequence number accepted for storing (stored, or being stored). */
   lastSequenceNumber: number;
+  /** The last sequence number known to be stored. */
+  storedSequenceNumber: number;
+  /** Settles when the latest store begun for this producer has completed or failed. */
+  storing: Promise<void>;
 }
 
 export interface IdempotentProducer {
@@ -48,9 +54,12 @@ export class ProducerRegistry {
         description: `The producer epoch ${epoch} is lower than the current epoch ${existing.epoch} of producer ${producerId}.`,
       };
     }
+    const lastSequenceNumber = existing?.lastSequenceNumber ?? requestedSequence ?? -1;
     const state: ProducerState = {
       epoch,
-      lastSequenceNumber: existing?.lastSequenceNumber ?? requestedSequence ?? -1,
+      lastSequenceNumber,
+      storedSequenceNumber: existing?.storedSequenceNumber ?? lastSequenceNumber,
+      storing: existing?.storing ?? Promise.resolve(),
     };
     this.producers.set(key, state);
     return {
@@ -82,9 +91,40 @@ export class ProducerRegistry {
     };
   }
 
-  /** Records that a batch was accepted for storing (call before the write completes). */
-  advance(producer: IdempotentProducer, lastSequenceNumber: number): void {
-    this.producers.get(producer.key)!.lastSequenceNumber = lastSequenceNumber;
+  /**
+   * Records that a checked batch is being stored; returns the function to call with the outcome
+   * of the store. A failed store rewinds, so the producer's retry of it is stored, not ignored.
+   */
+  beginStore(
+    producer: IdempotentProducer,
+    firstSequenceNumber: number,
+    count: number,
+  ): (error: Error | undefined) => void {
+    const state = this.producers.get(producer.key)!;
+    const last = firstSequenceNumber + count - 1;
+    state.lastSequenceNumber = last;
+    let settle!: () => void;
+    state.storing = new Promise<void>((resolve) => (settle = resolve));
+    return (error) => {
+      if (error) state.lastSequenceNumber = Math.min(state.lastSequenceNumber, firstSequenceNumber - 1);
+      else state.storedSequenceNumber = Math.max(state.storedSequenceNumber, last);
+      settle();
+    };
+  }
+
+  /**
+   * For a duplicate batch: resolves true once the store it repeats is durable, false if that store
+   * failed (the batch must then be refused, not acknowledged: it is not stored).
+   */
+  async whenStored(producer: IdempotentProducer, lastSequenceNumber: number): Promise<boolean> {
+    const state = this.producers.get(producer.key)!;
+    // Stores of one producer complete in order: the latest one settles after all earlier ones.
+    while (state.storedSequenceNumber < lastSequenceNumber) {
+      const storing = state.storing;
+      await storing;
+      if (state.storing === storing) break;
+    }
+    return state.storedSequenceNumber >= lastSequenceNumber;
   }
 }
 

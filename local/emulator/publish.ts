@@ -61,19 +61,32 @@ export class PublisherLink {
       });
     }
     const partition = this.partition ?? this.route(transfer.partitionKey);
-    let rewind: (() => void) | undefined;
+    let stored: ((error: Error | undefined) => void) | undefined;
     if (this.idempotent) {
       const { registry, producer } = this.idempotent;
+      const count = transfer.events.length;
       const first = transfer.events[0].producerSequenceNumber;
-      const check = registry.check(producer, first, transfer.events.length);
-      if (check === 'duplicate') return settle(); // already stored: acknowledge, store nothing
+      const check = registry.check(producer, first, count);
+      if (check === 'duplicate') {
+        // A retry of a store that may still be in flight: acknowledge it only once that is durable.
+        void registry.whenStored(producer, first! + count - 1).then((isStored) =>
+          settle(
+            isStored
+              ? undefined
+              : {
+                  condition: Condition.internalError,
+                  description: 'The events could not be stored: an earlier attempt to store them failed.',
+                },
+          ),
+        );
+        return;
+      }
       if (check !== 'store') return settle(check);
-      registry.advance(producer, first! + transfer.events.length - 1);
-      rewind = () => registry.advance(producer, first! - 1);
+      stored = registry.beginStore(producer, first!, count);
     }
     partition.append(transfer.events, (error) => {
+      stored?.(error);
       if (error) {
-        rewind?.();
         this.logger.error(`${this.hub.config.name}/${partition.id}: storing events failed: ${error.message}`);
         return settle({
           condition: Condition.internalError,

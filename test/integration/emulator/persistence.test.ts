@@ -10,6 +10,7 @@ import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import { ContainerClient } from '@azure/storage-blob';
 import { appendFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { types } from 'rhea';
 import { startAzurite } from '../../../local/azurite';
 import {
   emulatorConnectionString,
@@ -20,6 +21,7 @@ import {
   tempDir,
   waitForReady,
 } from './helpers';
+import { RawClient, sasToken } from './rawClient';
 
 jest.setTimeout(60_000);
 
@@ -240,6 +242,63 @@ describe('emulator persistence', () => {
         // At most the in-flight batches beyond the acknowledged ones were stored.
         expect(seen.size).toBeGreaterThanOrEqual(acknowledged.size);
         expect(seen.size).toBeLessThanOrEqual(attempted);
+      } finally {
+        restarted.kill('SIGTERM');
+        await exited(restarted);
+      }
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      dir.remove();
+    }
+  });
+
+  test('an idempotent retry is acknowledged only once the store it repeats is durable; after kill -9 the event is there once', async () => {
+    const dir = tempDir('persist-idempotent');
+    const child = spawnCli(['--port', '0', '--health-port', '0', '--data-dir', dir.path]);
+    try {
+      const { amqpPort } = await waitForReady(child);
+      const client = await RawClient.connect(amqpPort);
+      const acknowledged: string[] = [];
+      try {
+        const audience = `${client.endpoint}/events/Partitions/1`;
+        await client.putToken(audience, sasToken(audience));
+        const link = await client.openSender('events/Partitions/1', {
+          desired_capabilities: ['com.microsoft:idempotent-producer'],
+          properties: {},
+        });
+        const event = {
+          body: 'stored once',
+          message_annotations: { 'com.microsoft:producer-sequence-number': types.wrap_int(0) },
+        };
+        // The retry arrives while the first attempt is still being written and synced.
+        const outcomes = await Promise.all(
+          ['first attempt', 'retry'].map((attempt) =>
+            link.send(event).then((outcome) => {
+              acknowledged.push(attempt);
+              return outcome;
+            }),
+          ),
+        );
+        expect(outcomes).toEqual(['accepted', 'accepted']);
+        expect(acknowledged).toEqual(['first attempt', 'retry']);
+      } finally {
+        client.close();
+      }
+      child.kill('SIGKILL');
+      expect(await exited(child)).toBe('SIGKILL');
+
+      const restarted = spawnCli(['--port', '0', '--health-port', '0', '--data-dir', dir.path]);
+      try {
+        const { amqpPort: port } = await waitForReady(restarted);
+        const connectionString = emulatorConnectionString(port);
+        const producer = new EventHubProducerClient(connectionString, 'events');
+        try {
+          expect((await producer.getPartitionProperties('1')).lastEnqueuedSequenceNumber).toBe(0);
+        } finally {
+          await producer.close();
+        }
+        const [stored] = await receiveEvents(connectionString, 'events', '1', earliestEventPosition, 1);
+        expect([stored.body, stored.sequenceNumber]).toEqual(['stored once', 0]);
       } finally {
         restarted.kill('SIGTERM');
         await exited(restarted);
