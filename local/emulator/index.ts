@@ -59,6 +59,8 @@ export interface EmulatorOptions {
   logLevel?: LogLevel;
   /** Replaces the console logger (tests, embedding). */
   logger?: Logger;
+  /** The current time in ms for enqueued times and retention; default Date.now (tests move it). */
+  now?: () => number;
 }
 
 export interface RunningEmulator {
@@ -107,6 +109,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     {
       retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
       retentionBytes: options.retentionBytes ?? DEFAULT_RETENTION_BYTES,
+      now: options.now ?? Date.now,
     },
     dataDir,
     logger,

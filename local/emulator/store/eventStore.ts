@@ -16,6 +16,8 @@ export interface RetentionOptions {
   retentionMs: number;
   /** Per partition: the oldest events are dropped beyond this many bytes. */
   retentionBytes: number;
+  /** The current time in ms: enqueued times and the retention cutoff follow it. */
+  now: () => number;
 }
 
 export interface Hub {
@@ -67,7 +69,7 @@ export class EventStore {
   /** Applies time retention and deletes emptied segment files. */
   sweep(): Promise<void> {
     if (this.sweeping) return this.sweeping;
-    const cutoff = Date.now() - this.retention.retentionMs;
+    const cutoff = this.retention.now() - this.retention.retentionMs;
     this.sweeping = (async () => {
       for (const hub of this.hubs.values()) {
         for (const partition of hub.partitions) {
@@ -105,7 +107,12 @@ async function openHub(
       config,
       createdAtMs: Date.now(),
       partitions: partitionIds.map(
-        (id) => new Partition(new PartitionLog(config.name, id, retention.retentionBytes), undefined),
+        (id) =>
+          new Partition(
+            new PartitionLog(config.name, id, retention.retentionBytes),
+            undefined,
+            retention.now,
+          ),
       ),
     };
   }
@@ -114,7 +121,7 @@ async function openHub(
   const createdAtMs = await hubCreationTime(path.join(hubDir, 'hub.json'));
   // Segments hold a fraction of the cap so retention can free space in small steps.
   const segmentBytes = Math.max(1 << 20, Math.min(64 << 20, Math.floor(retention.retentionBytes / 4)));
-  const cutoff = Date.now() - retention.retentionMs;
+  const cutoff = retention.now() - retention.retentionMs;
   const partitions: Partition[] = [];
   for (const id of partitionIds) {
     const { files, recovered } = await SegmentFiles.open(
@@ -137,7 +144,7 @@ async function openHub(
         `recovered ${config.name}/${id}: ${log.size} events retained, next sequence number ${log.nextSequenceNumber}`,
       );
     }
-    partitions.push(new Partition(log, files));
+    partitions.push(new Partition(log, files, retention.now));
   }
   return { config, createdAtMs, partitions };
 }

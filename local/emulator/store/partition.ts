@@ -23,6 +23,7 @@ export class Partition {
   constructor(
     readonly log: PartitionLog,
     private readonly files: SegmentFiles | undefined,
+    private readonly now: () => number,
   ) {
     this.nextSequenceNumber = log.nextSequenceNumber;
     this.nextOffset = log.nextOffset;
@@ -39,7 +40,7 @@ export class Partition {
    */
   append(incoming: IncomingEvent[], done: AppendCallback): void {
     // Enqueued times never go backwards, even if the wall clock does.
-    const enqueuedTimeMs = Math.max(Date.now(), this.lastEnqueuedTimeMs);
+    const enqueuedTimeMs = Math.max(this.now(), this.lastEnqueuedTimeMs);
     const events = this.encode(incoming, enqueuedTimeMs);
     this.lastEnqueuedTimeMs = enqueuedTimeMs;
     if (!this.files) {

@@ -102,6 +102,19 @@ export async function sendBodies(
   }
 }
 
+/** Waits for a condition to become true; the deadline only turns a hang into a failure. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Resolves with the first error the SDK reports to processError (or undefined on timeout). */
 export function firstProcessError(
   consumer: EventHubConsumerClient,

@@ -102,24 +102,39 @@ export class RawClient {
   }
 
   /**
-   * Attaches a receiver with `credit` (optionally asking the server to drain it) and resolves
-   * after `waitMs`, or when the server reports the credit drained, with the bodies delivered.
+   * Attaches a receiver with `credit` and resolves with the bodies delivered: with `drain`, when
+   * the server reports the credit drained; otherwise once `expected` bodies have arrived and a
+   * later request on the same connection has been answered, so that anything the server sent
+   * before its answer (more events than credit, say) has arrived too.
    */
   receiveWithCredit(
     address: string,
     credit: number,
-    options: { drain?: boolean; waitMs?: number } = {},
+    options: { drain: true } | { expected: number },
   ): Promise<{ bodies: unknown[]; drained: boolean }> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const bodies: unknown[] = [];
+      const guard = setTimeout(
+        () => reject(new Error(`receiveWithCredit: ${bodies.length} bodies, nothing else happened`)),
+        15_000,
+      );
+      const done = (drained: boolean) => {
+        clearTimeout(guard);
+        resolve({ bodies: [...bodies], drained });
+      };
       const receiver = this.connection.open_receiver({ source: { address }, credit_window: 0 });
-      receiver.on('message', (ctx: EventContext) => bodies.push((ctx.message as Message).body));
+      receiver.on('message', (ctx: EventContext) => {
+        bodies.push((ctx.message as Message).body);
+        if ('expected' in options && bodies.length === options.expected) {
+          const audience = `${this.endpoint}/${address}`;
+          void this.putToken(audience, sasToken(audience)).then(() => done(false));
+        }
+      });
       receiver.once('receiver_open', () => {
         receiver.add_credit(credit);
-        if (options.drain) receiver.drain_credit();
+        if ('drain' in options) receiver.drain_credit();
       });
-      receiver.once('receiver_drained', () => resolve({ bodies, drained: true }));
-      setTimeout(() => resolve({ bodies, drained: false }), options.waitMs ?? 1000);
+      receiver.once('receiver_drained', () => done(true));
     });
   }
 

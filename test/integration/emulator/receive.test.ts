@@ -8,6 +8,7 @@ import {
   MessagingError,
   PartitionContext,
   ReceivedEventData,
+  SubscribeOptions,
 } from '@azure/event-hubs';
 import {
   FAST_FAIL,
@@ -16,6 +17,7 @@ import {
   sendBodies,
   startTestEmulator,
   TestEmulator,
+  waitFor,
 } from './helpers';
 import { RawClient, sasToken } from './rawClient';
 
@@ -24,6 +26,26 @@ describe('emulator receiving', () => {
   let producer: EventHubProducerClient;
   let sent: ReceivedEventData[];
   const clients: EventHubConsumerClient[] = [];
+
+  /** How often the emulator has logged a consumer attaching to the partition (a positive signal). */
+  const attachments = (partitionId: string, consumerGroup = '$default') =>
+    emulator.logs.filter((line) =>
+      line.includes(`attached to events/ConsumerGroups/${consumerGroup}/Partitions/${partitionId} from`),
+    ).length;
+
+  /** Subscribes and records what arrives, for waits on positive conditions. */
+  const watch = (client: EventHubConsumerClient, partitionId: string, options: SubscribeOptions) => {
+    const seen = { events: [] as ReceivedEventData[], errors: [] as MessagingError[] };
+    client.subscribe(
+      partitionId,
+      {
+        processEvents: async (events) => void seen.events.push(...events),
+        processError: async (error) => void seen.errors.push(error as MessagingError),
+      },
+      { maxWaitTimeInSeconds: 1, ...options },
+    );
+    return seen;
+  };
 
   const consumer = (consumerGroup = '$default', hub = 'events') => {
     const client = new EventHubConsumerClient(consumerGroup, emulator.connectionString, hub, {
@@ -117,6 +139,7 @@ describe('emulator receiving', () => {
     const received: unknown[] = [];
     const { lastEnqueuedSequenceNumber } = await producer.getPartitionProperties('1');
     const client = consumer();
+    const attachedBefore = attachments('1');
     const subscription = client.subscribe(
       '1',
       {
@@ -125,9 +148,9 @@ describe('emulator receiving', () => {
       },
       { startPosition: { sequenceNumber: lastEnqueuedSequenceNumber }, maxWaitTimeInSeconds: 1 },
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => attachments('1') > attachedBefore, 'the consumer to attach');
     await producer.sendBatch([{ body: 'late' }], { partitionId: '1' });
-    await waitFor(() => received.length > 0);
+    await waitFor(() => received.length > 0, 'the late event');
     expect(received).toEqual(['late']);
     await subscription.close();
   });
@@ -135,23 +158,20 @@ describe('emulator receiving', () => {
   test('latest delivers only what arrives after the receiver attached, as it arrives', async () => {
     const received: ReceivedEventData[] = [];
     const client = consumer();
-    let attached = false;
+    const attachedBefore = attachments('0');
     client.subscribe(
       '0',
       {
-        processInitialize: async () => {
-          attached = true;
-        },
         processEvents: async (events) => void received.push(...events),
         processError: async () => undefined,
       },
       { startPosition: latestEventPosition, maxWaitTimeInSeconds: 1 },
     );
-    await waitFor(() => attached);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // "Latest" is resolved when the link attaches: send only after the emulator has attached it.
+    await waitFor(() => attachments('0') > attachedBefore, 'the consumer to attach');
     for (let i = 0; i < 3; i++) {
       await producer.sendBatch([{ body: `live-${i}` }], { partitionId: '0' });
-      await waitFor(() => received.length === i + 1);
+      await waitFor(() => received.length === i + 1, `live-${i}`);
     }
     expect(received.map((e) => e.body)).toEqual(['live-0', 'live-1', 'live-2']);
     expect(received[0].sequenceNumber).toBeGreaterThanOrEqual(10);
@@ -166,13 +186,12 @@ describe('emulator receiving', () => {
         await client.putToken(audience, sasToken(audience));
       }
       // Three credits on a partition of ten or more events: exactly three are delivered.
-      const limited = await client.receiveWithCredit(address('0'), 3, { waitMs: 500 });
+      const limited = await client.receiveWithCredit(address('0'), 3, { expected: 3 });
       expect(limited.bodies).toHaveLength(3);
       // More credit than events, then drain: what there is arrives and the rest is handed back.
       const { lastEnqueuedSequenceNumber } = await producer.getPartitionProperties('1');
       const drained = await client.receiveWithCredit(address('1'), lastEnqueuedSequenceNumber + 11, {
         drain: true,
-        waitMs: 3000,
       });
       expect(drained.drained).toBe(true);
       expect(drained.bodies).toHaveLength(lastEnqueuedSequenceNumber + 1);
@@ -205,31 +224,21 @@ describe('emulator receiving', () => {
   });
 
   test('a higher owner level steals the partition with ReceiverDisconnectedError', async () => {
-    const first = consumer();
-    const stolen = firstProcessError(first, '1', { ownerLevel: 1, startPosition: earliestEventPosition });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const second = consumer();
-    const secondError = firstProcessError(
-      second,
-      '1',
-      { ownerLevel: 2, startPosition: earliestEventPosition },
-      2000,
-    );
-    const error = (await stolen) as MessagingError;
-    expect(error.code).toBe('ReceiverDisconnectedError');
-    expect(error.message).toContain(`New receiver with higher epoch of '2' is created`);
-    expect(await secondError).toBeUndefined();
+    await producer.sendBatch([{ body: 'for owners' }], { partitionId: '1' });
+    const first = watch(consumer(), '1', { ownerLevel: 1, startPosition: earliestEventPosition });
+    await waitFor(() => first.events.length > 0, 'the first owner to receive');
+    const second = watch(consumer(), '1', { ownerLevel: 2, startPosition: earliestEventPosition });
+    await waitFor(() => first.errors.length > 0, 'the first owner to be disconnected');
+    expect(first.errors[0].code).toBe('ReceiverDisconnectedError');
+    expect(first.errors[0].message).toContain(`New receiver with higher epoch of '2' is created`);
+    await waitFor(() => second.events.length > 0, 'the second owner to receive');
+    expect(second.errors).toEqual([]);
   });
 
   test('a lower owner level, or none, is refused while an owner holds the partition', async () => {
-    const owner = consumer();
-    const ownerError = firstProcessError(
-      owner,
-      '1',
-      { ownerLevel: 5, startPosition: earliestEventPosition },
-      3000,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await producer.sendBatch([{ body: 'for owners' }], { partitionId: '1' });
+    const owner = watch(consumer(), '1', { ownerLevel: 5, startPosition: earliestEventPosition });
+    await waitFor(() => owner.events.length > 0, 'the owner to receive');
     const lower = (await firstProcessError(consumer(), '1', { ownerLevel: 4 })) as MessagingError;
     expect(lower.code).toBe('ReceiverDisconnectedError');
     expect(lower.message).toContain(
@@ -237,21 +246,33 @@ describe('emulator receiving', () => {
     );
     const none = (await firstProcessError(consumer(), '1', {})) as MessagingError;
     expect(none.message).toContain(`A new receiver with no epoch cannot be created`);
-    expect(await ownerError).toBeUndefined();
+    // The owner kept the partition throughout: it receives what is sent now.
+    await producer.sendBatch([{ body: 'after the refusals' }], { partitionId: '1' });
+    await waitFor(() => owner.events.some((e) => e.body === 'after the refusals'), 'the owner to receive');
+    expect(owner.errors).toEqual([]);
   });
 
   test('at most 5 receivers without owner level per partition and consumer group', async () => {
-    const quiet = [];
-    for (let i = 0; i < 5; i++) quiet.push(firstProcessError(consumer('processor'), '0', {}, 2500));
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    const five = Array.from({ length: 5 }, () =>
+      watch(consumer('processor'), '0', { startPosition: earliestEventPosition }),
+    );
+    await waitFor(() => five.every((seen) => seen.events.length > 0), 'five receivers to receive');
     const sixth = (await firstProcessError(consumer('processor'), '0', {})) as MessagingError;
     expect(sixth.code).toBe('QuotaExceededError');
     expect(sixth.message).toMatch(
       /maximum number of allowed receivers per partition in a consumer group which is 5/,
     );
     // Another consumer group is counted separately.
-    expect(await firstProcessError(consumer('$default'), '0', {}, 1500)).toBeUndefined();
-    expect(await Promise.all(quiet)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    const other = watch(consumer('$default'), '0', { startPosition: earliestEventPosition });
+    await waitFor(() => other.events.length > 0, 'a receiver of another consumer group to receive');
+    expect(other.errors).toEqual([]);
+    // The five kept their links: they all receive what is sent now.
+    await producer.sendBatch([{ body: 'to all five' }], { partitionId: '0' });
+    await waitFor(
+      () => five.every((seen) => seen.events.some((e) => e.body === 'to all five')),
+      'the five receivers to receive a new event',
+    );
+    expect(five.map((seen) => seen.errors)).toEqual([[], [], [], [], []]);
   });
 
   test('an unknown consumer group gives the service not-found error', async () => {
@@ -267,11 +288,3 @@ describe('emulator receiving', () => {
     expect(error.code).toBe('ArgumentOutOfRangeError');
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
