@@ -70,7 +70,12 @@ export class ClientConnection {
     }
     for (const event of ['connection_close', 'connection_error', 'disconnected'])
       c.on(event, () => this.end());
-    c.on('error', (error: Error) => this.context.logger.debug(`${this.id}: ${error.message}`));
+    // rhea reports here what our handlers threw (it then drops the connection): a bug, not a client fault.
+    c.on('error', (error: Error) =>
+      this.context.logger.error(
+        `${this.id}: internal error, connection closed: ${error.stack ?? error.message}`,
+      ),
+    );
     c.on('protocol_error', (error: Error) =>
       this.context.logger.warn(`${this.id}: protocol error: ${error.message}`),
     );

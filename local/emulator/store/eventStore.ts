@@ -109,7 +109,7 @@ async function openHub(
       partitions: partitionIds.map(
         (id) =>
           new Partition(
-            new PartitionLog(config.name, id, retention.retentionBytes),
+            new PartitionLog(config.name, id, retention.retentionBytes, logger),
             undefined,
             retention.now,
           ),
@@ -134,6 +134,7 @@ async function openHub(
       config.name,
       id,
       retention.retentionBytes,
+      logger,
       recovered.state,
       recovered.lastOffset,
     );

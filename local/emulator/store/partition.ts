@@ -110,11 +110,12 @@ export class Partition {
       let failure: Error | undefined;
       try {
         await this.files!.write(events);
-        this.log.append(events);
       } catch (error) {
         failure = error as Error;
         this.rewindTo(events[0]);
       }
+      // Only a failed write un-numbers events; once written they are published.
+      if (!failure) this.log.append(events);
       for (const append of batch) append.done(failure);
       // The size cap may have released whole segments; a failed delete is retried by the sweep.
       if (!failure) await this.files!.deleteBefore(this.log.firstSequenceNumber).catch(() => undefined);

@@ -1,5 +1,6 @@
 // The retained events of one partition, in memory, in sequence-number order. Retention drops the
 // oldest events by age and by a byte cap, so memory stays bounded whatever the load.
+import { Logger } from '../logger';
 
 export interface StoredEvent {
   sequenceNumber: number;
@@ -33,6 +34,7 @@ export class PartitionLog {
     readonly hub: string,
     readonly partitionId: string,
     private readonly maxBytes: number,
+    private readonly logger: Logger,
     state: PartitionState = { nextSequenceNumber: 0, nextOffset: 0, lastEnqueuedTimeMs: 0 },
     lastOffset = -1,
   ) {
@@ -72,7 +74,17 @@ export class PartitionLog {
     this.lastEnqueuedTimeMs = last.enqueuedTimeMs;
     this.lastOffset = last.offset;
     this.trimToSize();
-    for (const listener of this.listeners) listener();
+    for (const listener of this.listeners) {
+      // The events are stored whatever a receiver does with the news: a fault there is its own.
+      try {
+        listener();
+      } catch (error) {
+        this.logger.error(
+          `${this.hub}/${this.partitionId}: internal error in a receiver woken by new events: ` +
+            `${(error as Error).stack ?? String(error)}`,
+        );
+      }
+    }
   }
 
   /** Loads recovered events without notifying anyone (startup only). */
