@@ -177,20 +177,30 @@ export function readMapEntries(buf: Buffer, pos: number): MapEntry[] {
   const code = buf[pos];
   let count: number;
   let cursor: number;
+  let mapEnd: number;
+  // Size and count come from the peer: check them against the buffer before trusting them.
   if (code === 0xc1) {
+    need(buf, pos + 3);
+    mapEnd = pos + 2 + buf[pos + 1];
     count = buf[pos + 2];
     cursor = pos + 3;
   } else if (code === 0xd1) {
+    need(buf, pos + 9);
+    mapEnd = pos + 5 + buf.readUInt32BE(pos + 1);
     count = buf.readUInt32BE(pos + 5);
     cursor = pos + 9;
   } else {
-    throw new AmqpFormatError(`expected a map at ${pos}, found 0x${code.toString(16)}`);
+    throw new AmqpFormatError(`expected a map at ${pos}, found 0x${code?.toString(16)}`);
   }
+  need(buf, mapEnd);
+  if (count % 2 !== 0) throw new AmqpFormatError(`map at ${pos} has an odd element count ${count}`);
   const entries: MapEntry[] = [];
-  for (let i = 0; i + 1 < count; i += 2) {
+  for (let i = 0; i < count; i += 2) {
     const keyStart = cursor;
     const valueStart = skipValue(buf, keyStart);
     const end = skipValue(buf, valueStart);
+    if (end > mapEnd)
+      throw new AmqpFormatError(`map at ${pos} holds more than its size of ${mapEnd - pos} bytes`);
     entries.push({ key: readString(buf, keyStart), keyStart, valueStart, end });
     cursor = end;
   }
