@@ -1,5 +1,6 @@
-// GET /health, as the official emulator serves it on port 5300: 200 when the AMQP endpoint is
-// ready, 503 while starting or stopping.
+// GET /health, as the official emulator serves it on port 5300. The health port opens last, after
+// the AMQP (and TLS) listeners: it answers 200 from then on and 503 once stopping has begun (the
+// AMQP listener closes before the health port does).
 import http from 'node:http';
 import { listen } from './listen';
 
