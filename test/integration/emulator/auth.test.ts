@@ -1,7 +1,7 @@
 // CBS: SAS tokens are validated (key, expiry, audience), JWTs are refused with a clear message,
 // and links need a token; logs never contain keys or tokens.
 import { EventHubProducerClient, MessagingError } from '@azure/event-hubs';
-import { FAST_FAIL, SAS_KEY_VALUE, startTestEmulator, TestEmulator } from './helpers';
+import { FAST_FAIL, SAS_KEY_VALUE, sendBodies, startTestEmulator, TestEmulator } from './helpers';
 import { RawClient, sasToken } from './rawClient';
 
 describe('emulator authorization', () => {
@@ -141,12 +141,29 @@ describe('emulator authorization', () => {
     }
   });
 
-  test('debug logs name entities but never keys, signatures or tokens', () => {
-    const logs = emulator.logs.join('\n');
-    expect(logs).toContain('put-token for');
-    expect(logs).not.toContain(SAS_KEY_VALUE);
-    expect(logs).not.toContain('SharedAccessSignature');
-    expect(logs).not.toMatch(/sig=/);
-    expect(logs).not.toContain('eyJhbGciOi');
+  test('debug logs name entities but never keys, signatures or tokens', async () => {
+    // Its own emulator and traffic: accepted and refused tokens, a JWT, a send.
+    const own = await startTestEmulator({ logLevel: 'debug' });
+    try {
+      const ownEndpoint = `sb://127.0.0.1:${own.amqpPort}`;
+      await sendBodies(own.connectionString, 'events', ['logged?']);
+      await propertiesError(own.connectionString.replace(SAS_KEY_VALUE, 'not-the-key'));
+      const client = await RawClient.connect(own.amqpPort);
+      try {
+        await client.putToken(`${ownEndpoint}/events`, 'eyJhbGciOi.fake.jwt', 'jwt');
+      } finally {
+        client.close();
+      }
+      const logs = own.logs.join('\n');
+      expect(logs).toContain(`put-token for ${ownEndpoint}/events accepted`);
+      expect(logs).toMatch(/put-token for \S+ refused \(401\)/);
+      expect(logs).not.toContain(SAS_KEY_VALUE);
+      expect(logs).not.toContain('not-the-key');
+      expect(logs).not.toContain('SharedAccessSignature');
+      expect(logs).not.toMatch(/sig=/);
+      expect(logs).not.toContain('eyJhbGciOi');
+    } finally {
+      await own.stop();
+    }
   });
 });
