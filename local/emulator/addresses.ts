@@ -12,7 +12,7 @@ export type LinkAddress =
   | { kind: 'unknown'; address: string };
 
 export function parseLinkAddress(address: string | undefined): LinkAddress {
-  const path = stripNamespace(address ?? '');
+  const path = entityPath(address ?? '');
   const parts = path.split('/');
   const lower = parts.map((part) => part.toLowerCase());
   if (parts.length === 1 && lower[0] === '$cbs') return { kind: 'cbs' };
@@ -27,7 +27,12 @@ export function parseLinkAddress(address: string | undefined): LinkAddress {
   return { kind: 'unknown', address: path };
 }
 
-function stripNamespace(address: string): string {
+/**
+ * The entity path of an address or URI, without scheme, host and slashes at the ends:
+ * `sb://host:5672/events/Partitions/0` -> `events/Partitions/0`. Hosts are ignored because the same
+ * emulator is reached as localhost, 127.0.0.1 or a container name.
+ */
+export function entityPath(address: string): string {
   let rest = address.trim();
   const scheme = rest.indexOf('://');
   if (scheme >= 0) {

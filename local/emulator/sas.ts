@@ -1,6 +1,7 @@
 // Shared Access Signature validation, as Event Hubs does it: the signature is
 // base64(HMAC-SHA256(key, urlencode(resource) + "\n" + expiry)) with the key used as UTF-8 text.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { entityPath } from './addresses';
 
 export interface SasKey {
   name: string;
@@ -57,20 +58,9 @@ export function validateSasToken(token: string, keys: SasKey[], nowMs = Date.now
   return { ok: true, keyName, resourcePath: resourcePath(safeDecode(sr)), expiresAtMs };
 }
 
-/**
- * The entity path of an audience or resource URI, lower-cased, without scheme, host and slashes at
- * the ends: `sb://host:5672/events/Partitions/0` -> `events/partitions/0`. Hosts are ignored because
- * the same emulator is reached as localhost, 127.0.0.1 or a container name.
- */
+/** The entity path of an audience or resource URI, lower-cased (names are case-insensitive). */
 export function resourcePath(uri: string): string {
-  let rest = uri.trim();
-  const scheme = rest.indexOf('://');
-  if (scheme >= 0) {
-    rest = rest.slice(scheme + 3);
-    const slash = rest.indexOf('/');
-    rest = slash >= 0 ? rest.slice(slash + 1) : '';
-  }
-  return rest.replace(/^\/+|\/+$/g, '').toLowerCase();
+  return entityPath(uri).toLowerCase();
 }
 
 /** True if `scope` (a token's resource path) grants access to `target` (both from resourcePath). */
