@@ -1,6 +1,7 @@
 // Claims-based security ($cbs): clients put a token for an audience before attaching links to it,
 // and again before it expires. The emulator accepts SAS tokens signed with a configured key and
 // refuses JWTs (Microsoft Entra ID), which only Azure can validate.
+import { Condition } from './errors';
 import { pathCovers, resourcePath, SasKey, validateSasToken } from './sas';
 
 export const SAS_TOKEN_TYPE = 'servicebus.windows.net:sastoken';
@@ -43,21 +44,21 @@ export function handlePutToken(
   if (request.operation !== 'put-token') {
     return {
       statusCode: 400,
-      condition: 'amqp:not-implemented',
+      condition: Condition.notImplemented,
       description: `The $cbs operation '${String(request.operation)}' is not supported; use 'put-token'.`,
     };
   }
   if (typeof request.audience !== 'string' || typeof request.token !== 'string') {
     return {
       statusCode: 400,
-      condition: 'com.microsoft:argument-error',
+      condition: Condition.argumentError,
       description: 'A put-token request needs a string audience (name) and a string token (body).',
     };
   }
   if (request.tokenType === 'jwt') {
     return {
       statusCode: 401,
-      condition: 'amqp:unauthorized-access',
+      condition: Condition.unauthorized,
       description:
         'The Event Hubs emulator does not accept JWT (Microsoft Entra ID) tokens: only Azure can validate them. ' +
         'Connect with a connection string (SharedAccessKeyName/SharedAccessKey) locally, ' +
@@ -67,19 +68,19 @@ export function handlePutToken(
   if (request.tokenType !== SAS_TOKEN_TYPE) {
     return {
       statusCode: 400,
-      condition: 'com.microsoft:argument-error',
+      condition: Condition.argumentError,
       description: `Unsupported token type '${String(request.tokenType)}'; expected '${SAS_TOKEN_TYPE}'.`,
     };
   }
   const result = validateSasToken(request.token, keys);
   if (!result.ok) {
-    return { statusCode: 401, condition: 'amqp:unauthorized-access', description: result.reason };
+    return { statusCode: 401, condition: Condition.unauthorized, description: result.reason };
   }
   const audiencePath = resourcePath(request.audience);
   if (!pathCovers(result.resourcePath, audiencePath)) {
     return {
       statusCode: 401,
-      condition: 'amqp:unauthorized-access',
+      condition: Condition.unauthorized,
       description:
         `InvalidAudience: The token's resource '${result.resourcePath || '/'}' does not grant access to ` +
         `'${request.audience}'.`,

@@ -89,7 +89,7 @@ export class ClientConnection {
   /** Closes the connection from the server side (emulator shutdown). */
   close(): void {
     this.connection.close({
-      condition: 'amqp:connection:forced',
+      condition: Condition.connectionForced,
       description: 'The emulator is shutting down.',
     });
     this.end();

@@ -19,6 +19,9 @@ export const Condition = {
   internalError: 'amqp:internal-error',
   decodeError: 'amqp:decode-error',
   serverBusy: 'com.microsoft:server-busy',
+  producerEpochStolen: 'com.microsoft:producer-epoch-stolen',
+  outOfOrderSequence: 'com.microsoft:out-of-order-sequence',
+  connectionForced: 'amqp:connection:forced',
 } as const;
 
 export const MAX_NON_EPOCH_RECEIVERS = 5;

@@ -6,7 +6,7 @@
 // partition and producer id (a restarted emulator takes the client's word for its last sequence
 // number).
 import { types } from 'rhea';
-import { AmqpError } from './errors';
+import { AmqpError, Condition } from './errors';
 
 export const IDEMPOTENT_CAPABILITY = 'com.microsoft:idempotent-producer';
 export const PRODUCER_EPOCH = 'com.microsoft:producer-epoch';
@@ -50,7 +50,7 @@ export class ProducerRegistry {
     const epoch = requestedEpoch ?? existing?.epoch ?? 0;
     if (existing && epoch < existing.epoch) {
       return {
-        condition: 'com.microsoft:producer-epoch-stolen',
+        condition: Condition.producerEpochStolen,
         description: `The producer epoch ${epoch} is lower than the current epoch ${existing.epoch} of producer ${producerId}.`,
       };
     }
@@ -77,14 +77,14 @@ export class ProducerRegistry {
     const state = this.producers.get(producer.key)!;
     if (firstSequenceNumber === undefined) {
       return {
-        condition: 'com.microsoft:argument-error',
+        condition: Condition.argumentError,
         description: `Events from an idempotent producer must carry ${PRODUCER_SEQUENCE_NUMBER}.`,
       };
     }
     if (firstSequenceNumber === state.lastSequenceNumber + 1) return 'store';
     if (firstSequenceNumber + count - 1 <= state.lastSequenceNumber) return 'duplicate';
     return {
-      condition: 'com.microsoft:out-of-order-sequence',
+      condition: Condition.outOfOrderSequence,
       description:
         `The supplied sequence number ${firstSequenceNumber} is invalid for producer ${producer.producerId}: ` +
         `the last published sequence number is ${state.lastSequenceNumber}.`,

@@ -3,6 +3,7 @@
 import { types } from 'rhea';
 import { ConnectionGrants, StatusResponse } from './cbs';
 import { findHub, findPartition, isError } from './entities';
+import { Condition } from './errors';
 import { pathCovers, resourcePath, SasKey, validateSasToken } from './sas';
 import { EventStore } from './store/eventStore';
 
@@ -31,14 +32,14 @@ export function handleManagementRequest(
   if (request.operation !== 'READ') {
     return {
       statusCode: 501,
-      condition: 'amqp:not-implemented',
+      condition: Condition.notImplemented,
       description: `The management operation '${String(request.operation)}' is not supported by the emulator; only READ is.`,
     };
   }
   if (typeof request.name !== 'string') {
     return {
       statusCode: 400,
-      condition: 'com.microsoft:argument-error',
+      condition: Condition.argumentError,
       description: 'The request has no entity name.',
     };
   }
@@ -85,7 +86,7 @@ export function handleManagementRequest(
   }
   return {
     statusCode: 400,
-    condition: 'com.microsoft:argument-error',
+    condition: Condition.argumentError,
     description: `Unknown entity type '${String(request.type)}'; expected '${HUB_TYPE}' or '${PARTITION_TYPE}'.`,
   };
 }
@@ -101,19 +102,18 @@ function authorize(
   const managementPath = `${hubPath}/$management`;
   if (typeof securityToken === 'string' && securityToken.length > 0) {
     const result = validateSasToken(securityToken, keys);
-    if (!result.ok)
-      return { statusCode: 401, condition: 'amqp:unauthorized-access', description: result.reason };
+    if (!result.ok) return { statusCode: 401, condition: Condition.unauthorized, description: result.reason };
     if (pathCovers(result.resourcePath, managementPath)) return undefined;
     return {
       statusCode: 401,
-      condition: 'amqp:unauthorized-access',
+      condition: Condition.unauthorized,
       description: `The security token does not grant access to '${hub}'.`,
     };
   }
   if (grants.covers(managementPath) || grants.covers(hubPath)) return undefined;
   return {
     statusCode: 401,
-    condition: 'amqp:unauthorized-access',
+    condition: Condition.unauthorized,
     description: `Unauthorized access. 'Manage' or 'Listen' claim(s) are required to read '${hub}'. Put a token on $cbs first.`,
   };
 }
