@@ -152,7 +152,12 @@ export class ClientConnection {
     }
     acceptTerminus(receiver, receiver.source?.address, address);
     const publisher = new PublisherLink(receiver, hub, partition, this.context.logger, idempotent);
-    this.links.set(receiver, { kind: 'publish', publisher, close: () => undefined });
+    const producer = idempotent?.producer;
+    this.links.set(receiver, {
+      kind: 'publish',
+      publisher,
+      close: () => producer && this.context.producers.detach(producer),
+    });
     this.context.logger.debug(`${this.id}: producer attached to ${address}`);
   }
 

@@ -3,8 +3,9 @@
 // number published; every event then carries its producer sequence number. A batch that repeats
 // what was already stored is acknowledged without storing it again (once the store it repeats is
 // durable, as every acknowledgement), one that skips ahead is refused. State is kept in memory per
-// partition and producer id (a restarted emulator takes the client's word for its last sequence
-// number).
+// partition and producer id, and forgotten once a producer has had no link for an hour (a
+// restarted emulator, or a producer returning after that, is taken at its word for its last
+// sequence number).
 import { types } from 'rhea';
 import { AmqpError, Condition } from './errors';
 
@@ -21,7 +22,13 @@ interface ProducerState {
   storedSequenceNumber: number;
   /** Settles when the latest store begun for this producer has completed or failed. */
   storing: Promise<void>;
+  /** Open links of this producer; state without links expires. */
+  links: number;
+  idleSinceMs: number;
 }
+
+/** How long the state of a producer without links is kept. */
+export const PRODUCER_IDLE_MS = 60 * 60 * 1000;
 
 export interface IdempotentProducer {
   key: string;
@@ -36,11 +43,22 @@ export class ProducerRegistry {
   // Ids unique across restarts too, so a stale client never matches a new producer's state.
   private nextProducerId = Date.now();
 
+  constructor(
+    private readonly idleMs = PRODUCER_IDLE_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Producers whose state is kept. */
+  get size(): number {
+    return this.producers.size;
+  }
+
   /** Registers a producer link; returns the link properties to answer with, or a refusal. */
   attach(
     partitionKey: string,
     requested: Record<string, unknown>,
   ): { producer: IdempotentProducer; properties: Record<string, unknown> } | AmqpError {
+    this.forgetIdle();
     const requestedId = numberOrUndefined(requested[PRODUCER_ID]);
     const requestedEpoch = numberOrUndefined(requested[PRODUCER_EPOCH]);
     const requestedSequence = numberOrUndefined(requested[PRODUCER_SEQUENCE_NUMBER]);
@@ -60,6 +78,8 @@ export class ProducerRegistry {
       lastSequenceNumber,
       storedSequenceNumber: existing?.storedSequenceNumber ?? lastSequenceNumber,
       storing: existing?.storing ?? Promise.resolve(),
+      links: (existing?.links ?? 0) + 1,
+      idleSinceMs: this.now(),
     };
     this.producers.set(key, state);
     return {
@@ -70,6 +90,21 @@ export class ProducerRegistry {
         [PRODUCER_SEQUENCE_NUMBER]: types.wrap_int(state.lastSequenceNumber),
       },
     };
+  }
+
+  /** A producer's link closed. */
+  detach(producer: IdempotentProducer): void {
+    const state = this.producers.get(producer.key);
+    if (!state) return;
+    state.links = Math.max(0, state.links - 1);
+    state.idleSinceMs = this.now();
+  }
+
+  private forgetIdle(): void {
+    const cutoff = this.now() - this.idleMs;
+    for (const [key, state] of this.producers) {
+      if (state.links === 0 && state.idleSinceMs <= cutoff) this.producers.delete(key);
+    }
   }
 
   /** Decides what to do with a batch whose first event has `firstSequenceNumber`. */
