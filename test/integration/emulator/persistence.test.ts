@@ -19,6 +19,7 @@ import {
   spawnCli,
   startTestEmulator,
   tempDir,
+  waitFor,
   waitForReady,
 } from './helpers';
 import { RawClient, sasToken } from './rawClient';
@@ -117,6 +118,7 @@ describe('emulator persistence', () => {
       const store = new BlobCheckpointStore(container);
       const consumeAll = async (connectionString: string, expected: number) => {
         const received: ReceivedEventData[] = [];
+        let checkpointed = 0;
         const client = new EventHubConsumerClient('$default', connectionString, 'events', store, {
           loadBalancingOptions: { strategy: 'greedy', updateIntervalInMs: 300 },
         });
@@ -124,16 +126,17 @@ describe('emulator persistence', () => {
           {
             processEvents: async (events, context) => {
               received.push(...events);
-              if (events.length) await context.updateCheckpoint(events[events.length - 1]);
+              if (events.length) {
+                await context.updateCheckpoint(events[events.length - 1]);
+                checkpointed += events.length;
+              }
             },
             processError: async () => undefined,
           },
           { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 },
         );
-        const deadline = Date.now() + 15_000;
-        while (received.length < expected && Date.now() < deadline)
-          await new Promise((r) => setTimeout(r, 100));
-        await new Promise((r) => setTimeout(r, 300));
+        // Everything received is also checkpointed before the consumer stops.
+        await waitFor(() => checkpointed >= expected, `${expected} checkpointed events`);
         await subscription.close();
         await client.close();
         return received.map((e) => e.body as number).sort((a, b) => a - b);
@@ -205,7 +208,7 @@ describe('emulator persistence', () => {
         }
       });
       const load = Promise.all(producers.map((run) => run()));
-      while (acknowledged.size < 2000) await new Promise((resolve) => setTimeout(resolve, 5));
+      await waitFor(() => acknowledged.size >= 2000, '2000 acknowledged events', 30_000);
       child.kill('SIGKILL');
       expect(await exited(child)).toBe('SIGKILL');
       stop = true;
