@@ -9,7 +9,6 @@ export interface Logger {
   warn(message: string): void;
   info(message: string): void;
   debug(message: string): void;
-  enabled(level: LogLevel): boolean;
 }
 
 export type LogSink = (line: string, level: LogLevel) => void;
@@ -35,7 +34,6 @@ export function createLogger(level: LogLevel = 'info', sink: LogSink = defaultSi
     warn: write('warn'),
     info: write('info'),
     debug: write('debug'),
-    enabled: (l) => rank(l) <= rank(logger.level),
   };
   return logger;
 }

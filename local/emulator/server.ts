@@ -45,10 +45,6 @@ export class AmqpServer {
     return bound;
   }
 
-  get connectionCount(): number {
-    return this.clients.size;
-  }
-
   /** Stops listening and closes every client connection. */
   async close(): Promise<void> {
     const closing = this.servers.map(closeServer);

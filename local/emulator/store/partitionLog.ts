@@ -48,10 +48,6 @@ export class PartitionLog {
     return this.events.length - this.head;
   }
 
-  get bytes(): number {
-    return this.retainedBytes;
-  }
-
   get isEmpty(): boolean {
     return this.size === 0;
   }
