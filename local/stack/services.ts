@@ -1,7 +1,7 @@
 // Azurite and the Event Hubs emulator for `npm start`: reuse one that already answers on the
 // configured port, start one when the ports are free, and otherwise say which port is taken and
 // which setting moves it.
-import { EventHubConsumerClient } from '@azure/event-hubs';
+import { EventHubConsumerClient, latestEventPosition, Subscription } from '@azure/event-hubs';
 import path from 'node:path';
 import { DEV_ACCOUNT_NAME, startAzurite } from '../azurite';
 import { ChildOptions } from './childProcess';
@@ -84,7 +84,12 @@ export async function ensureEmulator(
   const health = await probeHttp(`http://${host}:${options.healthPort}/health`);
   const amqpFree = await isPortFree(host, amqpPort);
   if (health && !amqpFree) {
-    await checkHubExists(options.connectionString, options.eventHubName, amqpPort);
+    await checkHubAndConsumerGroup(
+      options.connectionString,
+      options.eventHubName,
+      options.consumerGroup,
+      amqpPort,
+    );
     return {
       description: `Event Hubs emulator at ${host}:${amqpPort} (already running; reused)`,
       reused: true,
@@ -124,20 +129,59 @@ export async function ensureEmulator(
   };
 }
 
-/** A reused emulator may have been started with other hubs: fail early with the fix. */
-async function checkHubExists(connectionString: string, eventHubName: string, port: number): Promise<void> {
-  const client = new EventHubConsumerClient('$Default', connectionString, eventHubName, {
+/** A reused emulator may have been started with other hubs or consumer groups: fail early with the fix. */
+async function checkHubAndConsumerGroup(
+  connectionString: string,
+  eventHubName: string,
+  consumerGroup: string,
+  port: number,
+): Promise<void> {
+  const client = new EventHubConsumerClient(consumerGroup, connectionString, eventHubName, {
     retryOptions: { maxRetries: 0, timeoutInMs: 5000 },
   });
+  const fix = 'Stop it so that npm start can start one with them, or add them to its configuration.';
   try {
-    await client.getPartitionIds();
-  } catch (error) {
-    throw new PortConflictError(
-      `The Event Hubs emulator already running on port ${port} does not serve hub '${eventHubName}' ` +
-        `(${(error as Error).message}). Stop it so that npm start can start one with this hub, or add the hub to its configuration.`,
-    );
+    let partitionIds: string[];
+    try {
+      partitionIds = await client.getPartitionIds();
+    } catch (error) {
+      throw new PortConflictError(
+        `The Event Hubs emulator already running on port ${port} does not serve hub '${eventHubName}' ` +
+          `(${(error as Error).message}). ${fix}`,
+      );
+    }
+    await receiverAttaches(client, partitionIds[0]).catch((error: Error) => {
+      throw new PortConflictError(
+        `The Event Hubs emulator already running on port ${port} has no consumer group '${consumerGroup}' ` +
+          `in hub '${eventHubName}' (${error.message}). ${fix}`,
+      );
+    });
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * Consumer groups are checked when a receiver attaches: a first (empty) batch means it did. Only "not
+ * found" counts against the group; a refusal for another reason (the host of a running stack already
+ * reads this partition with an owner level) means the group exists.
+ */
+async function receiverAttaches(client: EventHubConsumerClient, partitionId: string): Promise<void> {
+  let subscription: Subscription | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      subscription = client.subscribe(
+        partitionId,
+        {
+          processEvents: async () => resolve(),
+          processError: async (error) =>
+            (error as { code?: string }).code === 'MessagingEntityNotFoundError' ? reject(error) : resolve(),
+        },
+        { startPosition: latestEventPosition, maxWaitTimeInSeconds: 1 },
+      );
+    });
+  } finally {
+    await subscription?.close();
   }
 }
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEV_ACCOUNT_KEY } from '../../local/azurite';
 import { REPO_ROOT, TsChild } from '../../local/stack/childProcess';
+import { startEmulatorProcess } from '../../local/stack/processes';
 import { RunningStack, startStack } from '../../local/stack/stack';
 import { eventually } from './support/backends';
 
@@ -167,6 +168,29 @@ test('a port taken by something else is named, with the setting that changes it'
       () => 'closed',
     ),
   ).toBe('closed');
+});
+
+test('a running emulator without the consumer group is not reused: npm start names the group and the fix', async () => {
+  const ports = await allFreePorts();
+  const dir = appFolder(ports);
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const emulator = await startEmulatorProcess({
+    amqpPort: ports.amqp,
+    healthPort: ports.health,
+    hub: { name: 'events', consumerGroups: ['other'] },
+  });
+  cleanups.push(() => emulator.stop());
+
+  const attempt = start(dir, ports, []);
+  cleanups.push(() =>
+    attempt.then(
+      (stack) => stack.stop(),
+      () => undefined,
+    ),
+  );
+  await expect(attempt).rejects.toThrow(
+    /The Event Hubs emulator already running on port \d+ has no consumer group 'processor' in hub 'events'/,
+  );
 });
 
 /** Live processes (not zombies) whose command line mentions `text`: what a stack in `text` started. */
