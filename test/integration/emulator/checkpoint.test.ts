@@ -91,18 +91,18 @@ describe('emulator with a blob checkpoint store (Azurite)', () => {
     });
     const secondSubscription = subscribeAll(second, secondRun);
     await waitFor(() => secondRun.length >= 20);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // would reveal duplicates arriving late
+    // A marker behind them on every partition: a duplicate delivered late would arrive before it.
+    await sendNumbered(9000, 4);
+    await waitFor(() => bodiesFrom([secondRun], 9000).length === 4);
+    const checkpoints = () => store.listCheckpoints(second.fullyQualifiedNamespace, 'events', '$default');
+    await waitFor(async () => (await checkpoints()).filter((c) => c.sequenceNumber === 15).length === 4);
     await secondSubscription.close();
     await second.close();
 
     expect(firstRun.map((e) => e.body).sort(numeric)).toEqual(range(0, 40));
-    expect(secondRun.map((e) => e.body).sort(numeric)).toEqual(range(40, 20));
-    const checkpoints = await store.listCheckpoints(second.fullyQualifiedNamespace, 'events', '$default');
-    expect(checkpoints).toHaveLength(4);
-    for (const checkpoint of checkpoints) {
-      expect(typeof checkpoint.offset).toBe('string');
-      expect(checkpoint.sequenceNumber).toBe(14);
-    }
+    expect(bodiesFrom([secondRun], 0).sort(numeric)).toEqual(range(40, 20));
+    expect(secondRun).toHaveLength(24);
+    for (const checkpoint of await checkpoints()) expect(typeof checkpoint.offset).toBe('string');
   });
 
   test('two consumers share the partitions and one takes over when the other stops', async () => {
@@ -135,7 +135,9 @@ describe('emulator with a blob checkpoint store (Azurite)', () => {
       await waitFor(() => ownedA.size === 4);
       await sendNumbered(2000, 8);
       await waitFor(() => bodiesFrom([receivedA], 2000).length === 8);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // A marker behind them on every partition: a duplicate delivered late would arrive before it.
+      await sendNumbered(3000, 4);
+      await waitFor(() => bodiesFrom([receivedA], 3000).length === 4);
       await subscriptionA.close();
 
       // Every event was delivered exactly once across the two consumers.
