@@ -8,7 +8,9 @@ import { getSharedDeadLetterStore, type DeadLetterStore } from '../lib/deadLette
 import { handleEvent, type EventHandler } from '../lib/eventHandler';
 import {
   batchFailedLine,
+  batchMisalignedLine,
   batchProcessedLine,
+  deadLetterFailedLine,
   eventFailedLine,
   eventProcessedLine,
   lagMs,
@@ -56,14 +58,15 @@ async function processBatch(
   const eventHubName = batch.eventHubName ?? settings.eventHubName;
   const consumerGroup = batch.consumerGroup ?? settings.consumerGroup;
   if (!batch.aligned) {
-    const misaligned = {
-      partitionId: batch.partitionId,
-      delivered: batch.events.length,
-      inMetadata: batch.metadataCount,
-      firstSequenceNumber: batch.firstSequenceNumber,
-      lastSequenceNumber: batch.lastSequenceNumber,
-    };
-    context.warn(`BatchMisaligned ${JSON.stringify(misaligned)}`);
+    context.warn(
+      batchMisalignedLine({
+        partitionId: batch.partitionId,
+        delivered: batch.events.length,
+        inMetadata: batch.metadataCount,
+        firstSequenceNumber: batch.firstSequenceNumber,
+        lastSequenceNumber: batch.lastSequenceNumber,
+      }),
+    );
   }
 
   let failed = 0;
@@ -100,15 +103,16 @@ async function processBatch(
         failedAtUtc: new Date(now).toISOString(),
       });
     } catch (storageError) {
-      const line = {
-        partitionId: event.partitionId,
-        sequenceNumber: event.sequenceNumber,
-        offset: event.offset,
-        error: describeError(storageError),
-        retryCount: context.retryContext?.retryCount ?? null,
-        maxRetryCount: context.retryContext?.maxRetryCount ?? null,
-      };
-      context.error(`DeadLetterFailed ${JSON.stringify(line)}`);
+      context.error(
+        deadLetterFailedLine({
+          partitionId: event.partitionId,
+          sequenceNumber: event.sequenceNumber,
+          offset: event.offset,
+          error: describeError(storageError),
+          retryCount: context.retryContext?.retryCount ?? null,
+          maxRetryCount: context.retryContext?.maxRetryCount ?? null,
+        }),
+      );
       throw new Error(
         `Dead-lettering event ${event.partitionId}/${event.sequenceNumber} failed: ${describeError(storageError)}`,
         { cause: storageError },

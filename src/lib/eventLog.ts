@@ -30,6 +30,25 @@ export interface BatchFailure {
   error: string;
 }
 
+/** A failed event that could not be dead-lettered; the invocation fails so that the batch is retried. */
+export interface DeadLetterFailure {
+  partitionId: string | null;
+  sequenceNumber: number | null;
+  offset: string | null;
+  error: string;
+  retryCount: number | null;
+  maxRetryCount: number | null;
+}
+
+/** The host delivered a different number of events than its metadata describes (it drops empty ones). */
+export interface BatchMisalignment {
+  partitionId: string | null;
+  delivered: number;
+  inMetadata: number;
+  firstSequenceNumber: number | null;
+  lastSequenceNumber: number | null;
+}
+
 export const MAX_ERROR_CHARS = 1024;
 
 export function eventProcessedLine(event: ConsumedEvent, nowMs: number, maxBodyChars: number): string {
@@ -58,6 +77,14 @@ export function batchProcessedLine(summary: BatchSummary): string {
 
 export function batchFailedLine(failure: BatchFailure): string {
   return `BatchFailed ${JSON.stringify({ ...failure, error: truncate(failure.error, MAX_ERROR_CHARS) })}`;
+}
+
+export function deadLetterFailedLine(failure: DeadLetterFailure): string {
+  return `DeadLetterFailed ${JSON.stringify(failure)}`;
+}
+
+export function batchMisalignedLine(misalignment: BatchMisalignment): string {
+  return `BatchMisaligned ${JSON.stringify(misalignment)}`;
 }
 
 /** Milliseconds between the event's arrival in Event Hubs and now; null when the time is unknown. */
