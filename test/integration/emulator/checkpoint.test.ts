@@ -10,7 +10,7 @@ import {
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import { ContainerClient } from '@azure/storage-blob';
 import { RunningAzurite, startAzurite } from '../../../local/azurite';
-import { startTestEmulator, tempDir, TestEmulator } from './helpers';
+import { startTestEmulator, tempDir, TestEmulator, waitFor } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -80,7 +80,7 @@ describe('emulator with a blob checkpoint store (Azurite)', () => {
       loadBalancingOptions: LOAD_BALANCING,
     });
     const firstSubscription = subscribeAll(first, firstRun);
-    await waitFor(() => firstRun.length >= 40);
+    await waitFor(() => firstRun.length >= 40, 'the first run to receive 40 events');
     await firstSubscription.close();
     await first.close();
 
@@ -90,12 +90,15 @@ describe('emulator with a blob checkpoint store (Azurite)', () => {
       loadBalancingOptions: LOAD_BALANCING,
     });
     const secondSubscription = subscribeAll(second, secondRun);
-    await waitFor(() => secondRun.length >= 20);
+    await waitFor(() => secondRun.length >= 20, 'the second run to receive 20 events');
     // A marker behind them on every partition: a duplicate delivered late would arrive before it.
     await sendNumbered(9000, 4);
-    await waitFor(() => bodiesFrom([secondRun], 9000).length === 4);
+    await waitFor(() => bodiesFrom([secondRun], 9000).length === 4, 'the marker event of every partition');
     const checkpoints = () => store.listCheckpoints(second.fullyQualifiedNamespace, 'events', '$default');
-    await waitFor(async () => (await checkpoints()).filter((c) => c.sequenceNumber === 15).length === 4);
+    await waitFor(
+      async () => (await checkpoints()).filter((c) => c.sequenceNumber === 15).length === 4,
+      'a checkpoint at sequence number 15 on every partition',
+    );
     await secondSubscription.close();
     await second.close();
 
@@ -117,27 +120,30 @@ describe('emulator with a blob checkpoint store (Azurite)', () => {
     });
     try {
       const subscriptionA = subscribeAll(clientA, receivedA, ownedA);
-      await waitFor(() => ownedA.size === 4);
+      await waitFor(() => ownedA.size === 4, 'consumer A to own every partition');
       // B joins and takes two partitions from A: equal owner levels, so the service lets B's
       // receivers steal A's links.
       const subscriptionB = subscribeAll(clientB, receivedB, ownedB);
-      await waitFor(() => ownedA.size === 2 && ownedB.size === 2);
+      await waitFor(() => ownedA.size === 2 && ownedB.size === 2, 'A and B to own two partitions each');
       expect(emulator.logs.join('\n')).toMatch(/amqp:link:stolen/);
       expect(new Set([...ownedA, ...ownedB])).toEqual(new Set(['0', '1', '2', '3']));
       await sendNumbered(1000, 8);
-      await waitFor(() => bodiesFrom([receivedA, receivedB], 1000).length === 8);
+      await waitFor(
+        () => bodiesFrom([receivedA, receivedB], 1000).length === 8,
+        'the events sent while A and B shared the hub',
+      );
       expect(bodiesFrom([receivedA], 1000).length).toBeGreaterThan(0);
       expect(bodiesFrom([receivedB], 1000).length).toBeGreaterThan(0);
 
       // B stops: A claims B's partitions once B's ownership expires, and resumes at B's checkpoints.
       await subscriptionB.close();
       await clientB.close();
-      await waitFor(() => ownedA.size === 4);
+      await waitFor(() => ownedA.size === 4, 'consumer A to own every partition again');
       await sendNumbered(2000, 8);
-      await waitFor(() => bodiesFrom([receivedA], 2000).length === 8);
+      await waitFor(() => bodiesFrom([receivedA], 2000).length === 8, 'the events sent after B stopped');
       // A marker behind them on every partition: a duplicate delivered late would arrive before it.
       await sendNumbered(3000, 4);
-      await waitFor(() => bodiesFrom([receivedA], 3000).length === 4);
+      await waitFor(() => bodiesFrom([receivedA], 3000).length === 4, 'the marker event of every partition');
       await subscriptionA.close();
 
       // Every event was delivered exactly once across the two consumers.
@@ -164,12 +170,4 @@ function range(from: number, count: number): number[] {
 
 function numeric(a: unknown, b: unknown): number {
   return (a as number) - (b as number);
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
