@@ -80,13 +80,19 @@ export function describeEventHubFunctions(
         shape: {
           functionName: fn.metadata.name,
           cardinality,
-          dataType: binding.dataType === 'binary' ? 'binary' : 'string',
+          dataType: triggerDataType(binding.dataType),
           includeEmptyEntries: capabilities.IncludeEmptyEntriesInMessagePayload?.toLowerCase() === 'true',
         },
         retry: retryPolicyFrom(fn.metadata.retryOptions),
       },
     ];
   });
+}
+
+/** GeneralScriptBindingProvider.ParseDataType: case-insensitive; anything else binds object (Newtonsoft). */
+function triggerDataType(value: unknown): TriggerShape['dataType'] {
+  const dataType = typeof value === 'string' ? value.toLowerCase() : '';
+  return dataType === 'binary' || dataType === 'string' ? dataType : 'default';
 }
 
 export class EventHubListener {

@@ -12,7 +12,14 @@ import { EventHubsHostOptions } from '../hostJson';
 import { Invoker } from '../invoke';
 import { HostLogger } from '../logger';
 import { canRetry, retryDelayMs, RetryPolicy } from '../retry';
-import { PartitionCoordinates, toTriggerInput, TriggerShape } from './triggerInput';
+import {
+  PartitionCoordinates,
+  toTriggerInput,
+  triggerDetails,
+  TriggerBindingError,
+  TriggerInvocationInput,
+  TriggerShape,
+} from './triggerInput';
 
 /** The extension checkpoints held-back work after this long without events (batchCheckpointFrequency > 1). */
 const IDLE_CHECKPOINT_MS = 600_000;
@@ -123,15 +130,23 @@ export class PartitionProcessor {
     let retries = 0;
     let lastError: unknown;
     for (;;) {
-      const input = toTriggerInput(events, this.#coordinates, shape, checkpointAfter);
+      let input: TriggerInvocationInput | undefined;
+      let bindingFailure: string | undefined;
+      try {
+        input = toTriggerInput(events, this.#coordinates, shape, checkpointAfter, triggerName);
+      } catch (error) {
+        if (!(error instanceof TriggerBindingError)) throw error;
+        bindingFailure = error.hostMessage;
+      }
       const result = await invoker.invoke(fn, {
-        inputData: [{ name: triggerName, data: input.data }],
-        triggerMetadata: input.triggerMetadata,
+        inputData: input ? [{ name: triggerName, data: input.data }] : [],
+        triggerMetadata: input?.triggerMetadata,
+        bindingFailure,
         retryContext: retry
           ? { retryCount: retries, maxRetryCount: retry.maxRetryCount, exception: toRpcException(lastError) }
           : undefined,
         reason: '(null)',
-        details: input.details,
+        details: triggerDetails(events, this.#coordinates.partitionId, shape.cardinality),
       });
       if (result.succeeded || !canRetry(retry, retries)) return true;
       if (this.#cancelled) return false;
