@@ -37,15 +37,19 @@ export interface EventHubTriggerFunction {
   retry?: RetryPolicy;
 }
 
-/** How quickly instances rebalance; the Event Hubs SDK's defaults unless a test shortens them. */
+/** How quickly instances rebalance: host.json loadBalancingUpdateInterval, partitionOwnershipExpirationInterval. */
 export interface LoadBalancingOptions {
   updateIntervalMs: number;
   ownershipExpirationMs: number;
 }
 
+/**
+ * The host's: extension 6.x leaves Azure.Messaging.EventHubs' EventProcessorOptions defaults (30 s, 2 min;
+ * the JavaScript SDK's own are 10 s, 1 min). Greedy strategy in both (EventHubOptions).
+ */
 export const DEFAULT_LOAD_BALANCING: LoadBalancingOptions = {
-  updateIntervalMs: 10_000,
-  ownershipExpirationMs: 60_000,
+  updateIntervalMs: 30_000,
+  ownershipExpirationMs: 120_000,
 };
 
 export function describeEventHubFunctions(
@@ -212,7 +216,9 @@ export class EventHubListener {
           );
         },
         processError: async (error, context) => {
-          const where = context.partitionId ? ` partition ${context.partitionId}` : '';
+          const where = context.partitionId
+            ? ` (Partition Id: '${context.partitionId}', Owner: '${this.ownerId}', EventHubPath: '${this.#trigger.eventHubName}')`
+            : '';
           const code = (error as { code?: string }).code;
           const expected = code === 'ReceiverDisconnectedError';
           this.#logger.log(

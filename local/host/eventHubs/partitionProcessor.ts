@@ -46,6 +46,8 @@ export class PartitionProcessor {
   #lastBatchReceivedAt = Date.now();
   #ownershipLost = new AbortController();
   #held: ReceivedEventData[] = [];
+  /** A checkpoint write failed: the partition restarts from the stored checkpoint, nothing more is written. */
+  #faulted = false;
   #heldTimer?: NodeJS.Timeout;
   /** Serializes the SDK's calls with the held-events timer. */
   #queue: Promise<void> = Promise.resolve();
@@ -71,7 +73,7 @@ export class PartitionProcessor {
     clearTimeout(this.#heldTimer);
     this.#held = [];
     await this.#serialized(async () => {
-      if (reason !== 'OwnershipLost' && this.#uncheckpointed)
+      if (reason !== 'OwnershipLost' && !this.#faulted && this.#uncheckpointed)
         await this.#checkpoint(this.#uncheckpointed, 'on close');
     });
   }
@@ -148,38 +150,57 @@ export class PartitionProcessor {
         reason: '(null)',
         details: triggerDetails(events, this.#coordinates.partitionId, shape.cardinality),
       });
-      if (result.succeeded || !canRetry(retry, retries)) return true;
+      if (result.succeeded) return true;
+      if (!canRetry(retry, retries)) {
+        if (retry) {
+          // LoggerExtensions.LogFunctionRetriesFailed.
+          logger.log(
+            'error',
+            `Function execution failed after '${retries}' retries.`,
+            `Function.${fn.metadata.name}`,
+          );
+        }
+        return true;
+      }
       if (this.#cancelled) return false;
       retries++;
       lastError = result.error;
       const delay = retryDelayMs(retry!, retries);
+      // LoggerExtensions.LogFunctionRetryAttempt: Debug, in the function's category.
       logger.log(
-        'information',
+        'debug',
         `Waiting for \`${formatTimeSpan(delay)}\` before retrying function execution. ` +
-          `Next attempt: '${retries}'. Max retry count: '${retry!.maxRetryCount}'`,
+          `Next attempt: '${retries}'. Max retry count: '${retry!.maxRetryCount}'.`,
         `Function.${fn.metadata.name}`,
       );
       if (!(await sleep(delay, this.#cancellation))) return false;
     }
   }
 
+  /**
+   * A checkpoint write that fails is not swallowed (PartitionProcessor.CheckpointAsync lets it escape):
+   * the Event Hubs processor faults that partition's processing and a later load-balancing cycle starts it
+   * again from the last stored checkpoint, so the batch is delivered again. Here the error leaves
+   * processEvents, the SDK closes the partition and claims it again on its next cycle; closing this
+   * processor writes no checkpoint of its own.
+   */
   async #checkpoint(event: ReceivedEventData, when: string): Promise<void> {
     try {
       await this.#context.updateCheckpoint(event);
-      this.#batchCounter = 0;
-      if (this.#uncheckpointed === event) this.#uncheckpointed = undefined;
     } catch (error) {
-      this.#runtime.logger.log(
-        'warning',
+      this.#faulted = true;
+      throw new Error(
         `Checkpoint ${when} failed for partition ${this.#coordinates.partitionId} ` +
-          `(sequence number ${event.sequenceNumber}); its events will be delivered again: ${String(error)}`,
-        'Host.Triggers.EventHubs',
+          `(sequence number ${event.sequenceNumber}); processing restarts from the last stored checkpoint: ` +
+          `${error instanceof Error ? error.message : String(error)}`,
       );
     }
+    this.#batchCounter = 0;
+    if (this.#uncheckpointed === event) this.#uncheckpointed = undefined;
   }
 
   get #cancelled(): boolean {
-    return this.#runtime.stopping.aborted || this.#ownershipLost.signal.aborted;
+    return this.#runtime.stopping.aborted || this.#ownershipLost.signal.aborted || this.#faulted;
   }
 
   get #cancellation(): AbortSignal {
@@ -217,9 +238,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 /** TimeSpan's default format, hh:mm:ss[.fffffff]. */
-function formatTimeSpan(ms: number): string {
+export function formatTimeSpan(ms: number): string {
   const pad = (n: number) => String(n).padStart(2, '0');
-  const totalSeconds = Math.floor(ms / 1000);
-  const fraction = ms % 1000 ? `.${String(ms % 1000).padStart(3, '0')}0000` : '';
+  const ticks = Math.round(ms * 10_000);
+  const totalSeconds = Math.floor(ticks / 10_000_000);
+  const fraction = ticks % 10_000_000 ? `.${String(ticks % 10_000_000).padStart(7, '0')}` : '';
   return `${pad(Math.floor(totalSeconds / 3600))}:${pad(Math.floor(totalSeconds / 60) % 60)}:${pad(totalSeconds % 60)}${fraction}`;
 }
