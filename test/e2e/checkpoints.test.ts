@@ -21,7 +21,11 @@ let backends: Backends;
 
 beforeAll(async () => {
   backends = await startBackends(
-    ['frequency', 'retrystop', 'minbatch'].map((name) => ({ name, partitions: 1, consumerGroups: [] })),
+    ['frequency', 'retrystop', 'minbatch', 'moving'].map((name) => ({
+      name,
+      partitions: 1,
+      consumerGroups: [],
+    })),
   );
 });
 
@@ -38,7 +42,12 @@ async function startHost(
   hub: string,
   name: string,
   eventHubs: object,
-  options: { failing?: boolean; port?: number } = {},
+  options: {
+    failing?: boolean;
+    port?: number;
+    loadBalancingIntervalMs?: number;
+    ownershipExpirationMs?: number;
+  } = {},
 ): Promise<HostProcess & { recordFile: string }> {
   const settingsFile = writeSettings(backends.dir, name, {
     AzureWebJobsStorage: backends.storageConnectionString,
@@ -58,6 +67,8 @@ async function startHost(
     settingsFile,
     hostJsonFile,
     recordFile,
+    loadBalancingIntervalMs: options.loadBalancingIntervalMs,
+    ownershipExpirationMs: options.ownershipExpirationMs,
   });
   running.push(host);
   return { ...host, recordFile };
@@ -155,6 +166,31 @@ test('stopping the host while an invocation is in retry completes, checkpoints n
   const second = await startHost('retrystop', 'retrystop-2', eventHubs, { port: first.port });
   const after = await untilInvoked(second.recordFile, 1, 'the event in retry, delivered again');
   expect(after.map((i) => [i.sequenceNumbers, i.succeeded, i.retryCount])).toEqual([[[1], true, 0]]);
+});
+
+test('retry counts live in one instance: a batch in retry that another host picks up starts again at retry 0', async () => {
+  const balancing = { loadBalancingIntervalMs: 500, ownershipExpirationMs: 3_000 };
+  const first = await startHost(
+    'moving',
+    'moving-1',
+    { maxEventBatchSize: 1 },
+    { failing: true, ...balancing },
+  );
+  await send('moving', [{ body: { n: 0 }, properties: { fail: true } }]);
+  await eventually(
+    () => invocations(first.recordFile).find((i) => i.retryCount >= 2),
+    30_000,
+    'the event to be in its second retry on the first host',
+  );
+  // A second instance (another owner id) waits while the first owns the partition.
+  const second = await startHost('moving', 'moving-2', { maxEventBatchSize: 1 }, balancing);
+  await first.kill();
+  const after = await untilInvoked(
+    second.recordFile,
+    0,
+    'the event on the second host once ownership expired',
+  );
+  expect(after.map((i) => [i.sequenceNumbers, i.succeeded, i.retryCount])).toEqual([[[0], true, 0]]);
 });
 
 test('minEventBatchSize holds events back until enough arrived, maxWaitTime sends the rest', async () => {
