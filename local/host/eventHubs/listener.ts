@@ -209,6 +209,7 @@ export class EventHubListener {
           const processor = this.#partitions.get(context.partitionId);
           this.#partitions.delete(context.partitionId);
           await processor?.close(reason);
+          if (processor?.faulted) await this.#restartPartition(context.partitionId);
           this.#logger.log(
             'information',
             `${this.#describe(name)} stopped processing partition ${context.partitionId} (${reason})`,
@@ -267,6 +268,31 @@ export class EventHubListener {
       this.#logger.log(
         'warning',
         `Could not release partitions left by an earlier run: ${String(error)}`,
+        TRIGGER_LOG_CATEGORY,
+      );
+    }
+  }
+
+  /**
+   * After a failed checkpoint write the host's processor restarts the partition at its next
+   * load-balancing cycle. The JavaScript SDK would only take a partition it still owns back once that
+   * ownership expired (2 min), so the ownership is marked abandoned: the next cycle claims it again and
+   * reads from the last stored checkpoint.
+   */
+  async #restartPartition(partitionId: string): Promise<void> {
+    try {
+      const owned = await this.#checkpointStore.listOwnership(
+        this.#client.fullyQualifiedNamespace,
+        this.#trigger.eventHubName,
+        this.#trigger.consumerGroup,
+      );
+      const mine = owned.filter((o) => o.partitionId === partitionId && o.ownerId === this.ownerId);
+      if (mine.length > 0)
+        await this.#checkpointStore.claimOwnership(mine.map((o) => ({ ...o, ownerId: '' })));
+    } catch (error) {
+      this.#logger.log(
+        'warning',
+        `Could not give up partition ${partitionId} for a restart: ${String(error)}`,
         TRIGGER_LOG_CATEGORY,
       );
     }

@@ -63,6 +63,11 @@ export class PartitionProcessor {
     };
   }
 
+  /** A checkpoint write failed: the listener gives the partition up so that it restarts at once. */
+  get faulted(): boolean {
+    return this.#faulted;
+  }
+
   processEvents(events: ReceivedEventData[], context: PartitionContext): Promise<void> {
     this.#context = context;
     return this.#serialized(() => this.#processEvents(events));
