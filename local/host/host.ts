@@ -118,9 +118,14 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
         );
       });
       const loadBalancing = {
-        updateIntervalMs: options.loadBalancing?.updateIntervalMs ?? DEFAULT_LOAD_BALANCING.updateIntervalMs,
+        updateIntervalMs:
+          options.loadBalancing?.updateIntervalMs ??
+          hostJson.eventHubs.loadBalancingUpdateIntervalMs ??
+          DEFAULT_LOAD_BALANCING.updateIntervalMs,
         ownershipExpirationMs:
-          options.loadBalancing?.ownershipExpirationMs ?? DEFAULT_LOAD_BALANCING.ownershipExpirationMs,
+          options.loadBalancing?.ownershipExpirationMs ??
+          hostJson.eventHubs.partitionOwnershipExpirationMs ??
+          DEFAULT_LOAD_BALANCING.ownershipExpirationMs,
       };
       for (const trigger of eventHubFunctions) {
         listeners.push(

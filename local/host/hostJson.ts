@@ -12,6 +12,9 @@ export interface EventHubsHostOptions {
   batchCheckpointFrequency: number;
   prefetchCount: number;
   initialOffset: InitialOffset;
+  /** loadBalancingUpdateInterval / partitionOwnershipExpirationInterval, when host.json sets them. */
+  loadBalancingUpdateIntervalMs?: number;
+  partitionOwnershipExpirationMs?: number;
   clientRetry: {
     mode: 'exponential' | 'fixed';
     tryTimeoutMs: number;
@@ -90,6 +93,14 @@ function parseEventHubsOptions(raw: RawJson, file: string): EventHubsHostOptions
     batchCheckpointFrequency: positive('batchCheckpointFrequency', d.batchCheckpointFrequency),
     prefetchCount: raw.prefetchCount === 0 ? 0 : positive('prefetchCount', d.prefetchCount),
     initialOffset: parseInitialOffset(section(raw, 'initialOffsetOptions'), file),
+    loadBalancingUpdateIntervalMs:
+      raw.loadBalancingUpdateInterval === undefined
+        ? undefined
+        : parseTimeSpan(raw.loadBalancingUpdateInterval, file),
+    partitionOwnershipExpirationMs:
+      raw.partitionOwnershipExpirationInterval === undefined
+        ? undefined
+        : parseTimeSpan(raw.partitionOwnershipExpirationInterval, file),
     clientRetry: {
       mode: String(retry.mode ?? d.clientRetry.mode).toLowerCase() === 'fixed' ? 'fixed' : 'exponential',
       tryTimeoutMs:

@@ -25,6 +25,16 @@ export interface InvocationInit {
   reason: string;
   /** Extra line after "Executing" (the Event Hubs trigger prints its batch coordinates). */
   details?: string;
+  /**
+   * The host could not bind the trigger input: the invocation fails before the worker sees it (no
+   * hooks, no handler), with this flattened exception text after Core Tools' first line.
+   */
+  bindingFailure?: string;
+}
+
+/** An invocation that failed in the host's binding, before the worker. */
+export class HostBindingFailure extends Error {
+  override readonly name = 'FunctionInvocationException';
 }
 
 export interface InvocationResult {
@@ -70,6 +80,7 @@ export class Invoker {
     });
     let result: InvocationResult;
     try {
+      if (init.bindingFailure !== undefined) throw new HostBindingFailure(init.bindingFailure);
       const response = await invocation.run();
       result = { invocationId, startedAt, succeeded: true, response, durationMs: elapsedMs(started) };
     } catch (error) {
@@ -242,6 +253,10 @@ export function readOnly(target: object, property: string, get: () => unknown): 
 }
 
 function describeFailure(name: string, error: unknown): string {
+  // Utility.FlattenException of FunctionInvocationException -> binding exceptions, as Core Tools shows it.
+  if (error instanceof HostBindingFailure) {
+    return `System.Private.CoreLib: Exception while executing function: Functions.${name}. ${error.message}`;
+  }
   const message =
     error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);
   const stack = error instanceof Error && error.stack ? `\nStack: ${error.stack}` : '';

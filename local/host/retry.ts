@@ -1,6 +1,8 @@
 // A function's retry policy (`retry` in the app's registration), applied like the host does for
-// non-HTTP triggers: the whole invocation is repeated with the same input and a retryContext, until it
-// succeeds, the retries run out (maxRetryCount -1 = forever) or the host stops.
+// non-HTTP triggers (azure-webjobs-sdk FunctionExecutorExtensions.TryExecuteAsync): the whole invocation
+// is repeated with the same input and a retryContext, until it succeeds, the retries run out
+// (maxRetryCount -1 = forever) or the host stops. The state lives in the instance's memory only: a batch
+// that another instance picks up (rebalancing, a crash) starts again at retry 0, as in Azure.
 import { RpcDuration, RpcRetryOptions } from './coreTypes';
 
 export interface RetryPolicy {
@@ -27,11 +29,23 @@ export function retryPolicyFrom(options: RpcRetryOptions | null | undefined): Re
   };
 }
 
-/** Delay before retry number `retry` (1 = the first retry). */
-export function retryDelayMs(policy: RetryPolicy, retry: number): number {
+/** RandomizedExponentialBackoffStrategy.RandomizationFactor. */
+const RANDOMIZATION = 0.2;
+
+/**
+ * Delay before retry number `retry` (1 = the first retry). fixedDelay: the delay. exponentialBackoff:
+ * WebJobs' RandomizedExponentialBackoffStrategy (minimum = delta = minimumInterval): the minimum first,
+ * then minimum + rand(0.8, 1.2) x 2^(retry-2) x minimum, and the maximum once that reaches it (the
+ * sequence only grows, so it stays there). With 10 s and 5 min: about 10, 20, 30, 50, 90, 170, 300 s.
+ */
+export function retryDelayMs(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
   if (policy.strategy === 'fixedDelay') return policy.delayMs;
-  const exponential = policy.minimumMs * 2 ** Math.max(0, retry - 1);
-  return Math.min(policy.maximumMs || exponential, exponential);
+  if (retry <= 1) return Math.min(policy.minimumMs, policy.maximumMs);
+  const factor = 1 - RANDOMIZATION + random() * 2 * RANDOMIZATION;
+  // Whole TimeSpan ticks (100 ns).
+  const delay =
+    Math.round((policy.minimumMs + factor * 2 ** (retry - 2) * policy.minimumMs) * 10_000) / 10_000;
+  return delay < policy.maximumMs ? delay : policy.maximumMs;
 }
 
 export function canRetry(policy: RetryPolicy | undefined, retriesSoFar: number): boolean {

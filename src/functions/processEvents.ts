@@ -1,8 +1,10 @@
-// Consumes the hub in batches (cardinality many). Every event gets one EventProcessed or EventFailed
-// line, every invocation one BatchProcessed or BatchFailed line (formats in src/lib/eventLog.ts). A
-// failing event is dead-lettered and the batch goes on; if dead-lettering fails, or the handler throws
-// RetryBatchError, the invocation fails and the retry policy below runs the whole batch again
-// (at-least-once).
+// Consumes the hub in batches (cardinality many), every body as bytes (dataType binary, see
+// src/lib/triggerEvents.ts) decoded by its content type. Every event gets one EventProcessed or
+// EventFailed line, every invocation one BatchProcessed or BatchFailed line (formats in
+// src/lib/eventLog.ts). Whatever goes wrong with one event (its body contradicts its content type, the
+// handler throws, its log line cannot be built) is that event's failure: it is dead-lettered and the
+// batch goes on. Only what is not the event's fault fails the invocation, so that the retry policy below
+// runs the whole batch again (at-least-once): the handler's RetryBatchError, dead-letter storage down.
 import { app, type InvocationContext } from '@azure/functions';
 import { getSharedDeadLetterStore, type DeadLetterStore } from '../lib/deadLetter';
 import { handleEvent, type EventHandler } from '../lib/eventHandler';
@@ -18,7 +20,13 @@ import {
 import { describeError, redactSecrets } from '../lib/redact';
 import { RetryBatchError } from '../lib/retryBatchError';
 import { DEFAULTS, readConsumerSettings, type ConsumerSettings } from '../lib/settings';
-import { readTriggerBatch, type TriggerBatch } from '../lib/triggerEvents';
+import {
+  decodeEvent,
+  readTriggerBatch,
+  withBinaryBodies,
+  type ReceivedEvent,
+  type TriggerBatch,
+} from '../lib/triggerEvents';
 
 export interface ProcessEventsDependencies {
   readSettings(): ConsumerSettings;
@@ -55,8 +63,6 @@ async function processBatch(
 ): Promise<void> {
   const settings = dependencies.readSettings();
   progress.settings = settings;
-  const eventHubName = batch.eventHubName ?? settings.eventHubName;
-  const consumerGroup = batch.consumerGroup ?? settings.consumerGroup;
   if (!batch.aligned) {
     context.warn(
       batchMisalignedLine({
@@ -72,55 +78,11 @@ async function processBatch(
   let failed = 0;
   let maxLagMs: number | null = null;
   for (const [index, event] of batch.events.entries()) {
-    let failure: unknown;
-    try {
-      await dependencies.handleEvent(event, context);
-    } catch (error) {
-      if (error instanceof RetryBatchError) throw error;
-      failure = error;
-    }
-    const now = dependencies.now();
-    const lag = lagMs(event, now);
+    const outcome = await processEvent(event, index, batch, context, dependencies, settings);
+    const lag = lagMs(event, outcome.at);
     if (lag !== null) maxLagMs = Math.max(maxLagMs ?? 0, lag);
-    if (failure === undefined) {
-      context.info(eventProcessedLine(event, now, settings.logBodyMaxChars));
-      progress.eventsDone += 1;
-      continue;
-    }
-
-    const error = redactSecrets(failure instanceof Error ? failure.message : String(failure));
-    let deadLetterBlob: string;
-    try {
-      deadLetterBlob = await dependencies.deadLetterStore(settings).save({
-        eventHubName,
-        consumerGroup,
-        batchIndex: index,
-        batchFirstSequenceNumber: batch.firstSequenceNumber,
-        batchLastSequenceNumber: batch.lastSequenceNumber,
-        event,
-        error,
-        invocationId: context.invocationId,
-        failedAtUtc: new Date(now).toISOString(),
-      });
-    } catch (storageError) {
-      context.error(
-        deadLetterFailedLine({
-          partitionId: event.partitionId,
-          sequenceNumber: event.sequenceNumber,
-          offset: event.offset,
-          error: describeError(storageError),
-          retryCount: context.retryContext?.retryCount ?? null,
-          maxRetryCount: context.retryContext?.maxRetryCount ?? null,
-        }),
-      );
-      throw new Error(
-        `Dead-lettering event ${event.partitionId}/${event.sequenceNumber} failed: ${describeError(storageError)}`,
-        { cause: storageError },
-      );
-    }
-    failed += 1;
+    if (outcome.failed) failed += 1;
     progress.eventsDone += 1;
-    context.error(eventFailedLine(event, now, settings.logBodyMaxChars, error, deadLetterBlob));
   }
 
   context.info(
@@ -133,6 +95,74 @@ async function processBatch(
       maxLagMs,
     }),
   );
+}
+
+/**
+ * One event, start to end: decode, handle, log, and on failure dead-letter. Throws only what fails the
+ * whole batch: a RetryBatchError from the handler, or dead-letter storage that cannot be written.
+ */
+async function processEvent(
+  event: ReceivedEvent,
+  index: number,
+  batch: TriggerBatch,
+  context: InvocationContext,
+  dependencies: ProcessEventsDependencies,
+  settings: ConsumerSettings,
+): Promise<{ failed: boolean; at: number }> {
+  let failure: unknown;
+  try {
+    await dependencies.handleEvent(decodeEvent(event), context);
+  } catch (error) {
+    if (error instanceof RetryBatchError) throw error;
+    failure = error;
+  }
+  const now = dependencies.now();
+  if (failure === undefined) {
+    context.info(eventProcessedLine(event, now, settings.logBodyMaxChars));
+    return { failed: false, at: now };
+  }
+
+  const error = errorText(failure);
+  let deadLetterBlob: string;
+  try {
+    deadLetterBlob = await dependencies.deadLetterStore(settings).save({
+      eventHubName: batch.eventHubName ?? settings.eventHubName,
+      consumerGroup: batch.consumerGroup ?? settings.consumerGroup,
+      batchIndex: index,
+      batchFirstSequenceNumber: batch.firstSequenceNumber,
+      batchLastSequenceNumber: batch.lastSequenceNumber,
+      event,
+      error,
+      invocationId: context.invocationId,
+      failedAtUtc: new Date(now).toISOString(),
+    });
+  } catch (storageError) {
+    context.error(
+      deadLetterFailedLine({
+        partitionId: event.partitionId,
+        sequenceNumber: event.sequenceNumber,
+        offset: event.offset,
+        error: describeError(storageError),
+        retryCount: context.retryContext?.retryCount ?? null,
+        maxRetryCount: context.retryContext?.maxRetryCount ?? null,
+      }),
+    );
+    throw new Error(
+      `Dead-lettering event ${event.partitionId}/${event.sequenceNumber} failed: ${describeError(storageError)}`,
+      { cause: storageError },
+    );
+  }
+  context.error(eventFailedLine(event, now, settings.logBodyMaxChars, error, deadLetterBlob));
+  return { failed: true, at: now };
+}
+
+/** The failure's message, secrets removed; never throws, whatever was thrown. */
+function errorText(failure: unknown): string {
+  try {
+    return redactSecrets(failure instanceof Error ? failure.message : String(failure));
+  } catch {
+    return 'The handler threw a value that cannot be turned into text';
+  }
 }
 
 // One BatchFailed line per failed invocation. On the last attempt the host checkpoints past the batch
@@ -180,19 +210,22 @@ export const processEvents = createProcessEventsHandler({
   now: Date.now,
 });
 
-app.eventHub('processEvents', {
-  connection: 'EventHubConnection',
-  eventHubName: '%EVENTHUB_NAME%',
-  consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
-  cardinality: 'many',
-  // Bounded: a batch whose dead letters cannot be written is retried for about 20 minutes (10 s doubling
-  // to 5 min, 8 times), then the host checkpoints past it. The last attempt logs the coordinates of every
-  // event it gives up (EventFailed with deadLetterBlob null).
-  retry: {
-    strategy: 'exponentialBackoff',
-    maxRetryCount: 8,
-    minimumInterval: { seconds: 10 },
-    maximumInterval: { minutes: 5 },
-  },
-  handler: processEvents,
-});
+app.eventHub(
+  'processEvents',
+  withBinaryBodies({
+    connection: 'EventHubConnection',
+    eventHubName: '%EVENTHUB_NAME%',
+    consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
+    cardinality: 'many',
+    // Bounded: a batch whose dead letters cannot be written is retried for about 20 minutes (10 s doubling
+    // to 5 min, 8 times), then the host checkpoints past it. The last attempt logs the coordinates of every
+    // event it gives up (EventFailed with deadLetterBlob null).
+    retry: {
+      strategy: 'exponentialBackoff',
+      maxRetryCount: 8,
+      minimumInterval: { seconds: 10 },
+      maximumInterval: { minutes: 5 },
+    },
+    handler: processEvents,
+  }),
+);

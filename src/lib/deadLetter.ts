@@ -1,10 +1,12 @@
 // Keeps failed events for replay: one JSON blob per event in the AzureWebJobsStorage account (the
 // account the host already uses for checkpoints). Blob names are deterministic, so a retried batch
-// overwrites its earlier dead letters instead of duplicating them.
+// overwrites its earlier dead letters instead of duplicating them. The body is kept exactly (UTF-8 text
+// as it is, other bytes in base64) with its content type, so a replay can publish it unchanged.
+import { isUtf8 } from 'node:buffer';
 import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { createCredential } from './credentials';
+import { safeJson, type LoggableEvent } from './eventLog';
 import { readStorageSettings, SettingsError, STORAGE_CONNECTION, type Environment } from './settings';
-import type { ConsumedEvent } from './triggerEvents';
 
 export interface DeadLetter {
   eventHubName: string;
@@ -14,7 +16,7 @@ export interface DeadLetter {
   /** The batch's sequence number range (from the trigger metadata), for events without their own. */
   batchFirstSequenceNumber: number | null;
   batchLastSequenceNumber: number | null;
-  event: ConsumedEvent;
+  event: LoggableEvent;
   error: string;
   invocationId: string;
   failedAtUtc: string;
@@ -39,10 +41,10 @@ export function deadLetterBlobName(letter: DeadLetter): string {
   return `${eventHubName}/${consumerGroup}/${partition}/${file}`;
 }
 
-/** The blob's JSON. Buffers are stored in base64 (bodyEncoding "base64"), everything else as JSON. */
+/** The blob's JSON: coordinates, content type and the whole body, `utf8` text or `base64`. */
 export function deadLetterDocument(letter: DeadLetter): Record<string, unknown> {
   const { event } = letter;
-  const binary = Buffer.isBuffer(event.body);
+  const utf8 = isUtf8(event.rawBody);
   return {
     eventHubName: letter.eventHubName,
     consumerGroup: letter.consumerGroup,
@@ -52,8 +54,9 @@ export function deadLetterDocument(letter: DeadLetter): Record<string, unknown> 
     enqueuedTimeUtc: event.enqueuedTimeUtc,
     partitionKey: event.partitionKey,
     properties: event.properties,
-    bodyEncoding: binary ? 'base64' : 'json',
-    body: binary ? (event.body as Buffer).toString('base64') : (event.body ?? null),
+    contentType: event.contentType,
+    bodyEncoding: utf8 ? 'utf8' : 'base64',
+    body: event.rawBody.toString(utf8 ? 'utf8' : 'base64'),
     error: letter.error,
     failedAtUtc: letter.failedAtUtc,
     invocationId: letter.invocationId,
@@ -102,7 +105,8 @@ export function createBlobDeadLetterStore(
     async save(letter) {
       await ensureContainer();
       const blobName = deadLetterBlobName(letter);
-      const content = JSON.stringify(deadLetterDocument(letter));
+      // Never throws for an odd event (see safeJson): whatever save() throws is storage's failure.
+      const content = safeJson(deadLetterDocument(letter));
       const upload = () =>
         container.getBlockBlobClient(blobName).upload(content, Buffer.byteLength(content), {
           blobHTTPHeaders: { blobContentType: 'application/json' },

@@ -1,13 +1,19 @@
 // The consumer's log lines, a contract with the Application Insights queries in infra/:
 // `<Kind> <one-line JSON object>`, e.g.
 //   traces | where message startswith "EventProcessed " | extend e = parse_json(substring(message, 15))
-import type { ConsumedEvent } from './triggerEvents';
+import { isUtf8 } from 'node:buffer';
+import type { EventCoordinates } from './triggerEvents';
 
-/** An event's fields as logged: its coordinates, the body as (possibly truncated) text, and the lag. */
-export interface EventCoordinates extends Omit<ConsumedEvent, 'body'> {
+/** What a log line or dead letter needs of an event: coordinates and the exact body. */
+export interface LoggableEvent extends EventCoordinates {
+  rawBody: Buffer;
+}
+
+/** The body as logged: text when it is UTF-8, else base64; exact up to the cut. */
+export interface LoggedBody {
   body: string;
+  bodyEncoding: 'utf8' | 'base64';
   bodyTruncated: boolean;
-  lagMs: number | null;
 }
 
 export interface BatchSummary {
@@ -51,60 +57,64 @@ export interface BatchMisalignment {
 
 export const MAX_ERROR_CHARS = 1024;
 
-export function eventProcessedLine(event: ConsumedEvent, nowMs: number, maxBodyChars: number): string {
-  return `EventProcessed ${JSON.stringify(coordinates(event, nowMs, maxBodyChars))}`;
+export function eventProcessedLine(event: LoggableEvent, nowMs: number, maxBodyChars: number): string {
+  return line('EventProcessed', eventFields(event, nowMs, maxBodyChars));
 }
 
 export function eventFailedLine(
-  event: ConsumedEvent,
+  event: LoggableEvent,
   nowMs: number,
   maxBodyChars: number,
   error: string,
   /** Null when the event was given up without a dead letter (the batch failed on its last attempt). */
   deadLetterBlob: string | null,
 ): string {
-  const line = {
-    ...coordinates(event, nowMs, maxBodyChars),
+  return line('EventFailed', {
+    ...eventFields(event, nowMs, maxBodyChars),
     error: truncate(error, MAX_ERROR_CHARS),
     deadLetterBlob,
-  };
-  return `EventFailed ${JSON.stringify(line)}`;
+  });
 }
 
 export function batchProcessedLine(summary: BatchSummary): string {
-  return `BatchProcessed ${JSON.stringify(summary)}`;
+  return line('BatchProcessed', { ...summary });
 }
 
 export function batchFailedLine(failure: BatchFailure): string {
-  return `BatchFailed ${JSON.stringify({ ...failure, error: truncate(failure.error, MAX_ERROR_CHARS) })}`;
+  return line('BatchFailed', { ...failure, error: truncate(failure.error, MAX_ERROR_CHARS) });
 }
 
 export function deadLetterFailedLine(failure: DeadLetterFailure): string {
-  return `DeadLetterFailed ${JSON.stringify(failure)}`;
+  return line('DeadLetterFailed', { ...failure });
 }
 
 export function batchMisalignedLine(misalignment: BatchMisalignment): string {
-  return `BatchMisaligned ${JSON.stringify(misalignment)}`;
+  return line('BatchMisaligned', { ...misalignment });
 }
 
 /** Milliseconds between the event's arrival in Event Hubs and now; null when the time is unknown. */
-export function lagMs(event: ConsumedEvent, nowMs: number): number | null {
+export function lagMs(event: Pick<EventCoordinates, 'enqueuedTimeUtc'>, nowMs: number): number | null {
   if (event.enqueuedTimeUtc === null) return null;
   return Math.max(0, nowMs - Date.parse(event.enqueuedTimeUtc));
 }
 
-/** The body as text: strings as they are, Buffers in base64, anything else as JSON; cut at maxChars. */
-export function bodyForLog(body: unknown, maxChars: number): { body: string; bodyTruncated: boolean } {
-  let text: string;
-  if (typeof body === 'string') text = body;
-  else if (Buffer.isBuffer(body)) text = body.toString('base64');
-  else text = JSON.stringify(body) ?? String(body);
-  return text.length > maxChars
-    ? { body: truncate(text, maxChars), bodyTruncated: true }
-    : { body: text, bodyTruncated: false };
+/**
+ * The exact body as text: UTF-8 bodies as they are (JSON keeps its source text: numbers their digits,
+ * keys their order), other bytes in base64; cut at maxChars. Never parses or re-serialises the body, so
+ * no body (a 100k-deep JSON array, say) can make a log line throw.
+ */
+export function bodyForLog(rawBody: Buffer, maxChars: number): LoggedBody {
+  const bodyEncoding = isUtf8(rawBody) ? 'utf8' : 'base64';
+  // Decode no more than the line can show: a 1 MB body costs a slice, not a copy.
+  const limit = bodyEncoding === 'utf8' ? maxChars * 4 + 4 : Math.ceil(maxChars / 4) * 3 + 3;
+  const shown = rawBody.subarray(0, limit);
+  let text = bodyEncoding === 'utf8' ? shown.toString('utf8') : shown.toString('base64');
+  if (bodyEncoding === 'utf8' && shown.length < rawBody.length) text = text.replace(/\uFFFD$/, '');
+  const truncated = text.length > maxChars || shown.length < rawBody.length;
+  return { body: truncated ? truncate(text, maxChars) : text, bodyEncoding, bodyTruncated: truncated };
 }
 
-function coordinates(event: ConsumedEvent, nowMs: number, maxBodyChars: number): EventCoordinates {
+function eventFields(event: LoggableEvent, nowMs: number, maxBodyChars: number): Record<string, unknown> {
   return {
     partitionId: event.partitionId,
     sequenceNumber: event.sequenceNumber,
@@ -112,9 +122,35 @@ function coordinates(event: ConsumedEvent, nowMs: number, maxBodyChars: number):
     enqueuedTimeUtc: event.enqueuedTimeUtc,
     partitionKey: event.partitionKey,
     properties: event.properties,
-    ...bodyForLog(event.body, maxBodyChars),
+    contentType: event.contentType,
+    ...bodyForLog(event.rawBody, maxBodyChars),
     lagMs: lagMs(event, nowMs),
   };
+}
+
+/**
+ * `<Kind> <JSON>`, and never a throw: a field that cannot be serialised (properties nested beyond the
+ * stack, a getter that throws) is replaced by a note, so one odd event cannot fail its batch.
+ */
+function line(kind: string, fields: Record<string, unknown>): string {
+  return `${kind} ${safeJson(fields)}`;
+}
+
+export function safeJson(fields: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(fields);
+  } catch {
+    const kept: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(fields)) {
+      try {
+        JSON.stringify(value);
+        kept[key] = value;
+      } catch (error) {
+        kept[key] = `[not serialisable: ${error instanceof Error ? error.name : 'error'}]`;
+      }
+    }
+    return JSON.stringify(kept);
+  }
 }
 
 /** Cuts at maxChars without splitting a surrogate pair. */

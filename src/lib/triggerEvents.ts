@@ -1,12 +1,21 @@
-// Normalises what the Functions host delivers to an Event Hub trigger with cardinality "many" into one
-// record per event. The host's shapes vary (see docs/app.md): bodies arrive parsed from JSON, as plain
-// strings or as Buffers; sequence numbers as numbers, strings or {low, high} longs; offsets as numbers
-// or strings; enqueued times with or without a zone; and when the host drops events without a body,
-// the body array is shorter than the metadata arrays and the two can no longer be paired.
-import type { TriggerMetadata } from '@azure/functions';
+// What the Functions host delivers to the Event Hub trigger (cardinality "many") -> one record per
+// event, and each body decoded by its own content type.
+//
+// The trigger declares dataType "binary" (withBinaryBodies below): the host then binds byte[][] and
+// sends the bodies as collection_bytes, byte for byte, dropping none (GrpcMessageConversionExtensions
+// .ToRpcByteArray drops only null entries; EventData bodies are never null). Without a dataType the
+// host binds object[] and runs every body through Newtonsoft, and ONE body that is not JSON fails the
+// whole batch before the handler runs; with "string" it decodes bodies as UTF-8 (bytes that are not
+// UTF-8 are replaced) and drops empty ones, so the body array stops lining up with the metadata. See
+// docs/fidelity.md, "Event Hubs trigger".
+//
+// Other shapes are still read (parsed JSON, strings, {low, high} longs, offsets as numbers, times
+// without a zone) so the app stays correct on a host that delivers them.
+import type { EventHubFunctionOptions, TriggerMetadata } from '@azure/functions';
+import { isUtf8 } from 'node:buffer';
 
-export interface ConsumedEvent {
-  body: unknown;
+/** Where an event sits in the hub and what came with it; everything but the body. */
+export interface EventCoordinates {
   partitionId: string | null;
   sequenceNumber: number | null;
   offset: string | null;
@@ -14,14 +23,36 @@ export interface ConsumedEvent {
   enqueuedTimeUtc: string | null;
   partitionKey: string | null;
   properties: Record<string, unknown>;
+  /** The event's AMQP content-type (systemPropertiesArray[i]['content-type']), as the producer set it. */
+  contentType: string | null;
+}
+
+/** An event as delivered, before its body is decoded. */
+export interface ReceivedEvent extends EventCoordinates {
+  /** The body exactly as it is in Event Hubs. */
+  rawBody: Buffer;
+  /** What the host handed over for this event (a Buffer with dataType binary). */
+  delivered: unknown;
+}
+
+/** An event as the handler gets it. */
+export interface ConsumedEvent extends EventCoordinates {
+  /**
+   * The body decoded by its content type: JSON (`application/json`, `*+json`) parsed, `text/*` (UTF-8)
+   * as a string, anything else a Buffer. Without a content type: parsed JSON if it is JSON, else the
+   * text if it is UTF-8, else a Buffer.
+   */
+  body: unknown;
+  /** The body exactly as it is in Event Hubs. */
+  rawBody: Buffer;
 }
 
 export interface TriggerBatch {
   eventHubName: string | null;
   consumerGroup: string | null;
   partitionId: string | null;
-  events: ConsumedEvent[];
-  /** False when the host dropped empty events: per-event coordinates are then unknown (null). */
+  events: ReceivedEvent[];
+  /** False when the host dropped events: per-event coordinates are then unknown (null). */
   aligned: boolean;
   /** Number of events described by the metadata (delivered plus dropped). */
   metadataCount: number;
@@ -30,16 +61,33 @@ export interface TriggerBatch {
   lastSequenceNumber: number | null;
 }
 
+/** A body that does not match its declared content type: that event's failure, never the batch's. */
+export class BodyDecodeError extends Error {
+  override readonly name = 'BodyDecodeError';
+}
+
+/**
+ * The trigger options with `dataType: 'binary'`. @azure/functions 4.16.5 types EventHubTriggerOptions
+ * without `dataType`, although the library spreads every option into the binding it registers and the
+ * host reads it (azure-functions-nodejs-library #187, #340): this is the one place that adds it.
+ */
+export function withBinaryBodies(options: EventHubFunctionOptions): EventHubFunctionOptions {
+  const binary: EventHubFunctionOptions & { dataType: 'binary' } = { ...options, dataType: 'binary' };
+  return binary;
+}
+
 export function readTriggerBatch(
   messages: unknown,
   triggerMetadata: TriggerMetadata | undefined,
 ): TriggerBatch {
   const bodies = Array.isArray(messages) ? messages : [messages];
   const metadata = triggerMetadata ?? {};
-  const partitionContext = asRecord(metadata.partitionContext);
+  const partitionContext = asRecord(metadata.triggerPartitionContext ?? metadata.partitionContext);
   const partitionId = asString(partitionContext.partitionId);
 
   const sequenceNumbers = asArray(metadata.sequenceNumberArray);
+  // Extension 6.x: offsetArray is long.TryParse(OffsetString), or -1 where offsets are not numbers.
+  const offsetStrings = asArray(metadata.offsetStringArray);
   const offsets = asArray(metadata.offsetArray);
   const enqueuedTimes = asArray(metadata.enqueuedTimeUtcArray);
   const partitionKeys = asArray(metadata.partitionKeyArray);
@@ -49,19 +97,24 @@ export function readTriggerBatch(
     sequenceNumbers.length,
     offsets.length,
     enqueuedTimes.length,
-    partitionKeys.length,
     properties.length,
     systemProperties.length,
   );
   const aligned = metadataCount === 0 || metadataCount === bodies.length;
 
-  const coordinate = (index: number) => {
+  const coordinate = (index: number): Omit<EventCoordinates, 'partitionId'> => {
     const system = asRecord(systemProperties[index]);
     return {
       sequenceNumber: toSequenceNumber(
         sequenceNumbers[index] ?? system.sequenceNumber ?? system['x-opt-sequence-number'],
       ),
-      offset: toOffset(offsets[index] ?? system.offset ?? system['x-opt-offset']),
+      offset: toOffset(
+        system.offsetString ??
+          (offsetStrings.length === metadataCount ? offsetStrings[index] : undefined) ??
+          system['x-opt-offset'] ??
+          offsets[index] ??
+          system.offset,
+      ),
       enqueuedTimeUtc: toUtcIso(
         enqueuedTimes[index] ?? system.enqueuedTimeUtc ?? system['x-opt-enqueued-time'],
       ),
@@ -71,22 +124,24 @@ export function readTriggerBatch(
         asString(system.partitionKey ?? system['x-opt-partition-key']) ??
         (partitionKeys.length === metadataCount ? asScalarText(partitionKeys[index]) : null),
       properties: asRecord(properties[index]),
+      contentType: typeof system['content-type'] === 'string' ? system['content-type'] : null,
     };
   };
+  const unknownCoordinates: Omit<EventCoordinates, 'partitionId'> = {
+    sequenceNumber: null,
+    offset: null,
+    enqueuedTimeUtc: null,
+    partitionKey: null,
+    properties: {},
+    contentType: null,
+  };
 
-  const events = bodies.map((body, index): ConsumedEvent => {
-    return aligned
-      ? { body, partitionId, ...coordinate(index) }
-      : {
-          body,
-          partitionId,
-          sequenceNumber: null,
-          offset: null,
-          enqueuedTimeUtc: null,
-          partitionKey: null,
-          properties: {},
-        };
-  });
+  const events = bodies.map((delivered, index): ReceivedEvent => ({
+    partitionId,
+    ...(aligned ? coordinate(index) : unknownCoordinates),
+    rawBody: rawBodyOf(delivered),
+    delivered,
+  }));
 
   const allSequenceNumbers = Array.from(
     { length: metadataCount },
@@ -102,6 +157,75 @@ export function readTriggerBatch(
     firstSequenceNumber: allSequenceNumbers.length > 0 ? Math.min(...allSequenceNumbers) : null,
     lastSequenceNumber: allSequenceNumbers.length > 0 ? Math.max(...allSequenceNumbers) : null,
   };
+}
+
+/** The body the handler gets; throws BodyDecodeError when the body contradicts its content type. */
+export function decodeEvent(event: ReceivedEvent): ConsumedEvent {
+  const { delivered, ...rest } = event;
+  void delivered;
+  const body = Buffer.isBuffer(event.delivered)
+    ? decodeBody(event.rawBody, event.contentType)
+    : event.delivered;
+  return { ...rest, body };
+}
+
+export function decodeBody(bytes: Buffer, contentType: string | null): unknown {
+  const media = parseMediaType(contentType);
+  if (media === null) {
+    if (!isUtf8(bytes)) return bytes;
+    const text = bytes.toString('utf8');
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  if (media.type === 'application/json' || media.type.endsWith('+json')) {
+    const text = utf8Text(bytes, contentType);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new BodyDecodeError(
+        `The body is declared ${media.type} but is not valid JSON (${(error as Error).message})`,
+      );
+    }
+  }
+  if (media.type.startsWith('text/') && (media.charset === null || isUtf8Charset(media.charset))) {
+    return utf8Text(bytes, contentType);
+  }
+  return bytes;
+}
+
+function utf8Text(bytes: Buffer, contentType: string | null): string {
+  if (!isUtf8(bytes)) {
+    throw new BodyDecodeError(`The body is declared ${contentType} but is not valid UTF-8`);
+  }
+  return bytes.toString('utf8');
+}
+
+function parseMediaType(contentType: string | null): { type: string; charset: string | null } | null {
+  if (contentType === null || contentType.trim() === '') return null;
+  const [type, ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  const charset = parameters.find((parameter) => parameter.startsWith('charset='));
+  return { type, charset: charset === undefined ? null : charset.slice('charset='.length).replace(/"/g, '') };
+}
+
+function isUtf8Charset(charset: string): boolean {
+  return charset === 'utf-8' || charset === 'utf8';
+}
+
+/** The exact bytes when the host delivered bytes; otherwise the delivered value as text. Never throws. */
+function rawBodyOf(delivered: unknown): Buffer {
+  if (Buffer.isBuffer(delivered)) return delivered;
+  if (delivered instanceof Uint8Array)
+    return Buffer.from(delivered.buffer, delivered.byteOffset, delivered.byteLength);
+  if (typeof delivered === 'string') return Buffer.from(delivered, 'utf8');
+  if (delivered === undefined || delivered === null) return Buffer.alloc(0);
+  try {
+    return Buffer.from(JSON.stringify(delivered) ?? '', 'utf8');
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 /** Numbers, numeric strings, bigints and {low, high} longs (as one worker version sent them). */

@@ -21,7 +21,11 @@ let backends: Backends;
 
 beforeAll(async () => {
   backends = await startBackends(
-    ['frequency', 'retrystop', 'minbatch'].map((name) => ({ name, partitions: 1, consumerGroups: [] })),
+    ['frequency', 'retrystop', 'minbatch', 'moving', 'ckfail'].map((name) => ({
+      name,
+      partitions: 1,
+      consumerGroups: [],
+    })),
   );
 });
 
@@ -38,7 +42,12 @@ async function startHost(
   hub: string,
   name: string,
   eventHubs: object,
-  options: { failing?: boolean; port?: number } = {},
+  options: {
+    failing?: boolean;
+    port?: number;
+    loadBalancingIntervalMs?: number;
+    ownershipExpirationMs?: number;
+  } = {},
 ): Promise<HostProcess & { recordFile: string }> {
   const settingsFile = writeSettings(backends.dir, name, {
     AzureWebJobsStorage: backends.storageConnectionString,
@@ -58,6 +67,8 @@ async function startHost(
     settingsFile,
     hostJsonFile,
     recordFile,
+    loadBalancingIntervalMs: options.loadBalancingIntervalMs,
+    ownershipExpirationMs: options.ownershipExpirationMs,
   });
   running.push(host);
   return { ...host, recordFile };
@@ -155,6 +166,72 @@ test('stopping the host while an invocation is in retry completes, checkpoints n
   const second = await startHost('retrystop', 'retrystop-2', eventHubs, { port: first.port });
   const after = await untilInvoked(second.recordFile, 1, 'the event in retry, delivered again');
   expect(after.map((i) => [i.sequenceNumbers, i.succeeded, i.retryCount])).toEqual([[[1], true, 0]]);
+});
+
+test('retry counts live in one instance: a batch in retry that another host picks up starts again at retry 0', async () => {
+  const balancing = { loadBalancingIntervalMs: 500, ownershipExpirationMs: 3_000 };
+  const first = await startHost(
+    'moving',
+    'moving-1',
+    { maxEventBatchSize: 1 },
+    { failing: true, ...balancing },
+  );
+  await send('moving', [{ body: { n: 0 }, properties: { fail: true } }]);
+  await eventually(
+    () => invocations(first.recordFile).find((i) => i.retryCount >= 2),
+    30_000,
+    'the event to be in its second retry on the first host',
+  );
+  // A second instance (another owner id) waits while the first owns the partition.
+  const second = await startHost('moving', 'moving-2', { maxEventBatchSize: 1 }, balancing);
+  await first.kill();
+  const after = await untilInvoked(
+    second.recordFile,
+    0,
+    'the event on the second host once ownership expired',
+  );
+  expect(after.map((i) => [i.sequenceNumbers, i.succeeded, i.retryCount])).toEqual([[[0], true, 0]]);
+});
+
+test('a checkpoint write that fails restarts the partition from the stored checkpoint: the batch comes again', async () => {
+  const host = await startHost(
+    'ckfail',
+    'ckfail',
+    { maxEventBatchSize: 1 },
+    { loadBalancingIntervalMs: 500 },
+  );
+  await send('ckfail', bodies(0, 1));
+  await untilInvoked(host.recordFile, 0, 'the first event');
+  await eventually(
+    async () => ((await checkpointOf('ckfail')) === '0' ? true : undefined),
+    10_000,
+    'checkpoint 0',
+  );
+  // An infinite lease held by someone else makes every write of the checkpoint blob fail (412).
+  const blob = backends.blobService
+    .getContainerClient('azure-webjobs-eventhub')
+    .getBlobClient('127.0.0.1/ckfail/$default/checkpoint/0');
+  const lease = blob.getBlobLeaseClient();
+  await lease.acquireLease(-1);
+  await send('ckfail', bodies(1, 1));
+  const again = await eventually(
+    () => {
+      const seen = invocations(host.recordFile).filter((i) => i.sequenceNumbers[0] === 1);
+      return seen.length >= 2 ? seen : undefined;
+    },
+    30_000,
+    'the second event delivered again after its checkpoint failed',
+  );
+  expect(again.every((i) => i.succeeded)).toBe(true);
+  expect(await checkpointOf('ckfail')).toBe('0');
+  await lease.releaseLease();
+  await eventually(
+    async () => ((await checkpointOf('ckfail')) === '1' ? true : undefined),
+    30_000,
+    'checkpoint 1',
+  );
+  // The restart began at the stored checkpoint: the first event never came again.
+  expect(invocations(host.recordFile).filter((i) => i.sequenceNumbers[0] === 0)).toHaveLength(1);
 });
 
 test('minEventBatchSize holds events back until enough arrived, maxWaitTime sends the rest', async () => {

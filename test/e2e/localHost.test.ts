@@ -30,6 +30,8 @@ function settings(name: string, hub: string): string {
     AzureWebJobsStorage: backends.storageConnectionString,
     EventHubConnection: backends.eventHubsConnectionString,
     FIXTURE_HUB: hub,
+    FIXTURE_OBJECTS_HUB: 'objects',
+    FIXTURE_BYTES_HUB: 'bytes',
     FIXTURE_CONSUMER_GROUP: CONSUMER_GROUP,
   });
 }
@@ -47,6 +49,9 @@ beforeAll(async () => {
   backends = await startBackends([
     { name: 'fixture', partitions: 2, consumerGroups: [CONSUMER_GROUP] },
     { name: 'balance', partitions: 4, consumerGroups: [CONSUMER_GROUP] },
+    { name: 'objects', partitions: 1, consumerGroups: [CONSUMER_GROUP] },
+    { name: 'bytes', partitions: 1, consumerGroups: [CONSUMER_GROUP] },
+    { name: 'moving', partitions: 1, consumerGroups: [CONSUMER_GROUP] },
   ]);
   recordFile = path.join(backends.dir, 'fixture.records.ndjson');
   host = await startHostProcess({
@@ -181,7 +186,7 @@ describe('HTTP triggers', () => {
 });
 
 describe('Event Hubs trigger', () => {
-  test('events arrive as the host delivers them: parsed bodies, empty ones dropped, metadata in host shapes', async () => {
+  test('dataType string: UTF-8 strings (JSON-parsed by the library), empty ones dropped, metadata as extension 6.x sends it', async () => {
     await send('fixture', [
       [
         [
@@ -223,6 +228,7 @@ describe('Event Hubs trigger', () => {
       ...(records[0].triggerMetadata as Metadata),
       sequenceNumberArray: merged('sequenceNumberArray'),
       offsetArray: merged('offsetArray'),
+      offsetStringArray: merged('offsetStringArray'),
       partitionKeyArray: merged('partitionKeyArray'),
       propertiesArray: merged('propertiesArray'),
       enqueuedTimeUtcArray: merged('enqueuedTimeUtcArray'),
@@ -235,15 +241,19 @@ describe('Event Hubs trigger', () => {
       partitionId: '0',
       isCheckpointingAfterInvocation: true,
     });
+    expect(metadata.triggerPartitionContext).toEqual(metadata.partitionContext);
     expect(metadata.sequenceNumberArray).toEqual([0, 1, 2, 3]);
     expect((metadata.offsetArray as unknown[]).length).toBe(4);
+    expect(merged('offsetStringArray')).toEqual(metadata.offsetArray);
     expect(metadata.partitionKeyArray).toEqual([]);
     expect(metadata.propertiesArray).toEqual([{}, { color: 'red', count: 5 }, {}, {}]);
     const enqueued = metadata.enqueuedTimeUtcArray as string[];
     expect(enqueued.every((time) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$/.test(time))).toBe(true);
     const system = (metadata.systemPropertiesArray as Record<string, unknown>[])[1];
     expect(system).toMatchObject({ 'x-opt-sequence-number': 1, sequenceNumber: 1, partitionKey: null });
-    expect(metadata.sys).toMatchObject({ methodName: 'consume' });
+    expect(system['x-opt-enqueued-time']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$/);
+    // The host never sends its `sys` binding data (ScriptInvocationContextExtensions.ShouldSkipBindingData).
+    expect(metadata).not.toHaveProperty('sys');
 
     const checkpoint = await eventually(
       async () =>
@@ -257,7 +267,7 @@ describe('Event Hubs trigger', () => {
     );
     expect(checkpoint.metadata.offset).toBe(String((metadata.offsetArray as unknown[])[3]));
     await host.child.waitForLine(
-      /Trigger Details: PartitionId: 0, Offset: \d+(-\d+)?, EnqueueTimeUtc: \S+, SequenceNumber: 0(-\d)?, Count: \d/,
+      /Trigger Details: PartionId: 0, Offset: \d+-\d+, EnqueueTimeUtc: \S+, SequenceNumber: 0-\d, Count: \d/,
       5_000,
     );
   });
@@ -280,7 +290,7 @@ describe('Event Hubs trigger', () => {
       [2, true, null],
     ]);
     await host.child.waitForLine(
-      /Waiting for `00:00:00` before retrying function execution\. Next attempt: '1'\. Max retry count: '3'/,
+      /Waiting for `00:00:00` before retrying function execution\. Next attempt: '1'\. Max retry count: '3'\./,
       5_000,
     );
 
@@ -309,6 +319,103 @@ describe('Event Hubs trigger', () => {
       10_000,
       'the checkpoint past the failed batch',
     );
+  });
+
+  test('no dataType: Newtonsoft binds object[]; one plain-text body fails the binding, the handler is not called, retries fail alike, then the host checkpoints past the batch', async () => {
+    await send('objects', [
+      [
+        [
+          {
+            body: Buffer.from('{"at":"2024-01-02T03:04:05.000Z","n":1.50}'),
+            contentType: 'application/json',
+          },
+          { body: Buffer.from('plain text'), contentType: 'text/plain' },
+        ],
+        { partitionId: '0' },
+      ],
+    ]);
+    const attempts = await eventually(
+      () => {
+        const found = readRecords(recordFile).filter((r) => r.functionName === 'consumeObjects');
+        return found.length >= 3 ? found : undefined;
+      },
+      30_000,
+      'three failed consumeObjects attempts',
+    );
+    expect(attempts.map((r) => [r.succeeded, r.retryCount, r.inputs])).toEqual([
+      [false, 0, []],
+      [false, 1, []],
+      [false, 2, []],
+    ]);
+    expect(attempts[0].error).toMatch(
+      /^Microsoft\.Azure\.WebJobs\.Host: Exception binding parameter 'eventHubTrigger\w+'\. Microsoft\.Azure\.WebJobs\.Host: Binding parameters to complex objects \(such as 'Object'\) uses Json\.NET serialization\./,
+    );
+    await host.child.waitForLine(
+      /^\[\S+\] System\.Private\.CoreLib: Exception while executing function: Functions\.consumeObjects\. Microsoft\.Azure\.WebJobs\.Host: Exception binding parameter/,
+      5_000,
+    );
+    expect(host.child.lines).toContain(
+      "2. Change the queue payload to be valid json. The JSON parser failed: Unexpected character encountered while parsing value: p. Path '', line 0, position 0.",
+    );
+    await host.child.waitForLine(/Function execution failed after '2' retries\./, 5_000);
+    expect(host.child.lines.some((line) => line.includes('consumeObjects got'))).toBe(false);
+    // Like the extension: the batch is checkpointed "regardless of function success/failure".
+    await eventually(
+      async () =>
+        (await listBlobs(backends.blobService, 'azure-webjobs-eventhub')).find(
+          (blob) =>
+            blob.name === `127.0.0.1/objects/${CONSUMER_GROUP}/checkpoint/0` &&
+            blob.metadata.sequencenumber === '1',
+        ),
+      10_000,
+      'the checkpoint past the batch that could not be bound',
+    );
+
+    // JSON alone binds: Newtonsoft's round trip rewrites the date and keeps the number's value.
+    await send('objects', [
+      [
+        [{ body: Buffer.from('{"at":"2024-01-02T03:04:05.000Z","n":1.50}') }, { body: Buffer.alloc(0) }],
+        { partitionId: '0' },
+      ],
+    ]);
+    const bound = await eventually(
+      () => readRecords(recordFile).find((r) => r.functionName === 'consumeObjects' && r.succeeded),
+      30_000,
+      'a consumeObjects invocation that binds',
+    );
+    expect(bound.inputs[0]).toEqual([{ at: '2024-01-02T03:04:05Z', n: 1.5 }, null]);
+  });
+
+  test('dataType binary: every body byte for byte, empty ones kept, content types in systemPropertiesArray', async () => {
+    const bodies = [
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0x00]),
+      Buffer.alloc(0),
+      Buffer.from('{"a":1}'),
+    ];
+    await send('bytes', [
+      [
+        [
+          { body: bodies[0], contentType: 'application/octet-stream' },
+          { body: bodies[1] },
+          { body: bodies[2], contentType: 'application/json' },
+        ],
+        { partitionId: '0' },
+      ],
+    ]);
+    const record = await eventually(
+      () => readRecords(recordFile).find((r) => r.functionName === 'consumeBytes'),
+      30_000,
+      'the consumeBytes invocation',
+    );
+    const delivered = (record.inputs[0] as { $bytes: string }[]).map((b) => Buffer.from(b.$bytes, 'base64'));
+    expect(delivered).toEqual(bodies);
+    const system = (record.triggerMetadata as { systemPropertiesArray: Record<string, unknown>[] })
+      .systemPropertiesArray;
+    expect(system.map((p) => p['content-type'] ?? null)).toEqual([
+      'application/octet-stream',
+      null,
+      'application/json',
+    ]);
   });
 
   test('host storage that refuses the host is named without the SAS token of its connection string', async () => {

@@ -18,17 +18,13 @@ async function appHost(hub: string, options: Parameters<typeof startAppHost>[2] 
 }
 
 /**
- * What the consumer logs for a published event: the host delivers string bodies and the library
- * JSON-parses each one (keeping text that is not JSON); the app logs strings as they are, the rest as JSON.
+ * What the consumer logs for a published event: its exact body (the trigger declares dataType binary),
+ * as text when it is UTF-8, else in base64.
  */
-function asLogged(sent: string): string {
-  let value: unknown;
-  try {
-    value = JSON.parse(sent);
-  } catch {
-    return sent;
-  }
-  return typeof value === 'string' ? value : JSON.stringify(value);
+function asLogged(sent: string | Buffer): { body: string; bodyEncoding: 'utf8' | 'base64' } {
+  const bytes = Buffer.isBuffer(sent) ? sent : Buffer.from(sent);
+  const utf8 = Buffer.from(bytes.toString('utf8')).equals(bytes);
+  return { body: bytes.toString(utf8 ? 'utf8' : 'base64'), bodyEncoding: utf8 ? 'utf8' : 'base64' };
 }
 
 beforeAll(async () => {
@@ -48,7 +44,8 @@ afterAll(async () => {
 test('every accepted request form reaches the consumer as sent, across partitions and partition keys', async () => {
   const host = await appHost('forms');
   const expected: {
-    body: string;
+    body: string | Buffer;
+    contentType: string;
     partitionKey: string | null;
     partitionId?: string;
     properties: Record<string, unknown>;
@@ -56,7 +53,7 @@ test('every accepted request form reaches the consumer as sent, across partition
   const publish = async (
     body: string | Buffer,
     contentType: string,
-    events: string[],
+    events: (string | Buffer)[],
     route: { partitionKey?: string; partitionId?: string } = {},
     properties: Record<string, unknown> = {},
   ) => {
@@ -74,6 +71,10 @@ test('every accepted request form reaches the consumer as sent, across partition
     for (const event of events) {
       expected.push({
         body: event,
+        contentType:
+          contentType.split(';')[0] === 'application/x-ndjson'
+            ? 'application/json'
+            : contentType.split(';')[0],
         partitionKey: route.partitionKey ?? null,
         partitionId: route.partitionId,
         properties,
@@ -115,6 +116,13 @@ test('every accepted request form reaches the consumer as sent, across partition
       retained: true,
     },
   );
+  // Bytes that are not UTF-8 (a PNG header): the host hands them over untouched, the log shows base64.
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe]);
+  await publish(png, 'application/octet-stream', [png]);
+  // Source text kept: digits beyond double precision, spacing, a date Newtonsoft would have rewritten.
+  await publish('[ {"big": 12345678901234567890, "at": "2024-01-02T03:04:05.000Z"} ]', 'application/json', [
+    '{"big": 12345678901234567890, "at": "2024-01-02T03:04:05.000Z"}',
+  ]);
   await publish('[true, 42, "text event"]', 'application/json', ['true', '42', '"text event"'], {
     partitionKey: 'device-7',
   });
@@ -135,9 +143,11 @@ test('every accepted request form reaches the consumer as sent, across partition
   expect(consumerLines(host, 'EventFailed')).toEqual([]);
 
   for (const event of expected) {
-    const matches = processed.filter((line) => line.body === asLogged(event.body));
-    expect({ body: event.body, deliveries: matches.length }).toEqual({ body: event.body, deliveries: 1 });
+    const logged = asLogged(event.body);
+    const matches = processed.filter((line) => line.body === logged.body);
+    expect({ body: logged.body, deliveries: matches.length }).toEqual({ body: logged.body, deliveries: 1 });
     const [line] = matches;
+    expect(line).toMatchObject({ bodyEncoding: logged.bodyEncoding, contentType: event.contentType });
     expect(line.partitionKey).toBe(event.partitionKey);
     expect(line.properties).toEqual(event.properties);
     if (event.partitionId) expect(line.partitionId).toBe(event.partitionId);

@@ -20,6 +20,8 @@ const queries = [...docs.matchAll(/```kusto\n([\s\S]*?)```/g)].map((match) => {
 
 const event: ConsumedEvent = {
   body: { orderId: 1 },
+  rawBody: Buffer.from('{"orderId":1}'),
+  contentType: 'application/json',
   partitionId: '0',
   sequenceNumber: 42,
   offset: '4096',

@@ -1,10 +1,12 @@
 import { deadLetterBlobName, deadLetterDocument, type DeadLetter } from '../../src/lib/deadLetter';
 import { bodyForLog, eventProcessedLine } from '../../src/lib/eventLog';
 import { describeError, redactSecrets } from '../../src/lib/redact';
-import type { ConsumedEvent } from '../../src/lib/triggerEvents';
+import type { ReceivedEvent } from '../../src/lib/triggerEvents';
 
-const EVENT: ConsumedEvent = {
-  body: { text: 'line one\nline two' },
+const EVENT: ReceivedEvent = {
+  rawBody: Buffer.from('{"text": "line one\\nline two",\n "n": 12345678901234567890}'),
+  delivered: undefined,
+  contentType: 'application/json',
   partitionId: '0',
   sequenceNumber: 42,
   offset: '4200',
@@ -29,16 +31,44 @@ describe('event log lines', () => {
     expect(JSON.parse(line.slice('EventProcessed '.length)).lagMs).toBe(0);
   });
 
+  test('log the body exactly as sent: JSON source text with its whitespace and digits', () => {
+    const line = eventProcessedLine(EVENT, Date.parse('2024-01-01T00:00:01.500Z'), 100);
+    expect(JSON.parse(line.slice('EventProcessed '.length))).toMatchObject({
+      contentType: 'application/json',
+      body: '{"text": "line one\\nline two",\n "n": 12345678901234567890}',
+      bodyEncoding: 'utf8',
+    });
+  });
+
   test.each([
-    ['short', 10, 'short', false],
-    ['0123456789ABC', 10, '0123456789', true],
-    [{ a: 1 }, 10, '{"a":1}', false],
-    [42, 10, '42', false],
-    [true, 10, 'true', false],
-    [Buffer.from('bytes'), 10, 'Ynl0ZXM=', false],
-    [`${'a'.repeat(9)}😀`, 10, 'a'.repeat(9), true],
-  ])('body %p cut at %i -> %p', (body, max, text, truncated) => {
-    expect(bodyForLog(body, max)).toEqual({ body: text, bodyTruncated: truncated });
+    [Buffer.from('short'), 10, 'short', 'utf8', false],
+    [Buffer.from('0123456789ABC'), 10, '0123456789', 'utf8', true],
+    [Buffer.from('{"a":1}'), 10, '{"a":1}', 'utf8', false],
+    [Buffer.from([0, 1, 2]), 10, '\u0000\u0001\u0002', 'utf8', false],
+    [Buffer.from([0x62, 0xff, 0x74]), 10, 'Yv90', 'base64', false],
+    [Buffer.from([0xff, ...Buffer.from('0123456789')]), 8, '/zAxMjM0', 'base64', true],
+    [Buffer.from(`${'a'.repeat(9)}😀`), 10, 'a'.repeat(9), 'utf8', true],
+    [Buffer.from(`${'é'.repeat(30)}`), 10, 'é'.repeat(10), 'utf8', true],
+    [Buffer.alloc(0), 10, '', 'utf8', false],
+  ])('body %p cut at %i -> %p (%s)', (rawBody, max, text, encoding, truncated) => {
+    expect(bodyForLog(rawBody, max)).toEqual({
+      body: text,
+      bodyEncoding: encoding,
+      bodyTruncated: truncated,
+    });
+  });
+
+  test('a 100k-deep JSON body and properties too deep to serialise still give one line each', () => {
+    const depth = 100_000;
+    const deep = JSON.parse('['.repeat(depth) + ']'.repeat(depth)) as unknown;
+    const event: ReceivedEvent = {
+      ...EVENT,
+      rawBody: Buffer.from('['.repeat(depth) + ']'.repeat(depth)),
+      properties: { nested: deep },
+    };
+    const fields = JSON.parse(eventProcessedLine(event, 0, 10).slice('EventProcessed '.length));
+    expect(fields).toMatchObject({ body: '[[[[[[[[[[', bodyTruncated: true, properties: expect.any(String) });
+    expect(fields.properties).toMatch(/^\[not serialisable: RangeError\]$/);
   });
 });
 
@@ -75,8 +105,9 @@ describe('dead letters', () => {
       enqueuedTimeUtc: '2024-01-01T00:00:00.000Z',
       partitionKey: null,
       properties: { 'x-source': 'test' },
-      bodyEncoding: 'json',
-      body: { text: 'line one\nline two' },
+      contentType: 'application/json',
+      bodyEncoding: 'utf8',
+      body: '{"text": "line one\\nline two",\n "n": 12345678901234567890}',
       error: 'boom',
       failedAtUtc: '2024-01-01T00:00:02.000Z',
       invocationId: 'inv-1',
@@ -84,7 +115,7 @@ describe('dead letters', () => {
   });
 
   test('keep binary bodies in base64', () => {
-    const document = deadLetterDocument({ ...letter, event: { ...EVENT, body: Buffer.from([0, 255]) } });
+    const document = deadLetterDocument({ ...letter, event: { ...EVENT, rawBody: Buffer.from([0, 255]) } });
     expect(document).toMatchObject({ bodyEncoding: 'base64', body: 'AP8=' });
   });
 });

@@ -77,8 +77,15 @@ function parseLine(message: string): [string, Record<string, unknown>] {
 
 describe('processEvents', () => {
   test('logs one EventProcessed line per event and one BatchProcessed line, in the contract format', async () => {
-    const { logs, run } = setup(handleEvent, hostMetadata(3, { propertiesArray: [{ source: 'a' }, {}, {}] }));
-    await run([{ id: 1 }, 'text', 'x'.repeat(50)]);
+    const types = ['application/json', 'text/plain', 'text/plain'];
+    const { logs, run } = setup(
+      handleEvent,
+      hostMetadata(3, {
+        propertiesArray: [{ source: 'a' }, {}, {}],
+        systemPropertiesArray: types.map((type) => ({ 'content-type': type })),
+      }),
+    );
+    await run([Buffer.from('{"id": 1}'), Buffer.from('text'), Buffer.from('x'.repeat(50))]);
     expect(logs.map((log) => log.level)).toEqual([
       'information',
       'information',
@@ -87,7 +94,8 @@ describe('processEvents', () => {
     ]);
     expect(logs[0].message).toBe(
       'EventProcessed {"partitionId":"1","sequenceNumber":100,"offset":"5000","enqueuedTimeUtc":"2024-05-06T07:08:00.000Z",' +
-        '"partitionKey":"device-1","properties":{"source":"a"},"body":"{\\"id\\":1}","bodyTruncated":false,"lagMs":10000}',
+        '"partitionKey":"device-1","properties":{"source":"a"},"contentType":"application/json",' +
+        '"body":"{\\"id\\": 1}","bodyEncoding":"utf8","bodyTruncated":false,"lagMs":10000}',
     );
     expect(parseLine(logs[2].message)[1]).toMatchObject({
       body: 'x'.repeat(20),
@@ -128,7 +136,9 @@ describe('processEvents', () => {
       enqueuedTimeUtc: '2024-05-06T07:08:01.000Z',
       partitionKey: 'device-1',
       properties: {},
+      contentType: null,
       body: '{"n":1}',
+      bodyEncoding: 'utf8',
       bodyTruncated: false,
       lagMs: 9000,
       error: 'cannot handle this one',
@@ -142,7 +152,7 @@ describe('processEvents', () => {
       error: 'cannot handle this one',
       invocationId: 'test-invocation',
       failedAtUtc: '2024-05-06T07:08:10.000Z',
-      event: { body: { n: 1 }, sequenceNumber: 101 },
+      event: { rawBody: Buffer.from('{"n":1}'), sequenceNumber: 101 },
     });
   });
 
@@ -219,7 +229,9 @@ describe('processEvents', () => {
       enqueuedTimeUtc: `2024-05-06T07:08:0${sequenceNumber - 100}.000Z`,
       partitionKey: 'device-1',
       properties: {},
+      contentType: null,
       body,
+      bodyEncoding: 'utf8',
       bodyTruncated: false,
       lagMs: 10000 - (sequenceNumber - 100) * 1000,
       error: `Given up without a dead letter: the batch failed on its last attempt (${error})`,
@@ -334,10 +346,104 @@ describe('processEvents', () => {
     expect(deadLetters.saved).toHaveLength(1);
   });
 
-  test('Buffer bodies (dataType binary) are logged in base64', async () => {
+  test('bodies that are not UTF-8 are logged in base64, exactly', async () => {
     const { logs, run } = setup(handleEvent, hostMetadata(1));
-    await run([Buffer.from('hi')]);
-    expect(parseLine(logs[0].message)[1]).toMatchObject({ body: 'aGk=', bodyTruncated: false });
+    await run([Buffer.from([0xff, 0x68, 0x00])]);
+    expect(parseLine(logs[0].message)[1]).toMatchObject({
+      body: '/2gA',
+      bodyEncoding: 'base64',
+      bodyTruncated: false,
+    });
+  });
+
+  describe('whatever goes wrong with one event is its own failure, never the batch (issue 11)', () => {
+    const depth = 100_000;
+    const deepBody = Buffer.from('['.repeat(depth) + ']'.repeat(depth));
+    const json = { 'content-type': 'application/json' };
+
+    test('a 100k-deep JSON body is processed and logged; the events around it too', async () => {
+      const { logs, run } = setup(
+        handleEvent,
+        hostMetadata(3, { systemPropertiesArray: [json, json, json] }),
+      );
+      await run([Buffer.from('{"before":1}'), deepBody, Buffer.from('{"after":1}')]);
+      expect(logs.map((log) => parseLine(log.message)[0])).toEqual([
+        'EventProcessed',
+        'EventProcessed',
+        'EventProcessed',
+        'BatchProcessed',
+      ]);
+      expect(parseLine(logs[1].message)[1]).toMatchObject({ body: '['.repeat(20), bodyTruncated: true });
+    });
+
+    test('a handler that overflows the stack on it fails that event only: dead-lettered exactly', async () => {
+      const handler: EventHandler = (event) => {
+        JSON.stringify(event.body);
+      };
+      const { deadLetters, logs, run } = setup(
+        handler,
+        hostMetadata(3, { systemPropertiesArray: [json, json, json] }),
+      );
+      await run([Buffer.from('{"before":1}'), deepBody, Buffer.from('{"after":1}')]);
+      expect(logs.map((log) => parseLine(log.message)[0])).toEqual([
+        'EventProcessed',
+        'EventFailed',
+        'EventProcessed',
+        'BatchProcessed',
+      ]);
+      expect(parseLine(logs[1].message)[1]).toMatchObject({
+        sequenceNumber: 101,
+        error: 'Maximum call stack size exceeded',
+        deadLetterBlob: 'dead-letter-events/events/processor/1/101.json',
+      });
+      expect(deadLetters.saved.map((letter) => letter.event.rawBody)).toEqual([deepBody]);
+    });
+
+    test('a body that contradicts its content type is dead-lettered; the batch goes on', async () => {
+      const metadata = hostMetadata(2, {
+        systemPropertiesArray: [json, { 'content-type': 'text/plain' }],
+      });
+      const seen: unknown[] = [];
+      const { deadLetters, logs, run } = setup((event) => void seen.push(event.body), metadata);
+      await run([Buffer.from('{"truncated":'), Buffer.from([0x68, 0xff])]);
+      expect(seen).toEqual([]);
+      expect(logs.map((log) => parseLine(log.message)[0])).toEqual([
+        'EventFailed',
+        'EventFailed',
+        'BatchProcessed',
+      ]);
+      expect(parseLine(logs[0].message)[1].error).toMatch(
+        /^The body is declared application\/json but is not valid JSON/,
+      );
+      expect(parseLine(logs[1].message)[1]).toMatchObject({
+        error: 'The body is declared text/plain but is not valid UTF-8',
+        body: 'aP8=',
+        bodyEncoding: 'base64',
+      });
+      expect(deadLetters.saved.map((letter) => letter.event.sequenceNumber)).toEqual([100, 101]);
+    });
+
+    test('a handler that throws something without a printable message fails that event only', async () => {
+      const handler: EventHandler = () => {
+        throw Object.create(null);
+      };
+      const { logs, run } = setup(handler, hostMetadata(1));
+      await run([Buffer.from('x')]);
+      expect(parseLine(logs[0].message)).toEqual([
+        'EventFailed',
+        expect.objectContaining({ error: 'The handler threw a value that cannot be turned into text' }),
+      ]);
+    });
+
+    test('properties too deep to serialise do not stop the event from being logged', async () => {
+      const deep = JSON.parse('['.repeat(depth) + ']'.repeat(depth)) as unknown;
+      const { logs, run } = setup(handleEvent, hostMetadata(1, { propertiesArray: [{ deep }] }));
+      await run([Buffer.from('x')]);
+      expect(parseLine(logs[0].message)[1]).toMatchObject({
+        body: 'x',
+        properties: '[not serialisable: RangeError]',
+      });
+    });
   });
 
   test('falls back to the settings for hub and consumer group when the metadata lacks them', async () => {

@@ -1,4 +1,21 @@
-import { readTriggerBatch, toOffset, toSequenceNumber, toUtcIso } from '../../src/lib/triggerEvents';
+import {
+  BodyDecodeError,
+  decodeBody,
+  decodeEvent,
+  readTriggerBatch,
+  toOffset,
+  toSequenceNumber,
+  toUtcIso,
+  type ReceivedEvent,
+} from '../../src/lib/triggerEvents';
+
+/** The handler's view of each event, without the raw bytes (checked separately). */
+const decoded = (events: ReceivedEvent[]) =>
+  events.map((event) => {
+    const { rawBody, ...rest } = decodeEvent(event);
+    void rawBody;
+    return rest;
+  });
 
 const partitionContext = {
   fullyQualifiedNamespace: 'ns.servicebus.windows.net',
@@ -32,7 +49,7 @@ describe('readTriggerBatch', () => {
       firstSequenceNumber: 10,
       lastSequenceNumber: 12,
     });
-    expect(batch.events).toEqual([
+    expect(decoded(batch.events)).toEqual([
       {
         body: { id: 1 },
         partitionId: '3',
@@ -41,6 +58,7 @@ describe('readTriggerBatch', () => {
         enqueuedTimeUtc: '2024-05-06T07:08:09.123Z',
         partitionKey: 'device-1',
         properties: { source: 'a' },
+        contentType: null,
       },
       {
         body: 'plain text',
@@ -50,6 +68,7 @@ describe('readTriggerBatch', () => {
         enqueuedTimeUtc: '2024-05-06T07:08:10.000Z',
         partitionKey: null,
         properties: {},
+        contentType: null,
       },
       {
         body: 42,
@@ -59,20 +78,23 @@ describe('readTriggerBatch', () => {
         enqueuedTimeUtc: '2024-05-06T07:08:11.123Z',
         partitionKey: 'device-1',
         properties: { poison: true },
+        contentType: null,
       },
     ]);
+    expect(batch.events.map((event) => event.rawBody.toString())).toEqual(['{"id":1}', 'plain text', '42']);
   });
 
   test('accepts Buffers (dataType binary) and long objects for sequence numbers', () => {
-    const body = Buffer.from([1, 2, 3]);
+    const body = Buffer.from([0xff, 2, 3]);
     const batch = readTriggerBatch([body], {
       partitionContext,
       sequenceNumberArray: [{ low: 5, high: 1, unsigned: false }],
       offsetArray: ['abc:1'],
       enqueuedTimeUtcArray: ['2024-05-06T07:08:09+02:00'],
     });
-    expect(batch.events[0]).toMatchObject({
+    expect(decodeEvent(batch.events[0])).toMatchObject({
       body,
+      rawBody: body,
       sequenceNumber: 4294967301,
       offset: 'abc:1',
       enqueuedTimeUtc: '2024-05-06T05:08:09.000Z',
@@ -110,7 +132,12 @@ describe('readTriggerBatch', () => {
       lastSequenceNumber: 22,
     });
     expect(
-      batch.events.map((event) => [event.body, event.partitionId, event.sequenceNumber, event.offset]),
+      decoded(batch.events).map((event) => [
+        event.body,
+        event.partitionId,
+        event.sequenceNumber,
+        event.offset,
+      ]),
     ).toEqual([
       ['a', '3', null, null],
       ['c', '3', null, null],
@@ -145,7 +172,7 @@ describe('readTriggerBatch', () => {
       firstSequenceNumber: null,
       lastSequenceNumber: null,
     });
-    expect(batch.events).toEqual([
+    expect(decoded(batch.events)).toEqual([
       {
         body: 'only',
         partitionId: null,
@@ -154,8 +181,93 @@ describe('readTriggerBatch', () => {
         enqueuedTimeUtc: null,
         partitionKey: null,
         properties: {},
+        contentType: null,
       },
     ]);
+  });
+});
+
+describe('dataType binary: what extension 6.x and the host send', () => {
+  const offsetStrings = ['4294967296', 'A:1:2', '12345678901234567890'];
+  const metadata = {
+    partitionContext,
+    triggerPartitionContext: partitionContext,
+    sequenceNumberArray: [7, 8, 9],
+    // long.TryParse(OffsetString), or -1; the library JSON-parses these string entries.
+    offsetArray: [4294967296, -1, -1],
+    offsetStringArray: [4294967296, 'A:1:2', 12345678901234567000],
+    enqueuedTimeUtcArray: ['2024-05-06T07:08:09.12', '2024-05-06T07:08:10', '2024-05-06T07:08:11.1'],
+    propertiesArray: [{}, {}, {}],
+    systemPropertiesArray: offsetStrings.map((offsetString, i) => ({
+      'content-type': ['application/json', 'text/plain', 'application/octet-stream'][i],
+      'x-opt-offset': offsetString,
+      offset: -1,
+      offsetString,
+      partitionKey: null,
+    })),
+  };
+
+  test('bodies are decoded by their content type; offsets come from OffsetString, exact', () => {
+    const bodies = [Buffer.from('{"n": 9007199254740993}'), Buffer.from('héllo'), Buffer.from([0xff, 0x00])];
+    const batch = readTriggerBatch(bodies, metadata);
+    expect(batch.events.map((event) => [event.offset, event.contentType])).toEqual([
+      ['4294967296', 'application/json'],
+      ['A:1:2', 'text/plain'],
+      ['12345678901234567890', 'application/octet-stream'],
+    ]);
+    expect(batch.events.map((event) => decodeEvent(event).body)).toEqual([
+      { n: 9007199254740992 },
+      'héllo',
+      Buffer.from([0xff, 0x00]),
+    ]);
+    expect(batch.events.map((event) => event.rawBody)).toEqual(bodies);
+  });
+
+  test('empty bodies stay in the batch (collection_bytes drops only nulls): arrays stay aligned', () => {
+    const batch = readTriggerBatch([Buffer.alloc(0), Buffer.from('x'), Buffer.alloc(0)], metadata);
+    expect(batch.aligned).toBe(true);
+    expect(batch.events.map((event) => event.sequenceNumber)).toEqual([7, 8, 9]);
+  });
+});
+
+describe('decodeBody', () => {
+  test.each([
+    ['application/json', '[1, "a", {"b": null}]', [1, 'a', { b: null }]],
+    ['application/json; charset=utf-8', '"text"', 'text'],
+    ['application/cloudevents+json', '{"id":"1"}', { id: '1' }],
+    ['text/plain', '{"not":"parsed"}', '{"not":"parsed"}'],
+    ['text/plain; charset=UTF-8', 'wörld', 'wörld'],
+    ['text/csv', 'a,b', 'a,b'],
+    [null, '{"sniffed":true}', { sniffed: true }],
+    [null, 'not json', 'not json'],
+    [null, '', ''],
+  ])('%s %p -> %p', (contentType, text, expected) => {
+    expect(decodeBody(Buffer.from(text), contentType)).toEqual(expected);
+  });
+
+  test.each([
+    ['application/octet-stream', Buffer.from('{"a":1}')],
+    ['image/png', Buffer.from([0x89, 0x50])],
+    ['text/plain; charset=iso-8859-1', Buffer.from([0xe9])],
+    [null, Buffer.from([0xc3, 0x28])],
+  ])('%s stays bytes', (contentType, bytes) => {
+    expect(decodeBody(bytes, contentType)).toEqual(bytes);
+  });
+
+  test.each([
+    ['application/json', Buffer.from('{"a":'), /declared application\/json but is not valid JSON/],
+    ['application/json', Buffer.from([0x22, 0xff, 0x22]), /not valid UTF-8/],
+    ['text/plain', Buffer.from([0x68, 0xff]), /declared text\/plain but is not valid UTF-8/],
+  ])('a %s body that contradicts its content type is a BodyDecodeError', (contentType, bytes, message) => {
+    expect(() => decodeBody(bytes, contentType)).toThrow(BodyDecodeError);
+    expect(() => decodeBody(bytes, contentType)).toThrow(message);
+  });
+
+  test('a 100k-deep JSON array decodes', () => {
+    const depth = 100_000;
+    expect(
+      Array.isArray(decodeBody(Buffer.from('['.repeat(depth) + ']'.repeat(depth)), 'application/json')),
+    ).toBe(true);
   });
 });
 

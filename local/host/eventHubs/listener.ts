@@ -37,15 +37,19 @@ export interface EventHubTriggerFunction {
   retry?: RetryPolicy;
 }
 
-/** How quickly instances rebalance; the Event Hubs SDK's defaults unless a test shortens them. */
+/** How quickly instances rebalance: host.json loadBalancingUpdateInterval, partitionOwnershipExpirationInterval. */
 export interface LoadBalancingOptions {
   updateIntervalMs: number;
   ownershipExpirationMs: number;
 }
 
+/**
+ * The host's: extension 6.x leaves Azure.Messaging.EventHubs' EventProcessorOptions defaults (30 s, 2 min;
+ * the JavaScript SDK's own are 10 s, 1 min). Greedy strategy in both (EventHubOptions).
+ */
 export const DEFAULT_LOAD_BALANCING: LoadBalancingOptions = {
-  updateIntervalMs: 10_000,
-  ownershipExpirationMs: 60_000,
+  updateIntervalMs: 30_000,
+  ownershipExpirationMs: 120_000,
 };
 
 export function describeEventHubFunctions(
@@ -80,13 +84,19 @@ export function describeEventHubFunctions(
         shape: {
           functionName: fn.metadata.name,
           cardinality,
-          dataType: binding.dataType === 'binary' ? 'binary' : 'string',
+          dataType: triggerDataType(binding.dataType),
           includeEmptyEntries: capabilities.IncludeEmptyEntriesInMessagePayload?.toLowerCase() === 'true',
         },
         retry: retryPolicyFrom(fn.metadata.retryOptions),
       },
     ];
   });
+}
+
+/** GeneralScriptBindingProvider.ParseDataType: case-insensitive; anything else binds object (Newtonsoft). */
+function triggerDataType(value: unknown): TriggerShape['dataType'] {
+  const dataType = typeof value === 'string' ? value.toLowerCase() : '';
+  return dataType === 'binary' || dataType === 'string' ? dataType : 'default';
 }
 
 export class EventHubListener {
@@ -199,6 +209,7 @@ export class EventHubListener {
           const processor = this.#partitions.get(context.partitionId);
           this.#partitions.delete(context.partitionId);
           await processor?.close(reason);
+          if (processor?.faulted) await this.#restartPartition(context.partitionId);
           this.#logger.log(
             'information',
             `${this.#describe(name)} stopped processing partition ${context.partitionId} (${reason})`,
@@ -206,7 +217,9 @@ export class EventHubListener {
           );
         },
         processError: async (error, context) => {
-          const where = context.partitionId ? ` partition ${context.partitionId}` : '';
+          const where = context.partitionId
+            ? ` (Partition Id: '${context.partitionId}', Owner: '${this.ownerId}', EventHubPath: '${this.#trigger.eventHubName}')`
+            : '';
           const code = (error as { code?: string }).code;
           const expected = code === 'ReceiverDisconnectedError';
           this.#logger.log(
@@ -255,6 +268,31 @@ export class EventHubListener {
       this.#logger.log(
         'warning',
         `Could not release partitions left by an earlier run: ${String(error)}`,
+        TRIGGER_LOG_CATEGORY,
+      );
+    }
+  }
+
+  /**
+   * After a failed checkpoint write the host's processor restarts the partition at its next
+   * load-balancing cycle. The JavaScript SDK would only take a partition it still owns back once that
+   * ownership expired (2 min), so the ownership is marked abandoned: the next cycle claims it again and
+   * reads from the last stored checkpoint.
+   */
+  async #restartPartition(partitionId: string): Promise<void> {
+    try {
+      const owned = await this.#checkpointStore.listOwnership(
+        this.#client.fullyQualifiedNamespace,
+        this.#trigger.eventHubName,
+        this.#trigger.consumerGroup,
+      );
+      const mine = owned.filter((o) => o.partitionId === partitionId && o.ownerId === this.ownerId);
+      if (mine.length > 0)
+        await this.#checkpointStore.claimOwnership(mine.map((o) => ({ ...o, ownerId: '' })));
+    } catch (error) {
+      this.#logger.log(
+        'warning',
+        `Could not give up partition ${partitionId} for a restart: ${String(error)}`,
         TRIGGER_LOG_CATEGORY,
       );
     }

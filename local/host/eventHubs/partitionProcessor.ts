@@ -12,7 +12,14 @@ import { EventHubsHostOptions } from '../hostJson';
 import { Invoker } from '../invoke';
 import { HostLogger } from '../logger';
 import { canRetry, retryDelayMs, RetryPolicy } from '../retry';
-import { PartitionCoordinates, toTriggerInput, TriggerShape } from './triggerInput';
+import {
+  PartitionCoordinates,
+  toTriggerInput,
+  triggerDetails,
+  TriggerBindingError,
+  TriggerInvocationInput,
+  TriggerShape,
+} from './triggerInput';
 
 /** The extension checkpoints held-back work after this long without events (batchCheckpointFrequency > 1). */
 const IDLE_CHECKPOINT_MS = 600_000;
@@ -39,6 +46,8 @@ export class PartitionProcessor {
   #lastBatchReceivedAt = Date.now();
   #ownershipLost = new AbortController();
   #held: ReceivedEventData[] = [];
+  /** A checkpoint write failed: the partition restarts from the stored checkpoint, nothing more is written. */
+  #faulted = false;
   #heldTimer?: NodeJS.Timeout;
   /** Serializes the SDK's calls with the held-events timer. */
   #queue: Promise<void> = Promise.resolve();
@@ -54,6 +63,11 @@ export class PartitionProcessor {
     };
   }
 
+  /** A checkpoint write failed: the listener gives the partition up so that it restarts at once. */
+  get faulted(): boolean {
+    return this.#faulted;
+  }
+
   processEvents(events: ReceivedEventData[], context: PartitionContext): Promise<void> {
     this.#context = context;
     return this.#serialized(() => this.#processEvents(events));
@@ -64,7 +78,7 @@ export class PartitionProcessor {
     clearTimeout(this.#heldTimer);
     this.#held = [];
     await this.#serialized(async () => {
-      if (reason !== 'OwnershipLost' && this.#uncheckpointed)
+      if (reason !== 'OwnershipLost' && !this.#faulted && this.#uncheckpointed)
         await this.#checkpoint(this.#uncheckpointed, 'on close');
     });
   }
@@ -123,48 +137,75 @@ export class PartitionProcessor {
     let retries = 0;
     let lastError: unknown;
     for (;;) {
-      const input = toTriggerInput(events, this.#coordinates, shape, checkpointAfter);
+      let input: TriggerInvocationInput | undefined;
+      let bindingFailure: string | undefined;
+      try {
+        input = toTriggerInput(events, this.#coordinates, shape, checkpointAfter, triggerName);
+      } catch (error) {
+        if (!(error instanceof TriggerBindingError)) throw error;
+        bindingFailure = error.hostMessage;
+      }
       const result = await invoker.invoke(fn, {
-        inputData: [{ name: triggerName, data: input.data }],
-        triggerMetadata: input.triggerMetadata,
+        inputData: input ? [{ name: triggerName, data: input.data }] : [],
+        triggerMetadata: input?.triggerMetadata,
+        bindingFailure,
         retryContext: retry
           ? { retryCount: retries, maxRetryCount: retry.maxRetryCount, exception: toRpcException(lastError) }
           : undefined,
         reason: '(null)',
-        details: input.details,
+        details: triggerDetails(events, this.#coordinates.partitionId, shape.cardinality),
       });
-      if (result.succeeded || !canRetry(retry, retries)) return true;
+      if (result.succeeded) return true;
+      if (!canRetry(retry, retries)) {
+        if (retry) {
+          // LoggerExtensions.LogFunctionRetriesFailed.
+          logger.log(
+            'error',
+            `Function execution failed after '${retries}' retries.`,
+            `Function.${fn.metadata.name}`,
+          );
+        }
+        return true;
+      }
       if (this.#cancelled) return false;
       retries++;
       lastError = result.error;
       const delay = retryDelayMs(retry!, retries);
+      // LoggerExtensions.LogFunctionRetryAttempt: Debug, in the function's category.
       logger.log(
-        'information',
+        'debug',
         `Waiting for \`${formatTimeSpan(delay)}\` before retrying function execution. ` +
-          `Next attempt: '${retries}'. Max retry count: '${retry!.maxRetryCount}'`,
+          `Next attempt: '${retries}'. Max retry count: '${retry!.maxRetryCount}'.`,
         `Function.${fn.metadata.name}`,
       );
       if (!(await sleep(delay, this.#cancellation))) return false;
     }
   }
 
+  /**
+   * A checkpoint write that fails is not swallowed (PartitionProcessor.CheckpointAsync lets it escape):
+   * the Event Hubs processor faults that partition's processing and a later load-balancing cycle starts it
+   * again from the last stored checkpoint, so the batch is delivered again. Here the error leaves
+   * processEvents, the SDK closes the partition and claims it again on its next cycle; closing this
+   * processor writes no checkpoint of its own.
+   */
   async #checkpoint(event: ReceivedEventData, when: string): Promise<void> {
     try {
       await this.#context.updateCheckpoint(event);
-      this.#batchCounter = 0;
-      if (this.#uncheckpointed === event) this.#uncheckpointed = undefined;
     } catch (error) {
-      this.#runtime.logger.log(
-        'warning',
+      this.#faulted = true;
+      throw new Error(
         `Checkpoint ${when} failed for partition ${this.#coordinates.partitionId} ` +
-          `(sequence number ${event.sequenceNumber}); its events will be delivered again: ${String(error)}`,
-        'Host.Triggers.EventHubs',
+          `(sequence number ${event.sequenceNumber}); processing restarts from the last stored checkpoint: ` +
+          `${error instanceof Error ? error.message : String(error)}`,
       );
     }
+    this.#batchCounter = 0;
+    if (this.#uncheckpointed === event) this.#uncheckpointed = undefined;
   }
 
   get #cancelled(): boolean {
-    return this.#runtime.stopping.aborted || this.#ownershipLost.signal.aborted;
+    return this.#runtime.stopping.aborted || this.#ownershipLost.signal.aborted || this.#faulted;
   }
 
   get #cancellation(): AbortSignal {
@@ -202,9 +243,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 /** TimeSpan's default format, hh:mm:ss[.fffffff]. */
-function formatTimeSpan(ms: number): string {
+export function formatTimeSpan(ms: number): string {
   const pad = (n: number) => String(n).padStart(2, '0');
-  const totalSeconds = Math.floor(ms / 1000);
-  const fraction = ms % 1000 ? `.${String(ms % 1000).padStart(3, '0')}0000` : '';
+  const ticks = Math.round(ms * 10_000);
+  const totalSeconds = Math.floor(ticks / 10_000_000);
+  const fraction = ticks % 10_000_000 ? `.${String(ticks % 10_000_000).padStart(7, '0')}` : '';
   return `${pad(Math.floor(totalSeconds / 3600))}:${pad(Math.floor(totalSeconds / 60) % 60)}:${pad(totalSeconds % 60)}${fraction}`;
 }

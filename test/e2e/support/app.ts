@@ -38,7 +38,9 @@ export interface ConsumerLine {
   offset: string;
   partitionKey: string | null;
   properties: Record<string, unknown>;
+  contentType: string | null;
   body: string;
+  bodyEncoding: 'utf8' | 'base64';
   error?: string;
   deadLetterBlob?: string;
 }

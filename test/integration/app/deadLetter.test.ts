@@ -30,6 +30,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** What the host sends for dataType binary, every event published as application/json. */
 function hostTrigger(count: number, properties: Record<string, unknown>[]) {
   return {
     partitionContext: {
@@ -44,7 +45,7 @@ function hostTrigger(count: number, properties: Record<string, unknown>[]) {
     partitionKeyArray: Array.from({ length: count }, () => 'device-9'),
     enqueuedTimeUtcArray: Array.from({ length: count }, () => '2024-05-06T07:08:09.123'),
     propertiesArray: properties,
-    systemPropertiesArray: Array.from({ length: count }, () => ({})),
+    systemPropertiesArray: Array.from({ length: count }, () => ({ 'content-type': 'application/json' })),
   };
 }
 
@@ -59,7 +60,15 @@ test('a failing event becomes a blob with its body and coordinates; the rest of 
   const { context, logs } = capturingContext({
     triggerMetadata: hostTrigger(3, [{}, { poison: true, source: 'curl' }, {}]),
   });
-  await processEvents([{ n: 0 }, { n: 1, payload: 'kept for replay' }, { n: 2 }], context);
+  const bodies = [
+    '{"n":0}',
+    '{"n": 1, "payload": "kept for replay", "big": 12345678901234567890}',
+    '{"n":2}',
+  ];
+  await processEvents(
+    bodies.map((body) => Buffer.from(body)),
+    context,
+  );
 
   expect(logs.map((log) => log.message.split(' ')[0])).toEqual([
     'EventProcessed',
@@ -85,8 +94,9 @@ test('a failing event becomes a blob with its body and coordinates; the rest of 
     enqueuedTimeUtc: '2024-05-06T07:08:09.123Z',
     partitionKey: 'device-9',
     properties: { poison: true, source: 'curl' },
-    bodyEncoding: 'json',
-    body: { n: 1, payload: 'kept for replay' },
+    contentType: 'application/json',
+    bodyEncoding: 'utf8',
+    body: bodies[1],
     error: 'Sample handler: event is marked as poison (application property poison=true)',
     failedAtUtc: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     invocationId: 'test-invocation',
@@ -95,24 +105,31 @@ test('a failing event becomes a blob with its body and coordinates; the rest of 
 
 test('a redelivered batch overwrites its dead letters instead of duplicating them', async () => {
   const { context } = capturingContext({ triggerMetadata: hostTrigger(3, [{}, { poison: true }, {}]) });
-  await processEvents([{ n: 0 }, { n: 1, redelivered: true }, { n: 2 }], context);
+  await processEvents(
+    ['{"n":0}', '{"n":1,"redelivered":true}', '{"n":2}'].map((b) => Buffer.from(b)),
+    context,
+  );
   expect(await listBlobs()).toEqual(['events/processor/2/301.json']);
   // The blob is the redelivery's, not the first delivery's.
   const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
   const blob = service.getContainerClient(CONTAINER).getBlobClient('events/processor/2/301.json');
   const document = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
-  expect(document).toMatchObject({ sequenceNumber: 301, body: { n: 1, redelivered: true } });
+  expect(document).toMatchObject({ sequenceNumber: 301, body: '{"n":1,"redelivered":true}' });
   expect(document.properties).toEqual({ poison: true });
 });
 
 test('a binary body (dataType binary delivers Buffers) is dead-lettered byte for byte', async () => {
   const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x7f, 0xc3]);
-  const { context } = capturingContext({ triggerMetadata: hostTrigger(1, [{ poison: true }]) });
+  const metadata = {
+    ...hostTrigger(1, [{ poison: true }]),
+    systemPropertiesArray: [{ 'content-type': 'application/octet-stream' }],
+  };
+  const { context } = capturingContext({ triggerMetadata: metadata });
   await processEvents([bytes], context);
   const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
   const blob = service.getContainerClient(CONTAINER).getBlobClient('events/processor/2/300.json');
   const document = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
-  expect(document.bodyEncoding).toBe('base64');
+  expect(document).toMatchObject({ bodyEncoding: 'base64', contentType: 'application/octet-stream' });
   expect(Buffer.compare(Buffer.from(document.body, 'base64'), bytes)).toBe(0);
 });
 
@@ -120,7 +137,7 @@ test('a dead-letter container deleted while the app runs is created again', asyn
   const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
   await service.getContainerClient(CONTAINER).delete();
   const { context } = capturingContext({ triggerMetadata: hostTrigger(1, [{ poison: true }]) });
-  await processEvents([{ n: 0 }], context);
+  await processEvents([Buffer.from('{"n":0}')], context);
   expect(await listBlobs()).toEqual(['events/processor/2/300.json']);
 });
 
@@ -133,7 +150,7 @@ test('when storage is down the invocation throws (the retry policy takes over) a
   });
   // The storage client's short retry policy (3 tries) ends this well inside jest's test timeout; its
   // multi-minute defaults would not.
-  await expect(processEvents([{ n: 0 }, { n: 1 }], context)).rejects.toThrow(
+  await expect(processEvents([Buffer.from('{"n":0}'), Buffer.from('{"n":1}')], context)).rejects.toThrow(
     'Dead-lettering event 2/300 failed: RestError',
   );
   expect(logs.map((log) => log.message.split(' ')[0])).toEqual(['DeadLetterFailed', 'BatchFailed']);

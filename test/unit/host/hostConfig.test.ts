@@ -83,7 +83,11 @@ test('retry policies: fixed and exponential delays, bounded and unbounded counts
     minimumInterval: { seconds: 10 },
     maximumInterval: { seconds: 60 },
   })!;
-  expect([1, 2, 3, 4].map((n) => retryDelayMs(exponential, n))).toEqual([10_000, 20_000, 40_000, 60_000]);
+  // RandomizedExponentialBackoffStrategy: min, then min + rand(0.8..1.2) x 2^(n-2) x min, capped.
+  const at = (random: number) => [1, 2, 3, 4, 5].map((n) => retryDelayMs(exponential, n, () => random));
+  expect(at(0)).toEqual([10_000, 18_000, 26_000, 42_000, 60_000]);
+  expect(at(0.5)).toEqual([10_000, 20_000, 30_000, 50_000, 60_000]);
+  expect(at(1)).toEqual([10_000, 22_000, 34_000, 58_000, 60_000]);
   expect(canRetry(exponential, 1_000)).toBe(true);
   expect(retryPolicyFrom(undefined)).toBeUndefined();
 });
