@@ -69,10 +69,15 @@ export async function publishEvents(
   let eventsAccepted = 0;
   let batchesSent = 0;
   for (const batch of batches) {
+    let sendStarted = false;
     try {
-      await deadline.run((abortSignal) => producer.sendBatch(batch, { abortSignal }));
+      await deadline.run((abortSignal) => {
+        sendStarted = true;
+        return producer.sendBatch(batch, { abortSignal });
+      });
     } catch (error) {
-      const unconfirmed = mayHaveBeenStored(error) ? batch.count : 0;
+      // A deadline already spent before this send refuses it unsent.
+      const unconfirmed = sendStarted && mayHaveBeenStored(error) ? batch.count : 0;
       throw new PublishError(eventsAccepted, batchesSent, unconfirmed, batches.length, error);
     }
     eventsAccepted += batch.count;

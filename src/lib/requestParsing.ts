@@ -115,7 +115,8 @@ export function parseEventProperties(header: string | null): EventProperties | u
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`The ${EVENT_PROPERTIES_HEADER} header must be a JSON object.`);
   }
-  const properties: EventProperties = {};
+  // No prototype: a property named "__proto__" must be stored like any other, not set the prototype.
+  const properties = Object.create(null) as EventProperties;
   for (const [key, item] of Object.entries(value)) {
     if (key === '') throw invalid(`The ${EVENT_PROPERTIES_HEADER} header has an empty property name.`);
     const name = JSON.stringify(key.slice(0, 100));

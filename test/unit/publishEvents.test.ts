@@ -713,6 +713,19 @@ describe('publishEvents: hostile input (issue 11)', () => {
     });
   });
 
+  test('a property named "__proto__" is published like any other (found by the property-based run)', async () => {
+    const { producer, send } = setup();
+    const response = await send({
+      contentType: 'application/json',
+      headers: { 'x-event-properties': '{"__proto__":false,"constructor":"c"}' },
+      body: '1',
+    });
+    expect(response.status).toBe(202);
+    const properties = producer.sentEvents[0].properties!;
+    expect(Object.keys(properties)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(properties, '__proto__')?.value).toBe(false);
+  });
+
   test.each([
     ['application/json', (n: number) => `[${Array(n).fill('1').join(',')}]`],
     ['application/x-ndjson', (n: number) => Array(n).fill('1').join('\n')],
