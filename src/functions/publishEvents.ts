@@ -2,6 +2,7 @@
 // Request forms, statuses and settings: docs/app.md.
 import { app, type HttpHandler, type HttpMethod, type HttpResponseInit } from '@azure/functions';
 import { closeSharedProducer, getSharedProducer } from '../lib/eventHubClient';
+import { EventHubsDeadline } from '../lib/eventHubsDeadline';
 import { HttpError, publishFailure } from '../lib/httpErrors';
 import { acceptedResponse, errorResponse } from '../lib/httpResponses';
 import { findUnknownPartition } from '../lib/partitionIds';
@@ -15,20 +16,36 @@ export interface PublishEventsDependencies {
   getProducer(): EventProducer;
 }
 
-/** Registered for every method so that the others get a JSON 405 with `Allow: POST`, not a bare 404. */
-const ALL_METHODS: HttpMethod[] = [
-  'GET',
-  'POST',
-  'PUT',
-  'PATCH',
-  'DELETE',
-  'HEAD',
-  'OPTIONS',
-  'TRACE',
-  'CONNECT',
-];
+/**
+ * Registered for these methods so that the others get a JSON 405 with `Allow: POST`, not the host's bare
+ * 404. Not TRACE and CONNECT: the library cannot build a request object for them (the fetch Request
+ * constructor refuses both), so the invocation would fail with a 500 before this code runs; unregistered,
+ * the host answers them 404 instead.
+ */
+const ANSWERED_METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
 export function createPublishEventsHandler(dependencies: PublishEventsDependencies): HttpHandler {
+  const handle = createHandler(dependencies);
+  // Never throw: the host would answer an empty 500, and with HTTP streams enabled none at all
+  // (azure-functions-nodejs-library #324).
+  return async (request, context): Promise<HttpResponseInit> => {
+    try {
+      return await handle(request, context);
+    } catch (error) {
+      context.error(
+        `PublishFailed ${JSON.stringify({ status: 500, code: 'internal_error', error: describeError(error) })}`,
+      );
+      const internal = new HttpError(
+        500,
+        'internal_error',
+        "The request failed unexpectedly; see the function's logs.",
+      );
+      return errorResponse(internal, request.method);
+    }
+  };
+}
+
+function createHandler(dependencies: PublishEventsDependencies): HttpHandler {
   return async (request, context): Promise<HttpResponseInit> => {
     if (request.method !== 'POST') {
       const error = new HttpError(
@@ -46,7 +63,7 @@ export function createPublishEventsHandler(dependencies: PublishEventsDependenci
     let parsed;
     try {
       settings = dependencies.readSettings();
-      parsed = await parsePublishRequest(request, settings.maxRequestBytes);
+      parsed = await parsePublishRequest(request, settings);
       producer = dependencies.getProducer();
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error, request.method);
@@ -63,10 +80,10 @@ export function createPublishEventsHandler(dependencies: PublishEventsDependenci
     }
 
     const { events, routing } = parsed;
-    const abortSignal = AbortSignal.timeout(settings.publishTimeoutMs);
+    const deadline = new EventHubsDeadline(settings.publishTimeoutMs);
     try {
       if (routing.type === 'partitionId') {
-        const partitionIds = await findUnknownPartition(producer, routing.partitionId, abortSignal);
+        const partitionIds = await findUnknownPartition(producer, routing.partitionId, deadline);
         if (partitionIds !== undefined) {
           const unknown = new HttpError(
             400,
@@ -77,7 +94,7 @@ export function createPublishEventsHandler(dependencies: PublishEventsDependenci
           return errorResponse(unknown, request.method);
         }
       }
-      return acceptedResponse(await publish(producer, events, routing, abortSignal), routing);
+      return acceptedResponse(await publish(producer, events, routing, deadline), routing);
     } catch (error) {
       const answer = publishFailure(error, routing);
       if (answer.status >= 500) {
@@ -104,7 +121,7 @@ export const publishEvents = createPublishEventsHandler({
 
 app.http('publishEvents', {
   route: 'events',
-  methods: ALL_METHODS,
+  methods: ANSWERED_METHODS,
   authLevel: 'function',
   handler: publishEvents,
 });

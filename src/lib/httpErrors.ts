@@ -1,6 +1,8 @@
 // Every non-2xx answer of POST /api/events is an HttpError: a status, a stable machine-readable code,
-// a message meant for the caller, and optional extra fields. SDK errors are mapped here by their code;
-// their messages stay in the logs.
+// a message meant for the caller, and optional extra fields. Publishing failures are mapped here to a
+// status (by what eventHubsErrors.ts reads from the SDK's codes) and the request's progress; SDK
+// messages stay in the logs.
+import { errorCode, isAbort, isTransient, lastAttemptError } from './eventHubsErrors';
 import { EventTooLargeError, PublishError, type Routing } from './publisher';
 
 export const RETRY_AFTER_SECONDS = 5;
@@ -18,37 +20,12 @@ export class HttpError extends Error {
   }
 }
 
-/** Codes of Event Hubs failures that a later retry can succeed against: answered with 503 + Retry-After. */
-const TRANSIENT_CODES = new Set([
-  'ServerBusyError',
-  'ServiceUnavailableError',
-  'OperationTimeoutError',
-  'OperationCancelledError',
-  'InternalServerError',
-  'SenderBusyError',
-  'SenderNotReadyError',
-  'InsufficientCreditError',
-  'ConnectionForcedError',
-  'ConnectionLostError',
-  'DetachForcedError',
-  'ServiceCommunicationError',
-  'TransferLimitExceededError',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-]);
-
-/**
- * A caller's retry will not fix these: wrong key or missing role assignment, wrong hub, or a namespace
- * host name that does not exist (ENOTFOUND is the DNS answer "no such name"; EAI_AGAIN, a resolver that
- * did not answer, stays transient).
- */
-const CONFIGURATION_CODES = new Set(['UnauthorizedError', 'MessagingEntityNotFoundError', 'ENOTFOUND']);
+/** Where a request stopped: what Event Hubs confirmed, and what was sent without an answer. */
+type Progress = {
+  eventsAccepted: number;
+  eventsUnconfirmed: number;
+  retryFromIndex: number;
+};
 
 export function publishFailure(error: unknown, routing: Routing): HttpError {
   if (error instanceof EventTooLargeError) {
@@ -56,18 +33,20 @@ export function publishFailure(error: unknown, routing: Routing): HttpError {
       index: error.index,
       maxBatchBytes: error.maxBatchBytes,
       eventsAccepted: 0,
+      eventsUnconfirmed: 0,
     });
   }
-  const accepted = error instanceof PublishError ? error.eventsAccepted : 0;
-  const cause = lastAttemptError(error instanceof PublishError ? error.cause : error);
-  const progress = {
+  const stopped = error instanceof PublishError ? error : undefined;
+  const accepted = stopped?.eventsAccepted ?? 0;
+  const unconfirmed = stopped?.eventsUnconfirmed ?? 0;
+  const attempts = stopped ? stopped.cause : error;
+  const cause = lastAttemptError(attempts);
+  const progress: Progress = {
     eventsAccepted: accepted,
+    eventsUnconfirmed: unconfirmed,
     retryFromIndex: accepted,
   };
-  const outcome =
-    accepted === 0
-      ? 'No event was published.'
-      : `The first ${accepted} events were published; retry from index ${accepted}.`;
+  const outcome = describeOutcome(progress, stopped);
   const code = errorCode(cause);
 
   if (code === 'MessageTooLargeError') {
@@ -86,7 +65,7 @@ export function publishFailure(error: unknown, routing: Routing): HttpError {
       progress,
     );
   }
-  if (isTransient(cause, code)) {
+  if (isTransient(cause)) {
     const timedOut = isAbort(cause) || code === 'OperationTimeoutError';
     return new HttpError(
       503,
@@ -104,29 +83,16 @@ export function publishFailure(error: unknown, routing: Routing): HttpError {
   );
 }
 
-function isTransient(error: unknown, code: string | undefined): boolean {
-  if (isAbort(error)) return true;
-  if (code !== undefined && CONFIGURATION_CODES.has(code)) return false;
-  if (code !== undefined && TRANSIENT_CODES.has(code)) return true;
-  return (error as { retryable?: unknown } | undefined)?.retryable === true;
-}
-
-/**
- * The SDK reports an operation it retried as an AggregateError of every attempt's error, with no code of
- * its own; the last attempt's error says why it finally failed.
- */
-export function lastAttemptError(error: unknown): unknown {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    return lastAttemptError(error.errors[error.errors.length - 1]);
+function describeOutcome(progress: Progress, stopped: PublishError | undefined): string {
+  const { eventsAccepted: accepted, eventsUnconfirmed: unconfirmed } = progress;
+  const published =
+    accepted === 0 ? 'No event was confirmed by Event Hubs.' : `The first ${accepted} events were published.`;
+  if (unconfirmed === 0) {
+    return accepted === 0 ? 'No event was published.' : `${published} Retry from index ${accepted}.`;
   }
-  return error;
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
-}
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
+  const batch = stopped ? ` (batch ${stopped.batchesSent + 1} of ${stopped.batchCount})` : '';
+  return (
+    `${published} Events ${accepted} to ${accepted + unconfirmed - 1}${batch} were sent without an answer ` +
+    `and may be stored: retrying from index ${accepted} may duplicate them.`
+  );
 }

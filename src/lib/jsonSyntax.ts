@@ -3,7 +3,8 @@
 //   this reports a stable message with position, line and column instead;
 // - it returns the exact source text of each element of a top-level array, so events are published
 //   byte for byte as sent (no precision lost on large numbers, no key reordering).
-// Iterative, so deeply nested input cannot overflow the stack.
+// Iterative, so deeply nested input cannot overflow the stack; optional limits on nesting depth and on
+// the number of top-level array elements stop hostile input early, at the offending character.
 
 export interface TextSpan {
   start: number;
@@ -17,9 +18,20 @@ export interface JsonScan {
   values: TextSpan[];
 }
 
-export class JsonSyntaxError extends Error {
-  override readonly name = 'JsonSyntaxError';
-  /** 1-based, counted in UTF-16 code units like `position`. */
+export interface ScanLimits {
+  /**
+   * Deepest nesting of arrays and objects allowed in one value: an element of a top-level array when
+   * `arrayIsEnvelope`, otherwise the whole text. `[[1]]` has depth 2, a scalar depth 0.
+   */
+  maxDepth?: number;
+  /** Most elements allowed in a top-level array that is an envelope. */
+  maxElements?: number;
+  /** Whether a top-level array only carries the values (its own level is not counted). Default true. */
+  arrayIsEnvelope?: boolean;
+}
+
+/** Where in the text a scan stopped: position, and the 1-based line and column (UTF-16 code units). */
+abstract class JsonScanError extends Error {
   readonly line: number;
   readonly column: number;
   constructor(
@@ -37,13 +49,47 @@ export class JsonSyntaxError extends Error {
   }
 }
 
+export class JsonSyntaxError extends JsonScanError {
+  override readonly name = 'JsonSyntaxError';
+}
+
+/** Nesting deeper than `ScanLimits.maxDepth`; `index` is the top-level element it happened in. */
+export class JsonDepthError extends JsonScanError {
+  override readonly name = 'JsonDepthError';
+  constructor(
+    readonly maxDepth: number,
+    readonly index: number,
+    position: number,
+    text: string,
+  ) {
+    super(`Nesting deeper than ${maxDepth} levels`, position, text);
+  }
+}
+
+/** A top-level array with more than `ScanLimits.maxElements` elements. */
+export class JsonElementCountError extends JsonScanError {
+  override readonly name = 'JsonElementCountError';
+  constructor(
+    readonly maxElements: number,
+    position: number,
+    text: string,
+  ) {
+    super(`More than ${maxElements} array elements`, position, text);
+  }
+}
+
 const ARRAY = 0;
 const OBJECT = 1;
 
-export function scanJson(text: string): JsonScan {
+export function scanJson(text: string, limits: ScanLimits = {}): JsonScan {
+  const maxDepth = limits.maxDepth ?? Infinity;
+  const maxElements = limits.maxElements ?? Infinity;
+  const arrayIsEnvelope = limits.arrayIsEnvelope ?? true;
   const stack: number[] = [];
   const values: TextSpan[] = [];
   let isArray = false;
+  /** The stack height at which nesting exceeds maxDepth (one more when the top-level array is an envelope). */
+  let tooDeep = maxDepth + 1;
   let valueStart = -1;
   let i = skipWhitespace(text, 0);
   const fail = (reason: string, at: number): never => {
@@ -52,8 +98,20 @@ export function scanJson(text: string): JsonScan {
 
   valueLoop: for (;;) {
     // A value is expected at i (whitespace already skipped).
-    if (stack.length === 0 || (stack.length === 1 && isArray)) valueStart = i;
+    if (stack.length === 0 || (stack.length === 1 && isArray)) {
+      valueStart = i;
+      if (stack.length === 1 && arrayIsEnvelope && values.length >= maxElements) {
+        throw new JsonElementCountError(maxElements, i, text);
+      }
+    }
     const c = text.charCodeAt(i);
+    const opensContainer = c === 0x7b /* { */ || c === 0x5b; /* [ */
+    if (opensContainer && stack.length + 1 >= tooDeep) {
+      const envelope = stack.length === 0 && c === 0x5b && arrayIsEnvelope;
+      if (!envelope) {
+        throw new JsonDepthError(maxDepth, isArray && arrayIsEnvelope ? values.length : 0, i, text);
+      }
+    }
     if (c === 0x7b /* { */) {
       stack.push(OBJECT);
       i = skipWhitespace(text, i + 1);
@@ -64,7 +122,10 @@ export function scanJson(text: string): JsonScan {
       stack.pop();
       i += 1;
     } else if (c === 0x5b /* [ */) {
-      if (stack.length === 0) isArray = true;
+      if (stack.length === 0) {
+        isArray = true;
+        if (arrayIsEnvelope) tooDeep += 1;
+      }
       stack.push(ARRAY);
       i = skipWhitespace(text, i + 1);
       if (text.charCodeAt(i) !== 0x5d /* ] */) continue valueLoop;

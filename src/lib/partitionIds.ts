@@ -1,5 +1,6 @@
 // Partition ids per producer, fetched once and refreshed when a request names an id not yet seen (a
 // hub's partition count can grow), at most once a minute so bad ids cannot flood the management link.
+import type { EventHubsDeadline } from './eventHubsDeadline';
 import type { EventProducer } from './publisher';
 
 const REFRESH_AFTER_MS = 60_000;
@@ -9,12 +10,12 @@ const known = new WeakMap<EventProducer, { ids: readonly string[]; fetchedAt: nu
 export async function findUnknownPartition(
   producer: EventProducer,
   partitionId: string,
-  abortSignal: AbortSignal,
+  deadline: EventHubsDeadline,
 ): Promise<readonly string[] | undefined> {
   const cached = known.get(producer);
   if (cached?.ids.includes(partitionId)) return undefined;
   if (cached && Date.now() - cached.fetchedAt < REFRESH_AFTER_MS) return cached.ids;
-  const ids = await producer.getPartitionIds({ abortSignal });
+  const ids = await deadline.run((abortSignal) => producer.getPartitionIds({ abortSignal }));
   known.set(producer, { ids, fetchedAt: Date.now() });
   return ids.includes(partitionId) ? undefined : ids;
 }

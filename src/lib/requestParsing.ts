@@ -4,8 +4,9 @@ import type { EventData } from '@azure/event-hubs';
 import type { HttpRequest } from '@azure/functions';
 import { isAscii, isUtf8 } from 'node:buffer';
 import { HttpError } from './httpErrors';
-import { JsonSyntaxError, scanJson } from './jsonSyntax';
+import { JsonDepthError, JsonElementCountError, JsonSyntaxError, scanJson } from './jsonSyntax';
 import type { Routing } from './publisher';
+import type { PublisherSettings } from './settings';
 
 export const CONTENT_TYPES = {
   json: 'application/json',
@@ -21,6 +22,16 @@ export const EVENT_PROPERTIES_HEADER = 'x-event-properties';
 
 export type EventProperties = Record<string, string | number | boolean>;
 
+/**
+ * Deepest nesting of arrays and objects accepted in one JSON event. 64 is the default MaxDepth of
+ * Newtonsoft.Json 13 (which the Functions host uses to bind Event Hubs events when no dataType is
+ * declared) and of System.Text.Json; deeper events would fail consumers that parse them, or overflow
+ * the stack of recursive code such as JSON.stringify.
+ */
+export const MAX_EVENT_DEPTH = 64;
+
+export type RequestLimits = Pick<PublisherSettings, 'maxRequestBytes' | 'maxEventsPerRequest'>;
+
 export interface PublishRequest {
   events: EventData[];
   routing: Routing;
@@ -28,13 +39,13 @@ export interface PublishRequest {
 
 export async function parsePublishRequest(
   request: HttpRequest,
-  maxRequestBytes: number,
+  limits: RequestLimits,
 ): Promise<PublishRequest> {
   const format = parseContentType(request.headers.get('content-type'));
   const routing = parseRouting(request.query);
   const properties = parseEventProperties(request.headers.get(EVENT_PROPERTIES_HEADER));
-  const body = await readBody(request, maxRequestBytes);
-  const bodies = splitEvents(format, body);
+  const body = await readBody(request, limits.maxRequestBytes);
+  const bodies = splitEvents(format, body, limits.maxEventsPerRequest);
   const contentType = format === 'ndjson' ? CONTENT_TYPES.json : CONTENT_TYPES[format];
   const events = bodies.map((eventBody): EventData =>
     properties ? { body: eventBody, contentType, properties } : { body: eventBody, contentType },
@@ -86,7 +97,13 @@ export function parseRouting(query: URLSearchParams): Routing {
 
 export function parseEventProperties(header: string | null): EventProperties | undefined {
   if (header === null) return undefined;
-  const invalid = (message: string) => new HttpError(400, 'invalid_event_properties', message);
+  const invalid = (message: string, property?: string) =>
+    new HttpError(
+      400,
+      'invalid_event_properties',
+      message,
+      property === undefined ? {} : { property: property.slice(0, 100) },
+    );
   let value: unknown;
   try {
     value = JSON.parse(header);
@@ -98,16 +115,26 @@ export function parseEventProperties(header: string | null): EventProperties | u
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`The ${EVENT_PROPERTIES_HEADER} header must be a JSON object.`);
   }
-  const properties: EventProperties = {};
+  // No prototype: a property named "__proto__" must be stored like any other, not set the prototype.
+  const properties = Object.create(null) as EventProperties;
   for (const [key, item] of Object.entries(value)) {
     if (key === '') throw invalid(`The ${EVENT_PROPERTIES_HEADER} header has an empty property name.`);
-    const ok =
-      typeof item === 'string' ||
-      typeof item === 'boolean' ||
-      (typeof item === 'number' && Number.isFinite(item));
-    if (!ok) {
+    const name = JSON.stringify(key.slice(0, 100));
+    if (typeof item !== 'string' && typeof item !== 'boolean' && typeof item !== 'number') {
       throw invalid(
-        `Property ${JSON.stringify(key.slice(0, 100))} in ${EVENT_PROPERTIES_HEADER} must be a string, number or boolean.`,
+        `Property ${name} in ${EVENT_PROPERTIES_HEADER} must be a string, number or boolean.`,
+        key,
+      );
+    }
+    // JSON.parse turns 1e400 into Infinity and rounds integers beyond 2^53; the SDK encodes integers as
+    // AMQP longs, so one beyond int64 fails and one beyond 2^63 wraps its sign. Refuse both: send a string.
+    if (
+      typeof item === 'number' &&
+      !(Number.isFinite(item) && (!Number.isInteger(item) || Number.isSafeInteger(item)))
+    ) {
+      throw invalid(
+        `Property ${name} in ${EVENT_PROPERTIES_HEADER} is a number that does not survive as sent: numbers must be finite and integers within ±${Number.MAX_SAFE_INTEGER}; send it as a string.`,
+        key,
       );
     }
     properties[key] = item;
@@ -120,9 +147,15 @@ export async function readBody(request: HttpRequest, maxRequestBytes: number): P
     new HttpError(413, 'request_too_large', `The request body is larger than ${maxRequestBytes} bytes.`, {
       maxRequestBytes,
     });
-  const declared = Number(request.headers.get('content-length'));
+  const contentLength = request.headers.get('content-length');
+  const declared = Number(contentLength);
   if (Number.isFinite(declared) && declared > maxRequestBytes) throw tooLarge();
-  if (request.body === null) return Buffer.alloc(0);
+  if (request.body === null) {
+    // The Functions host passes a body only when the request declares its length (host #7930,
+    // nodejs-worker #524): a chunked upload would otherwise look like an empty one.
+    if (contentLength === null) throw lengthRequired(request.headers.get('transfer-encoding'));
+    return Buffer.alloc(0);
+  }
   const chunks: Buffer[] = [];
   let total = 0;
   const reader = request.body.getReader();
@@ -139,22 +172,62 @@ export async function readBody(request: HttpRequest, maxRequestBytes: number): P
   return Buffer.concat(chunks, total);
 }
 
+function lengthRequired(transferEncoding: string | null): HttpError {
+  const how =
+    transferEncoding === null
+      ? 'without a Content-Length header'
+      : `with Transfer-Encoding ${JSON.stringify(transferEncoding.slice(0, 40))}`;
+  return new HttpError(
+    411,
+    'length_required',
+    `The request was sent ${how}; the Functions host passes no body without one. Send the body with a Content-Length header (buffer it instead of streaming it).`,
+  );
+}
+
 /** One body per event: bytes as received for text and binary, each JSON value's exact source text for JSON. */
-export function splitEvents(format: BodyFormat, body: Buffer): Buffer[] {
+export function splitEvents(format: BodyFormat, body: Buffer, maxEvents = Infinity): Buffer[] {
   if (body.length === 0) throw new HttpError(400, 'empty_body', 'The request body is empty.');
   if (format === 'bytes') return [body];
   const text = decodeUtf8(body);
   if (format === 'text') return [body];
   if (text.trim() === '')
     throw new HttpError(400, 'empty_body', 'The request body contains only whitespace.');
-  return format === 'json' ? splitJson(text, body) : splitNdjson(text);
+  return format === 'json' ? splitJson(text, body, maxEvents) : splitNdjson(text, maxEvents);
 }
 
-function splitJson(text: string, body: Buffer): Buffer[] {
+function tooManyEvents(maxEvents: number): HttpError {
+  return new HttpError(
+    413,
+    'too_many_events',
+    `The request holds more than ${maxEvents} events; split it into several requests.`,
+    { maxEventsPerRequest: maxEvents },
+  );
+}
+
+/** `index` counts events; `where` locates the offending bracket in the body (line, column, position). */
+function tooDeep(
+  maxDepth: number,
+  index: number,
+  where: { line: number; column: number; position?: number },
+): HttpError {
+  return new HttpError(
+    400,
+    'json_too_deep',
+    `Event ${index} nests arrays and objects deeper than ${maxDepth} levels (line ${where.line}, column ${where.column}); flatten it.`,
+    { maxDepth, index, ...where },
+  );
+}
+
+function splitJson(text: string, body: Buffer, maxEvents: number): Buffer[] {
   let scan;
   try {
-    scan = scanJson(text);
+    scan = scanJson(text, { maxDepth: MAX_EVENT_DEPTH, maxElements: maxEvents });
   } catch (error) {
+    if (error instanceof JsonElementCountError) throw tooManyEvents(maxEvents);
+    if (error instanceof JsonDepthError) {
+      const where = { position: error.position, line: error.line, column: error.column };
+      throw tooDeep(error.maxDepth, error.index, where);
+    }
     if (!(error instanceof JsonSyntaxError)) throw error;
     throw new HttpError(400, 'invalid_json', `The body is not valid JSON: ${error.message}.`, {
       position: error.position,
@@ -174,17 +247,21 @@ function splitJson(text: string, body: Buffer): Buffer[] {
   });
 }
 
-function splitNdjson(text: string): Buffer[] {
+function splitNdjson(text: string, maxEvents: number): Buffer[] {
   const bodies: Buffer[] = [];
   const lines = text.split('\n');
   for (const [lineIndex, rawLine] of lines.entries()) {
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     if (line.trim() === '') continue;
+    if (bodies.length >= maxEvents) throw tooManyEvents(maxEvents);
     const lineNumber = lineIndex + 1;
     let scan;
     try {
-      scan = scanJson(line);
+      scan = scanJson(line, { maxDepth: MAX_EVENT_DEPTH, arrayIsEnvelope: false });
     } catch (error) {
+      if (error instanceof JsonDepthError) {
+        throw tooDeep(error.maxDepth, bodies.length, { line: lineNumber, column: error.column });
+      }
       if (!(error instanceof JsonSyntaxError)) throw error;
       throw new HttpError(
         400,

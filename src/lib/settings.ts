@@ -30,7 +30,12 @@ export type StorageSettings =
 export interface PublisherSettings {
   /** Largest accepted request body. */
   maxRequestBytes: number;
-  /** Deadline for everything a request does against Event Hubs (partition lookup, batching, sends). */
+  /** Most events one request may carry: bounds the time spent packing them into batches. */
+  maxEventsPerRequest: number;
+  /**
+   * Time a request may spend waiting for Event Hubs (partition lookup, batch creation, sends), summed;
+   * the app's own work (parsing, packing) is not counted.
+   */
   publishTimeoutMs: number;
 }
 
@@ -46,7 +51,8 @@ export const EVENT_HUB_CONNECTION = 'EventHubConnection';
 export const STORAGE_CONNECTION = 'AzureWebJobsStorage';
 
 export const DEFAULTS = {
-  maxRequestBytes: 1024 * 1024,
+  maxRequestBytes: 4 * 1024 * 1024,
+  maxEventsPerRequest: 10_000,
   publishTimeoutMs: 10_000,
   deadLetterContainer: 'dead-letter-events',
   logBodyMaxChars: 1024,
@@ -133,6 +139,7 @@ export function readStorageSettings(env: Environment): StorageSettings {
 export function readPublisherSettings(env: Environment): PublisherSettings {
   return {
     maxRequestBytes: positiveInteger(env, 'MAX_REQUEST_BYTES', DEFAULTS.maxRequestBytes),
+    maxEventsPerRequest: positiveInteger(env, 'MAX_EVENTS_PER_REQUEST', DEFAULTS.maxEventsPerRequest),
     publishTimeoutMs: positiveInteger(env, 'PUBLISH_TIMEOUT_MS', DEFAULTS.publishTimeoutMs),
   };
 }

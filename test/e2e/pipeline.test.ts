@@ -436,7 +436,7 @@ test('bad requests get their documented status and nothing reaches the hub', asy
     ],
     [
       'too large',
-      () => post(host.url, `"${'x'.repeat(1024 * 1024 + 10)}"`, 'application/json'),
+      () => post(host.url, `"${'x'.repeat(4 * 1024 * 1024 + 10)}"`, 'application/json'),
       413,
       'request_too_large',
     ],

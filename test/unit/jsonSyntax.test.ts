@@ -1,4 +1,4 @@
-import { JsonSyntaxError, scanJson } from '../../src/lib/jsonSyntax';
+import { JsonDepthError, JsonElementCountError, JsonSyntaxError, scanJson } from '../../src/lib/jsonSyntax';
 
 function values(text: string): string[] {
   const scan = scanJson(text);
@@ -162,5 +162,36 @@ describe('scanJson', () => {
       const scanned = values(text).map((value) => JSON.parse(value));
       expect(scanned).toEqual(Array.isArray(document) ? document : [document]);
     }
+  });
+});
+
+describe('scanJson limits', () => {
+  const depthError = (text: string, limits: Parameters<typeof scanJson>[1]) => {
+    try {
+      scanJson(text, limits);
+    } catch (error) {
+      if (error instanceof JsonDepthError) return error;
+      throw error;
+    }
+    throw new Error(`expected ${JSON.stringify(text)} to be too deep`);
+  };
+
+  test('maxDepth counts the nesting of each element of an envelope array, or of the whole text', () => {
+    expect(scanJson('[[[1]], {"a": [2]}]', { maxDepth: 2 }).values).toHaveLength(2);
+    expect(depthError('[1, [[[1]]]]', { maxDepth: 2 })).toMatchObject({ maxDepth: 2, index: 1, position: 6 });
+    expect(depthError('{"a":{"b":{}}}', { maxDepth: 2 })).toMatchObject({ index: 0, position: 10 });
+    expect(scanJson('[[1]]', { maxDepth: 2, arrayIsEnvelope: false }).isArray).toBe(true);
+    expect(depthError('[[[1]]]', { maxDepth: 2, arrayIsEnvelope: false })).toMatchObject({ position: 2 });
+  });
+
+  test('a depth limit stops a 10-million-deep text at the first bracket too many', () => {
+    const text = '['.repeat(10_000_000);
+    expect(depthError(text, { maxDepth: 64 })).toMatchObject({ position: 65, line: 1, column: 66 });
+  });
+
+  test('maxElements stops at the first element over the limit', () => {
+    expect(scanJson('[1,2,3]', { maxElements: 3 }).values).toHaveLength(3);
+    expect(() => scanJson('[1,2,3,4', { maxElements: 3 })).toThrow(JsonElementCountError);
+    expect(scanJson('[1,2,3,4]', { maxElements: 3, arrayIsEnvelope: false }).isArray).toBe(true);
   });
 });

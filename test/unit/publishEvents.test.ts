@@ -5,7 +5,11 @@ import { SettingsError, type PublisherSettings } from '../../src/lib/settings';
 import { InMemoryProducer } from './support/inMemoryProducer';
 import { capturingContext, eventsRequest, type RequestOptions } from './support/invocation';
 
-const DEFAULT_SETTINGS: PublisherSettings = { maxRequestBytes: 4096, publishTimeoutMs: 2000 };
+const DEFAULT_SETTINGS: PublisherSettings = {
+  maxRequestBytes: 4096,
+  maxEventsPerRequest: 100,
+  publishTimeoutMs: 2000,
+};
 
 function setup(producer = new InMemoryProducer(), settings: Partial<PublisherSettings> = {}) {
   const handler = createPublishEventsHandler({
@@ -267,6 +271,7 @@ describe('publishEvents: errors', () => {
         index: 2,
         maxBatchBytes: 200,
         eventsAccepted: 0,
+        eventsUnconfirmed: 0,
       },
     });
     expect(producer.sent).toHaveLength(0);
@@ -427,7 +432,11 @@ describe('publishEvents: errors', () => {
     });
     expect(response.status).toBe(400);
     expect(response.jsonBody).toEqual({
-      error: { code: 'invalid_event_properties', message: expect.stringContaining(message) },
+      error: {
+        code: 'invalid_event_properties',
+        message: expect.stringContaining(message),
+        ...(message.startsWith('Property') ? { property: expect.any(String) } : {}),
+      },
     });
   });
 });
@@ -450,6 +459,7 @@ describe('publishEvents: Event Hubs failures', () => {
         code: 'event_hubs_unavailable',
         message: 'Event Hubs is unavailable or busy. No event was published.',
         eventsAccepted: 0,
+        eventsUnconfirmed: 0,
         retryFromIndex: 0,
         retryAfterSeconds: 5,
       },
@@ -470,18 +480,64 @@ describe('publishEvents: Event Hubs failures', () => {
     expect(response.status).toBe(503);
   });
 
-  test('a silent Event Hubs gets 503 event_hubs_timeout when PUBLISH_TIMEOUT_MS expires', async () => {
+  test('a silent Event Hubs gets 503 event_hubs_timeout; the batch in flight is reported unconfirmed', async () => {
     const producer = new InMemoryProducer();
     producer.hangOnSend = true;
     const { send } = setup(producer, { publishTimeoutMs: 50 });
-    const response = await send({ contentType: 'application/json', body: '1' });
+    const response = await send({ contentType: 'application/json', body: '[1,2,3]' });
     expect(response.status).toBe(503);
     expect(response.headers).toMatchObject({ 'Retry-After': '5' });
-    expect(response.jsonBody).toMatchObject({
+    expect(response.jsonBody).toEqual({
       error: {
         code: 'event_hubs_timeout',
-        message: 'Event Hubs did not answer in time. No event was published.',
+        message:
+          'Event Hubs did not answer in time. No event was confirmed by Event Hubs. Events 0 to 2 (batch 1 of 1) ' +
+          'were sent without an answer and may be stored: retrying from index 0 may duplicate them.',
+        eventsAccepted: 0,
+        eventsUnconfirmed: 3,
+        retryFromIndex: 0,
+        retryAfterSeconds: 5,
       },
+    });
+  });
+
+  test('the deadline expiring during a later batch: confirmed events, then the unconfirmed batch in flight', async () => {
+    const producer = new InMemoryProducer(undefined, 200);
+    producer.hangOnSendCall = 1;
+    const { send } = setup(producer, { publishTimeoutMs: 50 });
+    const events = Array.from({ length: 6 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(40) }));
+    const response = await send({ contentType: 'application/json', body: `[${events.join(',')}]` });
+    expect(response.status).toBe(503);
+    expect(response.jsonBody).toEqual({
+      error: {
+        code: 'event_hubs_timeout',
+        message:
+          'Event Hubs did not answer in time. The first 2 events were published. Events 2 to 3 (batch 2 of 3) ' +
+          'were sent without an answer and may be stored: retrying from index 2 may duplicate them.',
+        eventsAccepted: 2,
+        eventsUnconfirmed: 2,
+        retryFromIndex: 2,
+        retryAfterSeconds: 5,
+      },
+    });
+  });
+
+  test.each([
+    ['a refusal of every attempt', [messagingError('ServerBusyError', true)], 0],
+    ['a connection lost mid-send', [messagingError('ConnectionLostError', true)], 2],
+    [
+      'a timed-out attempt, then a refusal',
+      [messagingError('OperationTimeoutError', true), messagingError('ServerBusyError', true)],
+      2,
+    ],
+    ['an error without a code', [new Error('something else')], 2],
+  ])('a send failing with %s counts its batch unconfirmed: %#', async (_name, attempts, unconfirmed) => {
+    const producer = new InMemoryProducer();
+    producer.sendFailures.set(0, attempts.length === 1 ? attempts[0] : new AggregateError(attempts));
+    const { send } = setup(producer);
+    const response = await send({ contentType: 'application/json', body: '[1,2]' });
+    expect(response.jsonBody).toMatchObject({
+      error: { eventsAccepted: 0, eventsUnconfirmed: unconfirmed, retryFromIndex: 0 },
     });
   });
 
@@ -495,8 +551,9 @@ describe('publishEvents: Event Hubs failures', () => {
     expect(response.jsonBody).toEqual({
       error: {
         code: 'event_hubs_unavailable',
-        message: 'Event Hubs is unavailable or busy. The first 2 events were published; retry from index 2.',
+        message: 'Event Hubs is unavailable or busy. The first 2 events were published. Retry from index 2.',
         eventsAccepted: 2,
+        eventsUnconfirmed: 0,
         retryFromIndex: 2,
         retryAfterSeconds: 5,
       },
@@ -541,6 +598,7 @@ describe('publishEvents: Event Hubs failures', () => {
         code: 'publish_failed',
         message: "Publishing failed; see the function's logs. No event was published.",
         eventsAccepted: 0,
+        eventsUnconfirmed: 0,
         retryFromIndex: 0,
       },
     });
@@ -570,5 +628,208 @@ describe('publishEvents: Event Hubs failures', () => {
       error: { code: 'configuration_error', message: "The app is misconfigured; see the function's logs." },
     });
     expect(logs).toEqual([{ level: 'error', message: 'Configuration error: EVENTHUB_NAME is not set' }]);
+  });
+});
+
+describe('publishEvents: hostile input (issue 11)', () => {
+  test.each([
+    ['a JSON array element', 'application/json', (deep: string) => `[1, ${deep}]`, 1],
+    ['a single JSON value', 'application/json', (deep: string) => deep, 0],
+    ['an NDJSON line', 'application/x-ndjson', (deep: string) => `1\n${deep}`, 1],
+  ])(
+    'nesting 100,000 levels deep in %s gets 400 json_too_deep naming the event, and nothing is sent',
+    async (_where, contentType, body, index) => {
+      const { producer, send } = setup(undefined, { maxRequestBytes: 1_000_000 });
+      const depth = 100_000;
+      const response = await send({ contentType, body: body('['.repeat(depth) + ']'.repeat(depth)) });
+      expect(response.status).toBe(400);
+      expect(response.jsonBody).toMatchObject({
+        error: {
+          code: 'json_too_deep',
+          message: expect.stringContaining(`Event ${index} nests arrays and objects deeper than 64 levels`),
+          maxDepth: 64,
+          index,
+        },
+      });
+      expect(producer.sent).toHaveLength(0);
+    },
+  );
+
+  test('64 levels of nesting per event are accepted; the array around JSON events does not count', async () => {
+    const { producer, send } = setup();
+    const event = '{"a":'.repeat(63) + '[1]' + '}'.repeat(63);
+    expect((await send({ contentType: 'application/json', body: `[${event}]` })).status).toBe(202);
+    expect((await send({ contentType: 'application/json', body: event })).status).toBe(202);
+    expect((await send({ contentType: 'application/x-ndjson', body: event })).status).toBe(202);
+    expect(producer.sentEvents.map((sent) => bodyText(sent.body))).toEqual([event, event, event]);
+    const deeper = `[${event}]`;
+    const refused = await send({ contentType: 'application/x-ndjson', body: deeper });
+    expect(refused.jsonBody).toMatchObject({ error: { code: 'json_too_deep', line: 1, column: 2 + 63 * 5 } });
+  });
+
+  test.each([
+    ['1e19', '1e19'],
+    ['2^63-1', '9223372036854775807'],
+    ['2^63', '9223372036854775808'],
+    ['beyond int64', '123456789012345678901234567890'],
+    ['1e300', '1e300'],
+    ['1e400 (Infinity)', '1e400'],
+    ['2^53+1 (rounded by JSON.parse)', '9007199254740993'],
+    ['-(2^53)', '-9007199254740992'],
+  ])('an x-event-properties number %s gets 400 naming the property', async (_name, value) => {
+    const { producer, send } = setup();
+    const response = await send({
+      contentType: 'application/json',
+      headers: { 'x-event-properties': `{"ok":1,"count":${value}}` },
+      body: '1',
+    });
+    expect(response.status).toBe(400);
+    expect(response.jsonBody).toEqual({
+      error: {
+        code: 'invalid_event_properties',
+        message: expect.stringMatching(
+          /^Property "count" in x-event-properties is a number that does not survive/,
+        ),
+        property: 'count',
+      },
+    });
+    expect(producer.sent).toHaveLength(0);
+  });
+
+  test('x-event-properties numbers within the safe range, and fractions, are published as sent', async () => {
+    const { producer, send } = setup();
+    const response = await send({
+      contentType: 'application/json',
+      headers: {
+        'x-event-properties': '{"max":9007199254740991,"min":-9007199254740991,"ratio":0.25}',
+      },
+      body: '1',
+    });
+    expect(response.status).toBe(202);
+    expect(producer.sentEvents[0].properties).toEqual({
+      max: 9007199254740991,
+      min: -9007199254740991,
+      ratio: 0.25,
+    });
+  });
+
+  test('a property named "__proto__" is published like any other (found by the property-based run)', async () => {
+    const { producer, send } = setup();
+    const response = await send({
+      contentType: 'application/json',
+      headers: { 'x-event-properties': '{"__proto__":false,"constructor":"c"}' },
+      body: '1',
+    });
+    expect(response.status).toBe(202);
+    const properties = producer.sentEvents[0].properties!;
+    expect(Object.keys(properties)).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(properties, '__proto__')?.value).toBe(false);
+  });
+
+  test.each([
+    ['application/json', (n: number) => `[${Array(n).fill('1').join(',')}]`],
+    ['application/x-ndjson', (n: number) => Array(n).fill('1').join('\n')],
+  ])(
+    '%s with more than MAX_EVENTS_PER_REQUEST events gets 413 too_many_events',
+    async (contentType, body) => {
+      const { producer, send } = setup(undefined, { maxEventsPerRequest: 100 });
+      expect((await send({ contentType, body: body(100) })).status).toBe(202);
+      const response = await send({ contentType, body: body(101) });
+      expect(response.status).toBe(413);
+      expect(response.jsonBody).toEqual({
+        error: {
+          code: 'too_many_events',
+          message: 'The request holds more than 100 events; split it into several requests.',
+          maxEventsPerRequest: 100,
+        },
+      });
+      expect(producer.sentEvents).toHaveLength(100);
+    },
+  );
+
+  test('520,000 tiny events in 1 MiB are refused before any packing', async () => {
+    const { producer, send } = setup(undefined, {
+      maxRequestBytes: 2 * 1024 * 1024,
+      maxEventsPerRequest: 10_000,
+    });
+    const response = await send({
+      contentType: 'application/json',
+      body: `[${Array(520_000).fill('1').join(',')}]`,
+    });
+    expect(response.jsonBody).toMatchObject({
+      error: { code: 'too_many_events', maxEventsPerRequest: 10_000 },
+    });
+    expect(producer.createBatchCalls).toBe(0);
+  });
+
+  test('packing 10,000 events lets other work run in between (it yields to the event loop)', async () => {
+    const { producer, send } = setup(undefined, { maxRequestBytes: 1_000_000, maxEventsPerRequest: 10_000 });
+    let turns = 0;
+    let done = false;
+    const other = () => {
+      if (done) return;
+      turns += 1;
+      setImmediate(other);
+    };
+    setImmediate(other);
+    const response = await send({
+      contentType: 'application/json',
+      body: `[${Array(10_000).fill('1').join(',')}]`,
+    });
+    done = true;
+    expect(response.status).toBe(202);
+    expect(producer.sentEvents).toHaveLength(10_000);
+    expect(turns).toBeGreaterThanOrEqual(10);
+  });
+
+  test.each([
+    [{}, 'without a Content-Length header'],
+    [{ 'transfer-encoding': 'chunked' }, 'with Transfer-Encoding "chunked"'],
+  ])(
+    'a POST the host passed without a body, because it had no Content-Length (%j), gets 411 length_required',
+    async (headers, how) => {
+      const { producer, send } = setup();
+      const response = await send({ contentType: 'application/json', headers, contentLength: false });
+      expect(response.status).toBe(411);
+      expect(response.jsonBody).toEqual({
+        error: {
+          code: 'length_required',
+          message:
+            `The request was sent ${how}; the Functions host passes no body without one. ` +
+            'Send the body with a Content-Length header (buffer it instead of streaming it).',
+        },
+      });
+      expect(producer.sent).toHaveLength(0);
+    },
+  );
+
+  test('a body with Content-Length 0 is still 400 empty_body', async () => {
+    const { send } = setup();
+    const response = await send({ contentType: 'application/json', headers: { 'content-length': '0' } });
+    expect(response.jsonBody).toMatchObject({ error: { code: 'empty_body' } });
+  });
+
+  test('an unexpected fault gets a JSON 500 internal_error, logged, never a thrown invocation', async () => {
+    const handler = createPublishEventsHandler({
+      readSettings: () => DEFAULT_SETTINGS,
+      getProducer: () => {
+        throw new TypeError('unexpected');
+      },
+    });
+    const { context, logs } = capturingContext();
+    const response = (await handler(
+      eventsRequest({ contentType: 'application/json', body: '1' }),
+      context,
+    )) as HttpResponseInit;
+    expect(response.status).toBe(500);
+    expect(response.jsonBody).toEqual({
+      error: { code: 'internal_error', message: "The request failed unexpectedly; see the function's logs." },
+    });
+    expect(logs).toEqual([
+      {
+        level: 'error',
+        message: expect.stringMatching(/^PublishFailed .*"code":"internal_error".*TypeError/),
+      },
+    ]);
   });
 });

@@ -249,14 +249,22 @@ describe('storage settings (dead letters)', () => {
 
 describe('publisher and consumer settings', () => {
   test('defaults', () => {
-    expect(readPublisherSettings({})).toEqual({ maxRequestBytes: 1048576, publishTimeoutMs: 10000 });
+    // 4 MiB holds several full 1 MB batches; 10,000 events bound the time spent packing one request.
+    expect(readPublisherSettings({})).toEqual({
+      maxRequestBytes: 4194304,
+      maxEventsPerRequest: 10000,
+      publishTimeoutMs: 10000,
+    });
   });
 
   test('overrides', () => {
-    expect(readPublisherSettings({ MAX_REQUEST_BYTES: '2048', PUBLISH_TIMEOUT_MS: '500' })).toEqual({
-      maxRequestBytes: 2048,
-      publishTimeoutMs: 500,
-    });
+    expect(
+      readPublisherSettings({
+        MAX_REQUEST_BYTES: '2048',
+        MAX_EVENTS_PER_REQUEST: '50',
+        PUBLISH_TIMEOUT_MS: '500',
+      }),
+    ).toEqual({ maxRequestBytes: 2048, maxEventsPerRequest: 50, publishTimeoutMs: 500 });
     expect(
       readConsumerSettings({
         EVENTHUB_NAME: 'e',
@@ -276,6 +284,7 @@ describe('publisher and consumer settings', () => {
     [{ MAX_REQUEST_BYTES: '1MB' }, 'MAX_REQUEST_BYTES must be a positive integer'],
     [{ MAX_REQUEST_BYTES: '0' }, 'MAX_REQUEST_BYTES must be a positive integer'],
     [{ PUBLISH_TIMEOUT_MS: '-1' }, 'PUBLISH_TIMEOUT_MS must be a positive integer'],
+    [{ MAX_EVENTS_PER_REQUEST: 'all' }, 'MAX_EVENTS_PER_REQUEST must be a positive integer'],
   ])('%j fails naming the setting', (env, message) => {
     expect(settingsError(() => readPublisherSettings(env)).message).toBe(message);
   });

@@ -8,11 +8,11 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 
 export function toRpcHttpRequest(
   req: IncomingMessage,
+  url: URL,
   body: Buffer,
   params: Record<string, string>,
   capabilities: Record<string, string>,
 ): RpcTypedData {
-  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
   const nullable = Boolean(capabilities.UseNullableValueDictionaryForHttp);
   // Empty header values are dropped only on the older, non-nullable path.
   const headers = groupHeaders(
@@ -36,7 +36,11 @@ export function toRpcHttpRequest(
   return { http };
 }
 
-/** Writes the function's HTTP output; no output at all is 204, as the host answers. */
+/**
+ * Writes the function's HTTP output. No output at all is 200 with an empty body, as the host answers:
+ * WorkerFunctionInvoker.BindOutputsAsync skips a null output, and FunctionInvocationMiddleware then
+ * returns an OkResult.
+ */
 export function writeRpcHttpResponse(
   res: ServerResponse,
   output: RpcTypedData | null | undefined,
@@ -44,7 +48,8 @@ export function writeRpcHttpResponse(
 ): void {
   const http = output?.http;
   if (!http) {
-    res.statusCode = 204;
+    res.statusCode = 200;
+    res.setHeader('content-length', 0);
     res.end();
     return;
   }

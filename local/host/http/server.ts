@@ -1,18 +1,25 @@
-// The HTTP front door: routes requests to HTTP-triggered functions and answers with exactly what
-// the function returned. Binds 127.0.0.1 unless told otherwise.
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The HTTP front door: checks each request as the host's web server does (Host header, framing, body
+// size and data rate), routes it to an HTTP-triggered function and answers with exactly what the
+// function returned. Binds 127.0.0.1 unless told otherwise. Rules and their sources: docs/fidelity.md.
+import { createServer, IncomingMessage, Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { RegisteredFunction } from '../coreModule';
 import { RpcTypedData } from '../coreTypes';
 import { InvocationResult, Invoker } from '../invoke';
 import { HostLogger } from '../logger';
 import { resolveSettingReferences } from '../settings';
+import { Exchange, ExchangeTracker } from './exchanges';
+import { HostLimits, readHostLimits } from './hostLimits';
+import { refusal, writeRawRefusal, writeRefusal } from './refusals';
+import { declaredLength, readDeclaredBody, tooLarge } from './requestBody';
+import { checkHostHeader, requestUrl } from './requestHead';
 import { compileRoute, findRoute, HttpRoute } from './routes';
 import { toRpcHttpRequest, writeRpcHttpResponse } from './rpcHttp';
 import { streamThroughProxy } from './streamProxy';
 
-/** The host's default limit for request bodies (100 MB). */
-export const MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+const NO_BODY: Buffer = Buffer.alloc(0);
+/** The category of the web server's own log lines in the real host. */
+const KESTREL = 'Microsoft.AspNetCore.Server.Kestrel';
 const HTTP_REASON = 'This function was programmatically called via the host APIs.';
 
 export class PortInUseError extends Error {
@@ -70,24 +77,58 @@ export function startHttpServer(options: {
   capabilities: Record<string, string>;
   logger: HostLogger;
   hostVersion: string;
+  /** Default: the host's (hostLimits.ts), with FUNCTIONS_REQUEST_BODY_SIZE_LIMIT from the environment. */
+  limits?: HostLimits;
 }): Promise<RunningHttpServer> {
   const routes = options.functions.map((f) => f.route);
   const byName = new Map(options.functions.map((f) => [f.fn.metadata.name, f]));
+  const limits = options.limits ?? readHostLimits();
+  const exchanges = new ExchangeTracker();
+  let fallbackHost = options.host;
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error) => {
-      options.logger.log(
-        'error',
-        `HTTP request ${req.method} ${req.url} failed in the host: ${String(error)}`,
-      );
-      if (!res.headersSent) res.statusCode = 500;
-      res.end();
-    });
+  const server: Server = createServer(
+    {
+      // Host headers are checked below, to answer as Kestrel does (400) with a reason.
+      requireHostHeader: false,
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      // No deadline for a whole request (Kestrel has none); slow bodies are caught by their data rate.
+      requestTimeout: 0,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+    },
+    (req, res) => {
+      const exchange = exchanges.begin(req, res);
+      handle(exchange).catch((error) => {
+        options.logger.log(
+          'error',
+          `HTTP request ${req.method} ${req.url} failed in the host: ${String(error)}`,
+        );
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      });
+    },
+  );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    options.logger.log('debug', `Bad request data on a connection: ${error.code ?? error.message}`, KESTREL);
+    exchanges.handleClientError(error, socket, answerUnknownMethod);
+  });
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    answerConnect(req, socket).catch(() => socket.destroy());
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(exchange: Exchange): Promise<void> {
+    const { req, res } = exchange;
     const method = (req.method ?? 'GET').toUpperCase();
-    const path = decodePathname(req.url ?? '/');
+    const refusedHead = checkHostHeader(req);
+    if (refusedHead) return writeRefusal(req, res, refusedHead);
+    const url = requestUrl(req, fallbackHost);
+    if (!url)
+      return writeRefusal(
+        req,
+        res,
+        refusal(400, 'invalid_request_target', 'The request target is not a valid URL.'),
+      );
+    const path = collapseSlashes(url.pathname);
     if (path.toLowerCase() === '/admin/host/status' && method === 'GET') {
       res.setHeader('content-type', 'application/json; charset=utf-8');
       res.end(JSON.stringify({ state: 'Running', version: options.hostVersion, processId: process.pid }));
@@ -95,33 +136,53 @@ export function startHttpServer(options: {
     }
     const found = findRoute(routes, method, path);
     if (!found) {
+      // The host's router matches nothing: ASP.NET Core's 404 with an empty body.
       req.resume();
       res.statusCode = 404;
       res.end();
       return;
     }
+    const length = declaredLength(req);
+    if (length !== undefined && length > limits.maxRequestBodyBytes) {
+      return writeRefusal(req, res, tooLarge(limits));
+    }
     const target = byName.get(found.route.functionName)!;
     const proxyUri = options.capabilities.HttpUri;
     if (proxyUri) {
-      await streamThroughProxy(proxyUri, req, res, found.params, (invocationId, triggerMetadata) =>
-        options.invoker.invoke(target.fn, {
-          invocationId,
-          inputData: [{ name: target.triggerName, data: { http: {} } }],
-          triggerMetadata,
-          reason: HTTP_REASON,
-        }),
+      await streamThroughProxy(
+        proxyUri,
+        exchange,
+        url,
+        found.params,
+        limits,
+        (invocationId, triggerMetadata) =>
+          options.invoker.invoke(target.fn, {
+            invocationId,
+            inputData: [{ name: target.triggerName, data: { http: {} } }],
+            triggerMetadata,
+            reason: HTTP_REASON,
+          }),
       );
       return;
     }
-    const body = await readBody(req);
-    if (body === undefined) {
-      res.statusCode = 413;
-      res.end();
-      return;
+    let body = NO_BODY;
+    if (length !== undefined && length > 0) {
+      const read = await readDeclaredBody(exchange, length, limits);
+      if (read.kind === 'gone') return void res.destroy();
+      if (read.kind === 'refused') return writeRefusal(req, res, read.refusal);
+      body = read.body;
+    } else {
+      // No Content-Length (a chunked upload): the host passes no body; the bytes are read and dropped.
+      req.resume();
     }
+    if (exchange.fault) return writeRefusal(req, res, exchange.fault);
+    exchange.invoked = true;
     const result = await options.invoker.invoke(target.fn, {
       inputData: [
-        { name: target.triggerName, data: toRpcHttpRequest(req, body, found.params, options.capabilities) },
+        {
+          name: target.triggerName,
+          data: toRpcHttpRequest(req, url, body, found.params, options.capabilities),
+        },
       ],
       triggerMetadata: {},
       reason: HTTP_REASON,
@@ -134,12 +195,59 @@ export function startHttpServer(options: {
     writeRpcHttpResponse(res, httpOutput(target, result), method === 'HEAD');
   }
 
+  /**
+   * A method llhttp does not know (Node's parser refuses it). Kestrel accepts any method token, and the
+   * host routes it like any other: 404 unless a function accepts every method, which Azure would run.
+   */
+  function answerUnknownMethod(socket: Socket, method: string, path: string): void {
+    const found = findRoute(routes, method, collapseSlashes(path.split('?')[0]));
+    if (!found) return writeRawRefusal(socket, { status: 404 });
+    writeRawRefusal(
+      socket,
+      refusal(
+        501,
+        'method_not_supported_locally',
+        `Node's HTTP parser does not accept the method ${method}; in Azure the host would run function '${found.route.functionName}'.`,
+      ),
+    );
+  }
+
+  /**
+   * CONNECT, which Node hands over as a tunnel request. Kestrel treats `CONNECT host:port` as a request
+   * with an empty path (no route matches: 404) and routes `CONNECT /path` like other methods; a
+   * function that accepts CONNECT then fails, because the library's Request constructor refuses the
+   * method, so the invocation runs and fails as it does in Azure (500).
+   */
+  async function answerConnect(req: IncomingMessage, socket: Socket): Promise<void> {
+    const refusedHead = checkHostHeader(req);
+    if (refusedHead) return writeRawRefusal(socket, refusedHead);
+    const url = requestUrl(req, fallbackHost);
+    const found =
+      url && (req.url ?? '').startsWith('/')
+        ? findRoute(routes, 'CONNECT', collapseSlashes(url.pathname))
+        : undefined;
+    if (!url || !found) return writeRawRefusal(socket, { status: 404 });
+    const target = byName.get(found.route.functionName)!;
+    const result = await options.invoker.invoke(target.fn, {
+      inputData: [
+        {
+          name: target.triggerName,
+          data: toRpcHttpRequest(req, url, NO_BODY, found.params, options.capabilities),
+        },
+      ],
+      triggerMetadata: {},
+      reason: HTTP_REASON,
+    });
+    writeRawRefusal(socket, { status: result.succeeded ? 200 : 500 });
+  }
+
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(error.code === 'EADDRINUSE' ? new PortInUseError(options.port, options.host) : error);
     });
     server.listen(options.port, options.host, () => {
       const { port } = server.address() as AddressInfo;
+      fallbackHost = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
       resolve({
         host: options.host,
         port,
@@ -159,22 +267,7 @@ function httpOutput(target: HttpFunction, result: InvocationResult): RpcTypedDat
   return result.response?.outputData?.find((o) => o.name === target.outputName)?.data;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function decodePathname(url: string): string {
-  const pathname = url.split('?')[0] ?? '/';
+/** The host's router sees repeated slashes as one. */
+function collapseSlashes(pathname: string): string {
   return pathname.replace(/\/{2,}/g, '/');
 }

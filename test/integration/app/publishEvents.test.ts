@@ -43,9 +43,11 @@ beforeAll(async () => {
   Object.assign(process.env, {
     EventHubConnection: connectionString,
     EVENTHUB_NAME: HUB,
-    MAX_REQUEST_BYTES: String(4 * 1024 * 1024),
     PUBLISH_TIMEOUT_MS: '10000',
   });
+  // The default MAX_REQUEST_BYTES and MAX_EVENTS_PER_REQUEST apply.
+  delete process.env.MAX_REQUEST_BYTES;
+  delete process.env.MAX_EVENTS_PER_REQUEST;
 });
 
 afterAll(async () => {
@@ -129,7 +131,10 @@ test('application/json: each element arrives as its exact source text, with the 
   const since = await endOfPartitions();
   const response = await post({
     contentType: 'application/json',
-    headers: { 'x-event-properties': '{"source":"integration","attempt":1,"poison":false}' },
+    headers: {
+      'x-event-properties':
+        '{"source":"integration","attempt":1,"poison":false,"largest":9007199254740991,"ratio":0.5}',
+    },
     body: '[{"id":1,"big":12345678901234567890}, "two", 3]',
   });
   expect(response.status).toBe(202);
@@ -138,7 +143,14 @@ test('application/json: each element arrives as its exact source text, with the 
   expect(texts(events).sort()).toEqual(['"two"', '3', '{"id":1,"big":12345678901234567890}']);
   for (const event of events) {
     expect(event.contentType).toBe('application/json');
-    expect(event.properties).toEqual({ source: 'integration', attempt: 1, poison: false });
+    // The largest safe integer arrives exact (an AMQP long), a fraction as a double.
+    expect(event.properties).toEqual({
+      source: 'integration',
+      attempt: 1,
+      poison: false,
+      largest: 9007199254740991,
+      ratio: 0.5,
+    });
   }
 });
 
@@ -223,6 +235,21 @@ test('a request larger than one batch is sent as several batches, all events in 
   expect(texts(events)).toEqual(sent);
 });
 
+test('with the default MAX_REQUEST_BYTES (4 MiB), 3,000 events of 1 KB (3 MB) are published in several full batches', async () => {
+  const since = await endOfPartitions();
+  const sent = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i, payload: 'z'.repeat(1000) }));
+  const response = await post({
+    contentType: 'application/x-ndjson',
+    query: 'partitionKey=default-limit',
+    body: sent.join('\n'),
+  });
+  expect(response.status).toBe(202);
+  const summary = response.jsonBody as { eventsAccepted: number; batchesSent: number };
+  expect(summary.eventsAccepted).toBe(3000);
+  expect(summary.batchesSent).toBeGreaterThanOrEqual(3);
+  expect(texts(await readSince(since))).toEqual(sent);
+});
+
 test('an event that can never fit gets 413 with its index, and nothing of the request is published', async () => {
   const since = await endOfPartitions();
   const huge = JSON.stringify({ payload: 'y'.repeat(1100 * 1024) });
@@ -267,7 +294,7 @@ test('a silent Event Hubs (connection accepted, never answered) gets 503 event_h
     EVENTHUB_NAME: HUB,
   });
   const handler = createPublishEventsHandler({
-    readSettings: () => ({ maxRequestBytes: 1024, publishTimeoutMs: 2000 }),
+    readSettings: () => ({ maxRequestBytes: 1024, maxEventsPerRequest: 10, publishTimeoutMs: 2000 }),
     getProducer: () => producer,
   });
   try {

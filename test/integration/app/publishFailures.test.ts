@@ -26,6 +26,7 @@ const NOTHING_PUBLISHED = {
     code: 'publish_failed',
     message: "Publishing failed; see the function's logs. No event was published.",
     eventsAccepted: 0,
+    eventsUnconfirmed: 0,
     retryFromIndex: 0,
   },
 };
@@ -43,7 +44,7 @@ async function publishWith(
     EVENTHUB_NAME: eventHubName,
   });
   const handler = createPublishEventsHandler({
-    readSettings: () => ({ maxRequestBytes: 1024, publishTimeoutMs: 10_000 }),
+    readSettings: () => ({ maxRequestBytes: 1024, maxEventsPerRequest: 10, publishTimeoutMs: 10_000 }),
     getProducer: () => producer,
   });
   try {

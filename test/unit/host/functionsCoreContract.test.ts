@@ -180,7 +180,13 @@ test('the invocation model turns an RPC http request into HttpRequest and the re
     inputData: [
       {
         name: triggerName,
-        data: toRpcHttpRequest(request, Buffer.from('hello'), { id: '7' }, DEFAULT_WORKER_CAPABILITIES),
+        data: toRpcHttpRequest(
+          request,
+          new URL(`http://127.0.0.1:7071${request.url}`),
+          Buffer.from('hello'),
+          { id: '7' },
+          DEFAULT_WORKER_CAPABILITIES,
+        ),
       },
     ],
     reason: 'contract',

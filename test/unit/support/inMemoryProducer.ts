@@ -52,6 +52,8 @@ export class InMemoryProducer implements EventProducer {
   partitionIdsFailure: unknown;
   /** When set, sendBatch never completes on its own: it waits for the abort signal, like a silent network. */
   hangOnSend = false;
+  /** The n-th (0-based) sendBatch call hangs like hangOnSend; earlier calls succeed. */
+  hangOnSendCall: number | undefined;
 
   constructor(
     readonly partitionIds: string[] = ['0', '1', '2', '3'],
@@ -72,7 +74,7 @@ export class InMemoryProducer implements EventProducer {
 
   async sendBatch(batch: EventDataBatch, options: OperationOptions): Promise<void> {
     const call = this.sendCalls++;
-    if (this.hangOnSend) await waitForAbort(options.abortSignal);
+    if (this.hangOnSend || this.hangOnSendCall === call) await waitForAbort(options.abortSignal);
     if (this.sendFailures.has(call)) throw this.sendFailures.get(call);
     const { partitionKey, partitionId, events } = batch as InMemoryBatch;
     this.sent.push({ partitionKey, partitionId, events: [...events] });

@@ -30,11 +30,20 @@ export interface RequestOptions {
   contentType?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /**
+   * As the Functions host delivers requests, a body comes with its Content-Length header (it passes no
+   * body without one); set false to leave the header out, as for a chunked upload.
+   */
+  contentLength?: boolean;
 }
 
 export function eventsRequest(options: RequestOptions = {}): HttpRequest {
   const headers: Record<string, string> = { ...options.headers };
   if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+  const declared = Object.keys(headers).some((name) => name.toLowerCase() === 'content-length');
+  if (options.body !== undefined && options.contentLength !== false && !declared) {
+    headers['content-length'] = String(Buffer.byteLength(options.body));
+  }
   const body =
     options.body === undefined
       ? undefined
