@@ -60,6 +60,12 @@ export class PublisherLink {
         description: `The message could not be decoded: ${error.message}`,
       });
     }
+    if (this.idempotent && !this.partition) {
+      return settle({
+        condition: Condition.argumentError,
+        description: 'Events of an idempotent producer need a partition: send on <hub>/Partitions/<id>.',
+      });
+    }
     const partition = this.partition ?? this.route(transfer.partitionKey);
     let stored: ((error: Error | undefined) => void) | undefined;
     if (this.idempotent) {
