@@ -9,7 +9,7 @@ import { NamespaceConfig } from './config';
 import { ConsumerLink, RUNTIME_METRIC_CAPABILITY } from './consume';
 import { parseLinkAddress } from './addresses';
 import { findConsumerGroup, findHub, findPartition, isError } from './entities';
-import { AmqpError, Condition, unauthorized } from './errors';
+import { AmqpError, Condition, unauthorized, wireError } from './errors';
 import { FilterError, parseStartPosition, ResolvedStart, resolveStart } from './eventPosition';
 import { Logger } from './logger';
 import { IDEMPOTENT_CAPABILITY, ProducerRegistry } from './idempotence';
@@ -99,10 +99,9 @@ export class ClientConnection {
 
   /** Closes the connection from the server side (emulator shutdown). */
   close(): void {
-    this.connection.close({
-      condition: Condition.connectionForced,
-      description: 'The emulator is shutting down.',
-    });
+    this.connection.close(
+      wireError({ condition: Condition.connectionForced, description: 'The emulator is shutting down.' }),
+    );
     this.end();
   }
 
@@ -354,12 +353,20 @@ export class ClientConnection {
     );
   }
 
+  /**
+   * Refuses a link the way Azure does: the ATTACH reply echoes the addresses, then a DETACH
+   * carries the error. pyamqp drops a reply without source or target as an "Invalid link" and
+   * retries, never reading the error that follows (azure-eventhub/azure/eventhub/_pyamqp/link.py,
+   * _incoming_attach), so the addresses must be there for it to report not-found and the rest.
+   */
   private refuse(link: Sender | Receiver, error: AmqpError): void {
     this.releaseLink(link);
+    // (A link already attached, an owner stolen from, gets only the DETACH: its ATTACH is out.)
+    acceptTerminus(link, link.source?.address, link.target?.address);
     this.context.logger.debug(
       `${this.id}: link '${link.name}' closed: ${error.condition}: ${error.description}`,
     );
-    link.close(error);
+    link.close(wireError(error));
   }
 
   private releaseLink(link: Sender | Receiver): void {
@@ -375,7 +382,7 @@ export class ClientConnection {
   }
 }
 
-/** Accepts a link by echoing its terminus addresses (a refused link gets none, as from Azure). */
+/** Echoes a link's terminus addresses and completes the ATTACH reply. */
 function acceptTerminus(
   link: Sender | Receiver,
   source: string | undefined,

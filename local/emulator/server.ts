@@ -3,6 +3,7 @@ import net, { Socket } from 'node:net';
 import tls from 'node:tls';
 import { ConnectionOptions, Container, create_container } from 'rhea';
 import { ServerConnection } from './amqp/rheaTypes';
+import { completeFrames } from './amqp/completeFrames';
 import { speedUpOutput } from './amqp/transferWriter';
 import { ClientConnection, ServerContext } from './connection';
 import { closeServer, listen } from './listen';
@@ -83,6 +84,7 @@ export class AmqpServer {
     const client = new ClientConnection(connection, this.context, (ended) => this.clients.delete(ended));
     this.clients.add(client);
     connection.accept(socket);
+    completeFrames(connection);
     speedUpOutput(connection, socket);
   }
 }
