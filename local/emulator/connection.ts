@@ -354,15 +354,12 @@ export class ClientConnection {
   }
 
   /**
-   * Refuses a link the way Azure does: the ATTACH reply echoes the addresses, then a DETACH
-   * carries the error. pyamqp drops a reply without source or target as an "Invalid link" and
-   * retries, never reading the error that follows (azure-eventhub/azure/eventhub/_pyamqp/link.py,
-   * _incoming_attach), so the addresses must be there for it to report not-found and the rest.
+   * Refuses a link: an ATTACH reply without addresses, then a DETACH with the error (what
+   * Microsoft.Azure.Amqp, under .NET, reports as the error itself; with addresses it opens the link
+   * and reports only that it closed).
    */
   private refuse(link: Sender | Receiver, error: AmqpError): void {
     this.releaseLink(link);
-    // (A link already attached, an owner stolen from, gets only the DETACH: its ATTACH is out.)
-    acceptTerminus(link, link.source?.address, link.target?.address);
     this.context.logger.debug(
       `${this.id}: link '${link.name}' closed: ${error.condition}: ${error.description}`,
     );
