@@ -1,4 +1,4 @@
-// Runs the Python and .NET conformance drivers (test/clients/python, test/clients/dotnet) as child
+// Runs the conformance drivers (test/clients/js, test/clients/python, test/clients/dotnet) as child
 // processes, as their users run them, and collects the one JSON line per scenario they print.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -37,6 +37,10 @@ export function ensureDotnetBuilt(): void {
 
 export function runPython(script: string, plan: object): Promise<ScenarioResults> {
   return runDriver(PYTHON, [path.join(CLIENTS_DIR, 'python', script)], plan);
+}
+
+export function runJs(plan: object): Promise<ScenarioResults> {
+  return runDriver(process.execPath, ['--import', 'tsx', path.join(CLIENTS_DIR, 'js', 'conformance.ts')], plan);
 }
 
 export function runDotnet(plan: object): Promise<ScenarioResults> {

@@ -89,6 +89,7 @@ class Driver(string connectionString)
         ArraySegment<byte> segment => new JsonObject { ["kind"] = "binary", ["value"] = Convert.ToBase64String(segment.ToArray()) },
         DateTime time => new JsonObject { ["kind"] = "timestamp", ["value"] = new DateTimeOffset(time.ToUniversalTime()).ToUnixTimeMilliseconds() },
         DateTimeOffset time => new JsonObject { ["kind"] = "timestamp", ["value"] = time.ToUnixTimeMilliseconds() },
+        ulong big => new JsonObject { ["kind"] = "number", ["value"] = big },
         int or long or short or sbyte or byte or uint or ushort => new JsonObject { ["kind"] = "number", ["value"] = Convert.ToInt64(value) },
         float or double => new JsonObject { ["kind"] = "number", ["value"] = Convert.ToDouble(value) },
         _ => new JsonObject { ["kind"] = "other", ["value"] = value.ToString() },

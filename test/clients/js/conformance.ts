@@ -1,5 +1,6 @@
-// Conformance driver for the Event Hubs emulator: the JavaScript SDK (@azure/event-hubs), in the
-// test's own process. Same scenarios and the same observations as test/clients/python and
+// Conformance driver for the Event Hubs emulator: the JavaScript SDK (@azure/event-hubs), run as
+// its own Node.js process like the other clients (inside jest, Buffers and Dates of the test's realm
+// are not rhea's, and would be encoded as maps). Same scenarios and the same observations as test/clients/python and
 // test/clients/dotnet; the assertions are in test/integration/emulator/conformance.test.ts.
 import {
   EventHubConsumerClient,
@@ -9,6 +10,7 @@ import {
   latestEventPosition,
   ReceivedEventData,
 } from '@azure/event-hubs';
+import { readFileSync } from 'node:fs';
 
 export interface Plan {
   connectionString: string;
@@ -46,13 +48,15 @@ function observed(event: ReceivedEventData, partitionId: string): Record<string,
 }
 
 function typed(value: unknown): TypedValue {
+  // By tag, not instanceof: under jest the SDK's Buffers and Dates come from another realm.
+  const tag = Object.prototype.toString.call(value);
   if (typeof value === 'boolean') return { kind: 'boolean', value };
   if (typeof value === 'number') return { kind: 'number', value };
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array)
-    return { kind: 'binary', value: Buffer.from(value).toString('base64') };
-  if (value instanceof Date) return { kind: 'timestamp', value: value.getTime() };
   if (typeof value === 'string') return { kind: 'string', value };
-  return { kind: 'other', value: String(value) };
+  if (tag === '[object Uint8Array]' || tag === '[object ArrayBuffer]')
+    return { kind: 'binary', value: Buffer.from(value as Uint8Array).toString('base64') };
+  if (tag === '[object Date]') return { kind: 'timestamp', value: (value as Date).getTime() };
+  return { kind: 'other', value: JSON.stringify(value) };
 }
 
 function native(prop: TypedValue): unknown {
@@ -355,4 +359,26 @@ async function lastSequenceNumbers(producer: EventHubProducerClient) {
   for (const id of await producer.getPartitionIds())
     result[id] = (await producer.getPartitionProperties(id)).lastEnqueuedSequenceNumber;
   return result;
+}
+
+/** `node --import tsx test/clients/js/conformance.ts <plan.json>`: one JSON line per scenario. */
+async function main(planFile: string): Promise<void> {
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as Plan & { scenarios: Scenario[] };
+  const driver = new JsDriver(plan);
+  for (const scenario of plan.scenarios) {
+    let line;
+    try {
+      line = { scenario: scenario.name, result: await driver.run(scenario) };
+    } catch (error) {
+      line = { scenario: scenario.name, error: errorOf(error) };
+    }
+    process.stdout.write(JSON.stringify(line) + '\n');
+  }
+}
+
+if (require.main === module) {
+  main(process.argv[2]).catch((error: Error) => {
+    process.stderr.write(`${error.stack ?? error.message}\n`);
+    process.exit(1);
+  });
 }

@@ -1,5 +1,4 @@
-// The emulator's conformance suite with three independent clients: the JavaScript SDK (in this
-// process), Python azure-eventhub 5.11 (Debian's python3-azure, pyamqp, over TLS) and .NET
+// The emulator's conformance suite with three independent clients: the JavaScript SDK, Python azure-eventhub 5.11 (Debian's python3-azure, pyamqp, over TLS) and .NET
 // Azure.Messaging.EventHubs 5.12.2 (plain AMQP with UseDevelopmentEmulator=true). Each client
 // runs the same scenarios through its own driver (test/clients/*) and reports what it observed;
 // the assertions below are the same for all three, with the differences that are the SDKs' own
@@ -13,8 +12,8 @@
 // address, and Python trusts it through connection_verify. Another address is tried on a clash.
 import { EmulatorPortInUseError } from '../../../local/emulator';
 import { partitionForKey } from '../../../local/emulator/partitionKey';
-import { JsDriver, Scenario } from '../../clients/js/conformance';
-import { checkPython, ensureDotnetBuilt, runDotnet, runPython, ScenarioResults } from '../../clients/runClients';
+import type { Scenario } from '../../clients/js/conformance';
+import { checkPython, ensureDotnetBuilt, runDotnet, runJs, runPython, ScenarioResults } from '../../clients/runClients';
 import { startTestEmulator, tempDir, TestEmulator } from './helpers';
 
 jest.setTimeout(240_000);
@@ -57,7 +56,9 @@ function fixtures(client: Client) {
       fixture: { kind: 'string', value: `${client}-${name}` },
       text: { kind: 'string', value: 'ünïcødé ✓' },
       int: { kind: 'int', value: 42 },
-      long: { kind: 'long', value: 5_000_000_000 },
+      // pyamqp encodes every Python int as an AMQP int and refuses one beyond 32 bits ("Value
+      // supplied for int invalid"): azure-eventhub 5.11 cannot send such a property.
+      ...(client !== 'python' && { long: { kind: 'long', value: 5_000_000_000 } }),
       double: { kind: 'double', value: 1.5 },
       flag: { kind: 'boolean', value: true },
       binary: { kind: 'binary', value: Buffer.from([0, 1, 254, 255]).toString('base64') },
@@ -78,6 +79,8 @@ function expectedProperties(properties: Record<string, { kind: string; value: un
     else if (reader === 'python' && kind === 'string')
       out[name] = { kind: 'bytes', value: Buffer.from(value as string).toString('base64') };
     else if (reader === 'python' && kind === 'binary') out[name] = { kind: 'bytes', value };
+    // pyamqp hands timestamps over as their milliseconds (an int).
+    else if (reader === 'python' && kind === 'timestamp') out[name] = { kind: 'number', value };
     else out[name] = { kind, value };
   }
   return out;
@@ -124,20 +127,8 @@ describe('emulator conformance with the JavaScript, Python and .NET SDKs', () =>
     emulator = await startOnRandomLoopback(certDir.path);
     const plain = emulator.connectionString;
     const pythonPlan = { connectionString: emulator.tlsConnectionString!, caFile: emulator.tlsCertFile! };
-    const js = new JsDriver({ connectionString: plain });
-    const runJs = async (list: Scenario[]) => {
-      const results: ScenarioResults = {};
-      for (const scenario of list) {
-        try {
-          results[scenario.name] = { result: await js.run(scenario) };
-        } catch (error) {
-          results[scenario.name] = { error: String(error) };
-        }
-      }
-      return results;
-    };
     const runners: Record<Client, (list: Scenario[]) => Promise<ScenarioResults>> = {
-      js: runJs,
+      js: (list) => runJs({ connectionString: plain, scenarios: list }),
       python: (list) => runPython('conformance.py', { ...pythonPlan, scenarios: list }),
       dotnet: (list) => runDotnet({ connectionString: plain, scenarios: list }),
     };
@@ -278,7 +269,10 @@ describe('emulator conformance with the JavaScript, Python and .NET SDKs', () =>
       for (const fixture of sent) {
         const event = mine[fixture.properties.fixture.value];
         expect(event.body).toBe(fixture.body);
-        expect(event.properties).toEqual(expectedProperties(fixture.properties, client));
+        expect({ id: fixture.properties.fixture.value, properties: event.properties }).toEqual({
+          id: fixture.properties.fixture.value,
+          properties: expectedProperties(fixture.properties, client),
+        });
       }
       const coordinates = (events: Record<string, Record<string, unknown>>) =>
         Object.fromEntries(
