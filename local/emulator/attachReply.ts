@@ -26,13 +26,16 @@ interface RemoteAttach {
  */
 export function completeAttachReply(link: Sender | Receiver): void {
   const local = (link as unknown as { local: { attach: LocalAttach } }).local.attach;
-  const remote = ((link as unknown as { remote: { attach?: RemoteAttach } }).remote.attach ?? {}) as RemoteAttach;
+  const remote = ((link as unknown as { remote: { attach?: RemoteAttach } }).remote.attach ??
+    {}) as RemoteAttach;
   // The sender's snd-settle-mode and the receiver's rcv-settle-mode are the ones in force.
   if (local.snd_settle_mode === undefined && remote.snd_settle_mode !== undefined) {
     local.snd_settle_mode = remote.snd_settle_mode;
   }
   const clientReceives = (link as Sender | Receiver).is_sender();
   // As a receiver the emulator settles first: it never asks a client to settle twice.
-  local.rcv_settle_mode = clientReceives ? (remote.rcv_settle_mode ?? ReceiverSettleMode.first) : ReceiverSettleMode.first;
+  local.rcv_settle_mode = clientReceives
+    ? (remote.rcv_settle_mode ?? ReceiverSettleMode.first)
+    : ReceiverSettleMode.first;
   local.properties ??= {};
 }

@@ -20,7 +20,9 @@ export function checkPython(): void {
       stdio: 'pipe',
     });
   } catch {
-    throw new Error(`${PYTHON} cannot import azure.eventhub: run apt-get install -y python3-azure (as .ci/run does)`);
+    throw new Error(
+      `${PYTHON} cannot import azure.eventhub: run apt-get install -y python3-azure (as .ci/run does)`,
+    );
   }
 }
 
@@ -40,7 +42,11 @@ export function runPython(script: string, plan: object): Promise<ScenarioResults
 }
 
 export function runJs(plan: object): Promise<ScenarioResults> {
-  return runDriver(process.execPath, ['--import', 'tsx', path.join(CLIENTS_DIR, 'js', 'conformance.ts')], plan);
+  return runDriver(
+    process.execPath,
+    ['--import', 'tsx', path.join(CLIENTS_DIR, 'js', 'conformance.ts')],
+    plan,
+  );
 }
 
 export function runDotnet(plan: object): Promise<ScenarioResults> {

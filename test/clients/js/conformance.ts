@@ -181,9 +181,12 @@ export class JsDriver {
 
   private properties(hub: string) {
     return this.withProducer(hub, async (producer) => {
-      await producer.sendBatch([{ body: Buffer.from('a') }, { body: Buffer.from('b') }, { body: Buffer.from('c') }], {
-        partitionId: '1',
-      });
+      await producer.sendBatch(
+        [{ body: Buffer.from('a') }, { body: Buffer.from('b') }, { body: Buffer.from('c') }],
+        {
+          partitionId: '1',
+        },
+      );
       const props = await producer.getEventHubProperties();
       const partitions: Record<string, Json> = {};
       for (const id of ['0', '1']) partitions[id] = await partitionSummary(producer, id);
@@ -230,7 +233,8 @@ export class JsDriver {
 
   private async positions(hub: string) {
     await this.withProducer(hub, async (producer) => {
-      for (let i = 0; i < 5; i++) await producer.sendBatch([{ body: Buffer.from(`e${i}`) }], { partitionId: '0' });
+      for (let i = 0; i < 5; i++)
+        await producer.sendBatch([{ body: Buffer.from(`e${i}`) }], { partitionId: '0' });
     });
     const { events } = await this.receive(hub, 5, { partitionId: '0' });
     const third = events[2];
@@ -241,7 +245,8 @@ export class JsDriver {
     const latest = await this.receive(hub, 1, {
       partitionId: '0',
       position: latestEventPosition,
-      onReady: () => this.withProducer(hub, (p) => p.sendBatch([{ body: Buffer.from('e5') }], { partitionId: '0' })),
+      onReady: () =>
+        this.withProducer(hub, (p) => p.sendBatch([{ body: Buffer.from('e5') }], { partitionId: '0' })),
     });
     return {
       events,
@@ -250,8 +255,14 @@ export class JsDriver {
         latest: latest.events.length ? latest.events[0].sequenceNumber : latest.errors,
         offsetInclusive: await first({ offset: third.offset as string, isInclusive: true }),
         offsetExclusive: await first({ offset: third.offset as string, isInclusive: false }),
-        sequenceNumberInclusive: await first({ sequenceNumber: third.sequenceNumber as number, isInclusive: true }),
-        sequenceNumberExclusive: await first({ sequenceNumber: third.sequenceNumber as number, isInclusive: false }),
+        sequenceNumberInclusive: await first({
+          sequenceNumber: third.sequenceNumber as number,
+          isInclusive: true,
+        }),
+        sequenceNumberExclusive: await first({
+          sequenceNumber: third.sequenceNumber as number,
+          isInclusive: false,
+        }),
         enqueuedTime: await first({ enqueuedOn: third.enqueuedTimeMs as number }),
       },
     };
@@ -275,7 +286,9 @@ export class JsDriver {
           onReady: async () => {
             secondAttached = true;
             lower = await this.receive(hub, 1, { partitionId: '0', ownerLevel: 1 });
-            await this.withProducer(hub, (p) => p.sendBatch([{ body: Buffer.from('end') }], { partitionId: '0' }));
+            await this.withProducer(hub, (p) =>
+              p.sendBatch([{ body: Buffer.from('end') }], { partitionId: '0' }),
+            );
           },
         });
       },
@@ -297,7 +310,10 @@ export class JsDriver {
   }
 
   private async wrongKey(hub: string) {
-    const wrong = this.plan.connectionString.replace('SharedAccessKey=SAS_KEY_VALUE', 'SharedAccessKey=not-the-key');
+    const wrong = this.plan.connectionString.replace(
+      'SharedAccessKey=SAS_KEY_VALUE',
+      'SharedAccessKey=not-the-key',
+    );
     const producer = this.producer(hub, wrong);
     try {
       await producer.getEventHubProperties();
