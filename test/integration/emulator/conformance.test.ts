@@ -4,13 +4,7 @@
 // the assertions below are the same for all three, with the differences that are the SDKs' own
 // (not the emulator's) written out where they apply. docs/fidelity.md lists them.
 //
-// Python always dials port 5671 (azure-eventhub/azure/eventhub/_configuration.py sets
-// connection_port to 5671 whatever the Endpoint says), so the emulator's TLS listener must be on
-// 5671, and tests must not clash with `npm start`, another run or another emulator. The emulator
-// is bound on a random loopback address (127.x.y.z: all of 127/8 is the loopback interface on
-// Linux) with TLS on 5671 there and every other port random; the generated certificate names that
-// address, and Python trusts it through connection_verify. Another address is tried on a clash.
-import { EmulatorPortInUseError } from '../../../local/emulator';
+// Python's TLS listener: see startWithPythonTls in helpers.ts.
 import { partitionForKey } from '../../../local/emulator/partitionKey';
 import type { Scenario } from '../../clients/js/conformance';
 import {
@@ -21,13 +15,12 @@ import {
   runPython,
   ScenarioResults,
 } from '../../clients/runClients';
-import { startTestEmulator, tempDir, TestEmulator } from './helpers';
+import { startWithPythonTls, tempDir, TestEmulator } from './helpers';
 
 jest.setTimeout(240_000);
 
 const CLIENTS = ['js', 'python', 'dotnet'] as const;
 type Client = (typeof CLIENTS)[number];
-const PYTHON_TLS_PORT = 5671;
 const PARTITION_KEY = 'device-7';
 const SCENARIO_HUBS = [
   'properties',
@@ -107,28 +100,6 @@ function expectedProperties(properties: Record<string, { kind: string; value: un
   return out;
 }
 
-async function startOnRandomLoopback(certDir: string): Promise<TestEmulator> {
-  for (let attempt = 0; ; attempt++) {
-    const host = `127.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 254)}`;
-    try {
-      return await startTestEmulator({
-        host,
-        logLevel: 'info',
-        tls: { port: PYTHON_TLS_PORT, certDir },
-        hubs: [
-          ...CLIENTS.flatMap((client) =>
-            SCENARIO_HUBS.map((name) => ({ name: hubOf(client, name), partitionCount: 4 })),
-          ),
-          { name: FIXTURE_HUB, partitionCount: 4 },
-        ],
-        now: strictlyIncreasingClock(),
-      });
-    } catch (error) {
-      if (!(error instanceof EmulatorPortInUseError) || attempt >= 20) throw error;
-    }
-  }
-}
-
 /** Enqueued times one millisecond apart at least, so "after this event's time" is unambiguous. */
 function strictlyIncreasingClock(): () => number {
   let last = 0;
@@ -147,7 +118,16 @@ describe('emulator conformance with the JavaScript, Python and .NET SDKs', () =>
   beforeAll(async () => {
     checkPython();
     ensureDotnetBuilt();
-    emulator = await startOnRandomLoopback(certDir.path);
+    emulator = await startWithPythonTls(certDir.path, {
+      logLevel: 'info',
+      hubs: [
+        ...CLIENTS.flatMap((client) =>
+          SCENARIO_HUBS.map((name) => ({ name: hubOf(client, name), partitionCount: 4 })),
+        ),
+        { name: FIXTURE_HUB, partitionCount: 4 },
+      ],
+      now: strictlyIncreasingClock(),
+    });
     const plain = emulator.connectionString;
     const pythonPlan = { connectionString: emulator.tlsConnectionString!, caFile: emulator.tlsCertFile! };
     const runners: Record<Client, (list: Scenario[]) => Promise<ScenarioResults>> = {
