@@ -10,6 +10,7 @@ const USAGE = `Usage: npm start [-- options]      (npm run start:func = npm star
   --func                        run Core Tools (func start) instead of the local host
   --port <n>                    HTTP port of the Functions host (default: Host.LocalHttpPort, 7071)
   --emulator-health-port <n>    health port of the Event Hubs emulator (default ${DEFAULT_EMULATOR_HEALTH_PORT})
+  --emulator-tls-port <n>       its AMQP over TLS port (default 5671, the port Python's azure-eventhub dials)
   --app-root <dir>              the app folder (default: this repository)
   --help
 
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
       func: { type: 'boolean' },
       port: { type: 'string' },
       'emulator-health-port': { type: 'string' },
+      'emulator-tls-port': { type: 'string' },
       'app-root': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
     useCoreTools: values.func,
     port: port(values.port, '--port'),
     emulatorHealthPort: port(values['emulator-health-port'], '--emulator-health-port'),
+    emulatorTlsPort: port(values['emulator-tls-port'], '--emulator-tls-port'),
   });
   const code = await stack.hostExited;
   if (!stopping) {

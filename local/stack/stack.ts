@@ -23,6 +23,8 @@ export interface StackOptions {
   /** Overrides Host.LocalHttpPort. */
   port?: number;
   emulatorHealthPort?: number;
+  /** The emulator's AMQP over TLS port; default 5671 (what Python dials), 0 for a free one. */
+  emulatorTlsPort?: number;
   /** Where the stack's own lines and the host's output go. */
   print?: (line: string) => void;
 }
@@ -54,6 +56,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
 
   const started: Service[] = [];
+  let emulatorClients: string[] = [];
   const children: ChildProcess[] = [];
   const stopServices = async () => {
     for (const service of [...started].reverse()) await service.stop().catch(() => undefined);
@@ -69,6 +72,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       print('Starting the Event Hubs emulator...');
       const emulator = await ensureEmulator(settings.eventHubs, {
         healthPort: options.emulatorHealthPort ?? DEFAULT_EMULATOR_HEALTH_PORT,
+        tlsPort: options.emulatorTlsPort,
         eventHubName: settings.eventHubName,
         consumerGroup: settings.consumerGroup,
         dataDir: path.join(options.appRoot, '.data', 'eventhubs'),
@@ -82,6 +86,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         },
       });
       started.push(emulator);
+      emulatorClients = emulator.clientLines;
     } else {
       print('EventHubConnection is not the local emulator: using it as configured.');
     }
@@ -109,7 +114,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       stopHost = () => host.stop();
     }
 
-    print(banner(url, started, settings.eventHubName));
+    print(banner(url, started, settings.eventHubName, emulatorClients));
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -133,13 +138,20 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
 }
 
-function banner(url: string, services: Service[], eventHubName: string): string {
+function banner(url: string, services: Service[], eventHubName: string, emulatorClients: string[]): string {
   const lines = [
     '',
     'Local pipeline ready:',
     ...services.map((service) => `  - ${service.description}`),
     `  - Functions host at ${url}`,
     '',
+    ...(emulatorClients.length
+      ? [
+          'Connect your own clients to the Event Hubs emulator:',
+          ...emulatorClients.map((line) => `  ${line}`),
+          '',
+        ]
+      : []),
     `Publish events to hub '${eventHubName}' (POST ${url}/api/events):`,
     `  curl -i -X POST ${url}/api/events -H 'Content-Type: application/json' -d '[{"id":1,"temperature":21.5},{"id":2,"temperature":22.1}]'`,
     'A failing event (dead-lettered by the sample handler):',
