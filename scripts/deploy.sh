@@ -7,6 +7,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly root
 readonly http_function='publishEvents'
+# Kusto queries are kept in single-quoted lines of this form: test/infra/kustoQueries.test.ts checks them.
+readonly consumer_lines_query='traces | where message startswith "EventProcessed " | project timestamp, message | take 20'
 readonly publish_attempts=8
 # Seconds between retries of the publish, the key lookup and the endpoint check (tests shorten it).
 readonly retry_seconds="${DEPLOY_RETRY_SECONDS:-30}"
@@ -305,7 +307,7 @@ Send two events:
 Right after a first deployment, requests may answer 503 until the role assignments propagate (a few
 minutes). The consumer's lines reach Application Insights ($app_insights) within a few minutes:
   az monitor app-insights query -g $resource_group --app $app_insights \\
-    --analytics-query 'traces | where message startswith "EventProcessed " | project timestamp, message | take 20'
+    --analytics-query '$consumer_lines_query'
 
 More queries: docs/deploy.md. Tear down: bash scripts/teardown.sh $prefix$([[ "$resource_group" == "rg-$prefix" ]] || printf ' -g %s' "$resource_group")
 EOF

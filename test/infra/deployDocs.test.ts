@@ -73,7 +73,7 @@ describe('docs/deploy.md queries', () => {
       for (const kind of kinds) expect(Object.keys(lines)).toContain(kind);
 
       for (const [, variable, cutKind] of query.matchAll(
-        /extend (\w+) = parse_json\(substring\(message, strlen\((?:"(\w+) "|kind\) \+ 1)\)\)/g,
+        /extend (\w+) = parse_json\(substring\(message, strlen\((?:"(\w+) "|lineKind\) \+ 1)\)\)/g,
       )) {
         // A fixed cut must match the kind the query filters on; a computed one covers every filtered kind.
         const readKinds = cutKind === undefined ? kinds : [cutKind];
