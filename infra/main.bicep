@@ -69,10 +69,23 @@ param developerPrincipalType string = 'User'
 @description('Tags applied to every resource.')
 param tags object = {}
 
+// The rule scripts/deploy.sh checks, enforced here too for direct deployments: without it a `_` or `.`
+// passes the length check and fails minutes later as an invalid storage account name. ARM has no
+// regular expressions, so each character is checked against the allowed set; fail() stops the
+// deployment at validation, before any resource is created.
+var prefixLetters = 'abcdefghijklmnopqrstuvwxyz'
+var prefixCharacters = '${prefixLetters}0123456789-'
+var prefixIsValid = contains(prefixLetters, first(namePrefix)) && !endsWith(namePrefix, '-') && empty(filter(
+  range(0, length(namePrefix)),
+  index => !contains(prefixCharacters, substring(namePrefix, index, 1))
+))
+var prefix = prefixIsValid
+  ? namePrefix
+  : fail('namePrefix \'${namePrefix}\' is invalid: use 2-12 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen')
+
 // Globally unique names (storage, Event Hubs, the app's host name) need a suffix that is stable for
 // a given resource group and prefix, so redeploying updates the same resources.
 // Names are computed here, not read from module outputs, so that What-If can predict every resource.
-var prefix = toLower(namePrefix)
 var suffix = take(uniqueString(resourceGroup().id, prefix), 8)
 var names = {
   identity: 'id-${prefix}-${suffix}'

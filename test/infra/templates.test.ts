@@ -96,8 +96,8 @@ describeCompiled(
     let snapshot: Json;
     let snapshotWithoutDeveloper: Json;
 
-    const takeSnapshot = (developerId: string): Json => {
-      const run = runBicep(
+    const runSnapshot = (namePrefix: string, developerId: string) =>
+      runBicep(
         compiler!,
         [
           'snapshot',
@@ -111,8 +111,11 @@ describeCompiled(
           '--location',
           SNAPSHOT_CONTEXT.location,
         ],
-        { cwd: work, env: { NAME_PREFIX: 'demo', DEVELOPER_PRINCIPAL_ID: developerId } },
+        { cwd: work, env: { NAME_PREFIX: namePrefix, DEVELOPER_PRINCIPAL_ID: developerId } },
       );
+
+    const takeSnapshot = (developerId: string): Json => {
+      const run = runSnapshot('demo', developerId);
       if (run.status !== 0) throw new Error(`bicep snapshot failed:\n${run.stderr}`);
       const result = JSON.parse(readFileSync(path.join(work, 'main.snapshot.json'), 'utf8'));
       expect(result.diagnostics).toEqual([]);
@@ -224,6 +227,28 @@ describeCompiled(
         // Unknown properties are compiler warnings (their level is not configurable); the build test
         // above fails on any warning, so they cannot slip through.
         expect(diagnostics.some((line) => line.includes(' BCP037 '))).toBe(true);
+      });
+    });
+
+    describe('parameters', () => {
+      // ARM evaluates the prefix check at validation, before creating anything; without it `_` or `.`
+      // fails minutes later as an invalid storage account name.
+      test.each(['demo_1', 'demo.x', 'Demo', '9demo'])(
+        'namePrefix %j is refused with the rule, before any resource',
+        (namePrefix) => {
+          const run = runSnapshot(namePrefix, '');
+          expect(run.status).not.toBe(0);
+          expect(run.stdout + run.stderr).toContain(
+            `namePrefix '${namePrefix}' is invalid: use 2-12 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen`,
+          );
+        },
+      );
+
+      test('the same rule as scripts/deploy.sh', () => {
+        const script = readFileSync(path.join(repoRoot, 'scripts', 'deploy.sh'), 'utf8');
+        expect(script).toContain('[[ "$prefix" =~ ^[a-z][a-z0-9-]{0,10}[a-z0-9]$ ]]');
+        const main = readFileSync(path.join(infraDir, 'main.bicep'), 'utf8');
+        expect(main).toMatch(/@minLength\(2\)\n@maxLength\(12\)\nparam namePrefix string/);
       });
     });
 
