@@ -149,7 +149,6 @@ module access 'modules/role-assignments.bicep' = {
     eventHubsNamespaceName: names.eventHubsNamespace
     eventHubName: eventHubName
     storageAccountName: names.storageAccount
-    deploymentContainerName: deploymentContainerName
     appInsightsName: names.appInsights
   }
   dependsOn: [

@@ -25,9 +25,6 @@ param eventHubName string
 @description('Name of the host storage account.')
 param storageAccountName string
 
-@description('Blob container Flex Consumption reads the deployment package from.')
-param deploymentContainerName string
-
 @description('Name of the Application Insights component.')
 param appInsightsName string
 
@@ -36,7 +33,6 @@ var roles = {
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
@@ -53,14 +49,6 @@ resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
-
-  resource blobService 'blobServices' existing = {
-    name: 'default'
-
-    resource deploymentContainer 'containers' existing = {
-      name: deploymentContainerName
-    }
-  }
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -91,7 +79,8 @@ resource appEventHubsReceiver 'Microsoft.Authorization/roleAssignments@2022-04-0
 }
 
 // The host creates its containers (checkpoints, leases, keys) on this account: account scope, and
-// Owner as the Functions host requires for identity-based AzureWebJobsStorage.
+// Owner as the Functions host requires for identity-based AzureWebJobsStorage. It also covers the
+// deployment container, so no container-scoped role is added for it.
 resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount.id, appPrincipalId, roles.storageBlobDataOwner)
   scope: storageAccount
@@ -108,18 +97,6 @@ resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01
   scope: storageAccount
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// Flex Consumption fetches the package with the identity. The account-wide Owner role covers this
-// container today; this assignment keeps deployment working if host storage moves to another account.
-resource appDeploymentContainerContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storageAccount::blobService::deploymentContainer.id, appPrincipalId, roles.storageBlobDataContributor)
-  scope: storageAccount::blobService::deploymentContainer
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }

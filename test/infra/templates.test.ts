@@ -23,7 +23,6 @@ const ROLES = {
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975',
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde',
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
 } as const;
@@ -497,10 +496,6 @@ describeCompiled(
             { scope: hubId, role: ROLES.eventHubsDataReceiver },
             { scope: storage.id, role: ROLES.storageBlobDataOwner },
             { scope: storage.id, role: ROLES.storageTableDataContributor },
-            {
-              scope: `${storage.id}/blobServices/default/containers/app-package`,
-              role: ROLES.storageBlobDataContributor,
-            },
             { scope: appInsights.id, role: ROLES.monitoringMetricsPublisher },
           ]
             .map((expected) => ({ ...expected, principalType: 'ServicePrincipal' }))
@@ -514,6 +509,23 @@ describeCompiled(
           expect(assignment.scope.startsWith(`${resourceGroupId}/providers/`)).toBe(true);
         }
         expect(roleAssignments(snapshot).length).toBe(appAssignments.length + 3);
+      });
+
+      test('no assignment repeats what a wider one of the same principal already grants', () => {
+        // Blob Data Owner on an account covers every blob role on its containers.
+        const blobRoles: string[] = [ROLES.storageBlobDataOwner, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'];
+        const all = roleAssignments(snapshot);
+        const redundant = all.filter((inner) =>
+          all.some(
+            (outer) =>
+              outer !== inner &&
+              outer.principalId === inner.principalId &&
+              outer.role === ROLES.storageBlobDataOwner &&
+              blobRoles.includes(inner.role) &&
+              inner.scope.startsWith(`${outer.scope}/`),
+          ),
+        );
+        expect(redundant).toEqual([]);
       });
 
       test('a developer gets the same data roles only when developerPrincipalId is given', () => {
@@ -540,14 +552,14 @@ describeCompiled(
             (assignment) => !assignment.principalId.startsWith('['),
           ),
         ).toEqual([]);
-        expect(roleAssignments(snapshotWithoutDeveloper).length).toBe(6);
+        expect(roleAssignments(snapshotWithoutDeveloper).length).toBe(5);
       });
 
       test('every assignment is named guid(scope, principal, role), so redeployments find it again', () => {
         const assignments = templateResources(template).filter(
           (resource) => resource.type === 'Microsoft.Authorization/roleAssignments',
         );
-        expect(assignments.length).toBe(9);
+        expect(assignments.length).toBe(8);
         for (const assignment of assignments) {
           const match =
             /^\[guid\((.+), parameters\('(\w+PrincipalId)'\), variables\('roles'\)\.(\w+)\)\]$/.exec(
