@@ -176,9 +176,12 @@ module functionApp 'modules/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     tags: tags
   }
+  // The app starts (and its host tries storage, Event Hubs and telemetry) as soon as it exists; created
+  // before its role assignments, a new app logs 403s and looks unhealthy for minutes.
   dependsOn: [
     storage
     monitoring
+    access
   ]
 }
 

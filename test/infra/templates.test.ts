@@ -386,6 +386,18 @@ describeCompiled(
         });
       });
 
+      test('is created only after every role assignment, so a new app does not start without its access', () => {
+        const resources = template.resources as Record<string, Json>;
+        const [appModule] = Object.entries(resources).find(([, resource]) =>
+          JSON.stringify(resource).includes('Microsoft.Web/sites'),
+        )!;
+        const [accessModule] = Object.entries(resources).find(([, resource]) =>
+          JSON.stringify(resource).includes('Microsoft.Authorization/roleAssignments'),
+        )!;
+        expect(appModule).not.toBe(accessModule);
+        expect(resources[appModule].dependsOn).toContain(accessModule);
+      });
+
       test("every setting the functions' bindings name is set", () => {
         const settings = appSettings(snapshot);
         const functionsDir = path.join(repoRoot, 'src', 'functions');
