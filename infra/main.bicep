@@ -203,11 +203,8 @@ output eventHubName string = eventHubName
 @description('Consumer group of processEvents (EVENTHUB_CONSUMER_GROUP).')
 output consumerGroupName string = consumerGroupName
 
-@description('Name of the host storage account.')
+@description('Name of the host storage account (AzureWebJobsStorage__accountName).')
 output storageAccountName string = names.storageAccount
-
-@description('Blob endpoint of the host storage account (AzureWebJobsStorage__blobServiceUri).')
-output storageBlobEndpoint string = storage.outputs.blobEndpoint
 
 @description('Container holding events the consumer failed to process.')
 output deadLetterContainerName string = deadLetterContainerName

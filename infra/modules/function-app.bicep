@@ -101,15 +101,16 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
-        // Host storage (checkpoints, leases, keys, dead letters) through the identity. The table
-        // endpoint is where the host writes its diagnostic events; no queue is used by this app.
+        // Host storage (checkpoints, leases, keys, dead letters) through the identity. The account
+        // name, not __blobServiceUri/__tableServiceUri: on Flex Consumption the service-URI form can
+        // fail intermittently (401, host unhealthy) while the host is starting, because the host may
+        // build its BlobServiceClient before those settings are loaded (azure-functions-host #11782,
+        // #11787, whose documented workaround is __accountName). From the name the host, the Event Hubs
+        // extension's checkpoint store (CheckpointClientProvider) and the app's own settings reader
+        // (src/lib/settings.ts) derive the blob and table endpoints of the public cloud.
         {
-          name: 'AzureWebJobsStorage__blobServiceUri'
-          value: storageAccount.properties.primaryEndpoints.blob
-        }
-        {
-          name: 'AzureWebJobsStorage__tableServiceUri'
-          value: storageAccount.properties.primaryEndpoints.table
+          name: 'AzureWebJobsStorage__accountName'
+          value: storageAccount.name
         }
         {
           name: 'AzureWebJobsStorage__credential'

@@ -63,6 +63,3 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
     publicAccess: 'None'
   }
 }
-
-@description('Blob service endpoint, e.g. https://<account>.blob.core.windows.net/.')
-output blobEndpoint string = account.properties.primaryEndpoints.blob

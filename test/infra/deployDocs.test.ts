@@ -97,7 +97,7 @@ describe('docs/deploy.md queries', () => {
     expect(docs).toContain('bash scripts/teardown.sh evdemo');
     for (const setting of [
       'EventHubConnection__fullyQualifiedNamespace',
-      'AzureWebJobsStorage__blobServiceUri',
+      'AzureWebJobsStorage__accountName',
       'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
     ]) {
       expect(docs).toContain(setting);
