@@ -55,6 +55,11 @@ param maximumInstanceCount int = 100
 @maxValue(730)
 param logRetentionInDays int = 30
 
+@description('Days a deleted blob or container (checkpoints, dead letters, the app package) can be restored.')
+@minValue(1)
+@maxValue(365)
+param deleteRetentionDays int = 7
+
 @description('Object id of a developer (or group, or service principal) to grant the app\'s data roles to, for running the app locally against these resources. Empty: nobody.')
 param developerPrincipalId string = ''
 
@@ -134,6 +139,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    deleteRetentionDays: deleteRetentionDays
     tags: tags
   }
 }

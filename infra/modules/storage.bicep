@@ -16,6 +16,11 @@ param deploymentContainerName string
 @description('Blob container the app writes events it failed to process to.')
 param deadLetterContainerName string
 
+@description('Days a deleted blob or container can be restored (soft delete).')
+@minValue(1)
+@maxValue(365)
+param deleteRetentionDays int
+
 @description('Tags applied to the account.')
 param tags object
 
@@ -43,9 +48,22 @@ resource account 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   }
 }
 
+// Soft delete for blobs and containers: a checkpoint, dead letter or package deleted by mistake (or by
+// a compromised identity) can be restored within the retention period (Azure security baseline for
+// Storage, PSRule Azure.Storage.SoftDelete and Azure.Storage.ContainerSoftDelete).
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01' = {
   parent: account
   name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: deleteRetentionDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: deleteRetentionDays
+    }
+  }
 }
 
 resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {

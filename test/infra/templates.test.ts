@@ -452,6 +452,17 @@ describeCompiled(
         expect(DEFAULTS.deadLetterContainer).toBe('dead-letter-events');
       });
 
+      test('storage: deleted blobs and containers can be restored for 7 days (soft delete)', () => {
+        const blobServices = predicted(snapshot, 'Microsoft.Storage/storageAccounts/blobServices');
+        expect(blobServices.length).toBe(predicted(snapshot, 'Microsoft.Storage/storageAccounts').length);
+        for (const service of blobServices) {
+          expect(service.properties).toMatchObject({
+            deleteRetentionPolicy: { enabled: true, days: 7 },
+            containerDeleteRetentionPolicy: { enabled: true, days: 7 },
+          });
+        }
+      });
+
       test('monitoring: workspace-based Application Insights, local auth off on both', () => {
         const workspace = single(snapshot, 'Microsoft.OperationalInsights/workspaces');
         expect(workspace.properties.features.disableLocalAuth).toBe(true);
