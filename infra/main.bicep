@@ -71,7 +71,7 @@ param developerPrincipalId string = ''
 ])
 param developerPrincipalType string = 'User'
 
-@description('Tags applied to every resource.')
+@description('Tags applied to every resource, added to (or overriding) the default ones: application, name-prefix and deployed-with.')
 param tags object = {}
 
 // The rule scripts/deploy.sh checks, enforced here too for direct deployments: without it a `_` or `.`
@@ -101,13 +101,23 @@ var names = {
   plan: 'plan-${prefix}-${suffix}'
   functionApp: 'func-${prefix}-${suffix}'
 }
+// Default tags say what a resource belongs to when it is found in a shared subscription or a cost
+// report (Azure security baseline / PSRule Azure.Resource.UseTags); parameters add to them.
+var resourceTags = union(
+  {
+    application: 'eventhubs-functions-reference'
+    'name-prefix': prefix
+    'deployed-with': 'infra/main.bicep'
+  },
+  tags
+)
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'dead-letter-events'
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: names.identity
   location: location
-  tags: tags
+  tags: resourceTags
 }
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -116,7 +126,7 @@ module monitoring 'modules/monitoring.bicep' = {
     appInsightsName: names.appInsights
     location: location
     retentionInDays: logRetentionInDays
-    tags: tags
+    tags: resourceTags
   }
 }
 
@@ -129,7 +139,7 @@ module eventHubs 'modules/event-hubs.bicep' = {
     partitionCount: partitionCount
     messageRetentionInDays: messageRetentionInDays
     consumerGroupName: consumerGroupName
-    tags: tags
+    tags: resourceTags
   }
 }
 
@@ -140,7 +150,7 @@ module storage 'modules/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
     deleteRetentionDays: deleteRetentionDays
-    tags: tags
+    tags: resourceTags
   }
 }
 
@@ -180,7 +190,7 @@ module functionApp 'modules/function-app.bicep' = {
     appInsightsName: names.appInsights
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    tags: tags
+    tags: resourceTags
   }
   // The app starts (and its host tries storage, Event Hubs and telemetry) as soon as it exists; created
   // before its role assignments, a new app logs 403s and looks unhealthy for minutes.

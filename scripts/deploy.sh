@@ -153,7 +153,8 @@ az bicep upgrade --only-show-errors >/dev/null 2>&1 || az bicep install --only-s
   die "could not install or upgrade Bicep (az bicep upgrade); the templates need a recent Bicep (tested with 0.49)"
 
 step "Creating resource group $resource_group"
-az group create --name "$resource_group" --location "$location" -o none
+az group create --name "$resource_group" --location "$location" \
+  --tags application=eventhubs-functions-reference "name-prefix=$prefix" -o none
 
 developer_principal_id=''
 if [[ "$developer_access" == true ]]; then

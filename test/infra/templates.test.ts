@@ -473,6 +473,23 @@ describeCompiled(
         });
       });
 
+      test('every resource that takes tags carries the default tags', () => {
+        const tagged = snapshot.predictedResources.filter(
+          (resource: Json) => resource.location !== undefined,
+        );
+        expect(tagged.length).toBeGreaterThan(6);
+        for (const resource of tagged) {
+          expect([resource.type, resource.tags]).toEqual([
+            resource.type,
+            {
+              application: 'eventhubs-functions-reference',
+              'name-prefix': 'demo',
+              'deployed-with': 'infra/main.bicep',
+            },
+          ]);
+        }
+      });
+
       test('resource names carry the prefix and fit their services rules', () => {
         const byType = (type: string) => single(snapshot, type).name;
         expect(byType('Microsoft.Storage/storageAccounts')).toMatch(/^stdemo[a-z0-9]{8}$/);
