@@ -1,6 +1,7 @@
 // Everything the app needs, in one resource group: Event Hubs, the host storage account, a Flex
-// Consumption function app, Log Analytics + Application Insights, one user-assigned identity and its
-// role assignments. Passwordless throughout: no key or connection secret exists to leak.
+// Consumption function app with its package account, Log Analytics + Application Insights, two
+// user-assigned identities (one the app runs as, one for its deployment package) and their role
+// assignments. Passwordless throughout: no key or connection secret exists to leak.
 //
 //   az deployment group create -g <group> -f infra/main.bicep -p namePrefix=<prefix>
 // or with the parameters file (what scripts/deploy.sh does):
@@ -98,6 +99,9 @@ var names = {
   appInsights: 'appi-${prefix}-${suffix}'
   eventHubsNamespace: 'evhns-${prefix}-${suffix}'
   storageAccount: take('st${replace(prefix, '-', '')}${suffix}', 24)
+  // At most 2 + 12 + 3 + 7 = 24 characters, the storage account limit.
+  packageStorageAccount: 'st${replace(prefix, '-', '')}pkg${take(suffix, 7)}'
+  deploymentIdentity: 'id-${prefix}-deploy-${suffix}'
   plan: 'plan-${prefix}-${suffix}'
   functionApp: 'func-${prefix}-${suffix}'
 }
@@ -114,8 +118,19 @@ var resourceTags = union(
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'dead-letter-events'
 
+// The identity the app runs as: app settings name it for Event Hubs, host storage and telemetry.
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: names.identity
+  location: location
+  tags: resourceTags
+}
+
+// The identity Flex Consumption uses for the deployment package alone: it writes the package when
+// `func azure functionapp publish` uploads one and reads it when an instance starts. The package lives
+// in an account of its own where only this identity has a role, so the identity the app runs as (and
+// any token of it) cannot rewrite the code the app runs. docs/deploy.md says what this does not cover.
+resource deploymentIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: names.deploymentIdentity
   location: location
   tags: resourceTags
 }
@@ -147,8 +162,17 @@ module storage 'modules/storage.bicep' = {
   params: {
     accountName: names.storageAccount
     location: location
-    deploymentContainerName: deploymentContainerName
-    deadLetterContainerName: deadLetterContainerName
+    containerNames: [deadLetterContainerName]
+    deleteRetentionDays: deleteRetentionDays
+    tags: resourceTags
+  }
+}
+
+module packageStorage 'modules/storage.bicep' = {
+  params: {
+    accountName: names.packageStorageAccount
+    location: location
+    containerNames: [deploymentContainerName]
     deleteRetentionDays: deleteRetentionDays
     tags: resourceTags
   }
@@ -160,16 +184,21 @@ module access 'modules/role-assignments.bicep' = {
     // once it exists, which What-If accepts at the price of a less precise preview of this module.
     #disable-next-line what-if-short-circuiting
     appPrincipalId: identity.properties.principalId
+    #disable-next-line what-if-short-circuiting
+    deploymentPrincipalId: deploymentIdentity.properties.principalId
     developerPrincipalId: developerPrincipalId
     developerPrincipalType: developerPrincipalType
     eventHubsNamespaceName: names.eventHubsNamespace
     eventHubName: eventHubName
     storageAccountName: names.storageAccount
+    packageStorageAccountName: names.packageStorageAccount
+    deploymentContainerName: deploymentContainerName
     appInsightsName: names.appInsights
   }
   dependsOn: [
     eventHubs
     storage
+    packageStorage
     monitoring
   ]
 }
@@ -181,7 +210,9 @@ module functionApp 'modules/function-app.bicep' = {
     location: location
     identityId: identity.id
     identityClientId: identity.properties.clientId
+    deploymentIdentityId: deploymentIdentity.id
     storageAccountName: names.storageAccount
+    packageStorageAccountName: names.packageStorageAccount
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
     eventHubsFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
@@ -196,6 +227,7 @@ module functionApp 'modules/function-app.bicep' = {
   // before its role assignments, a new app logs 403s and looks unhealthy for minutes.
   dependsOn: [
     storage
+    packageStorage
     monitoring
     access
   ]
@@ -224,6 +256,9 @@ output storageAccountName string = names.storageAccount
 
 @description('Container holding events the consumer failed to process.')
 output deadLetterContainerName string = deadLetterContainerName
+
+@description('Name of the storage account holding the deployment package (only the deployment identity may write it).')
+output packageStorageAccountName string = names.packageStorageAccount
 
 @description('Name of the Application Insights component where the consumer logs are queried.')
 output appInsightsName string = names.appInsights

@@ -1,5 +1,6 @@
-// Flex Consumption plan and the function app. The app runs as the user-assigned identity for
-// everything: Event Hubs, host storage, its deployment package and Application Insights. No secret is
+// Flex Consumption plan and the function app. The app runs as one user-assigned identity for Event
+// Hubs, host storage and Application Insights; Flex Consumption reads and writes its deployment
+// package with a second one. No secret is
 // stored in its settings. Flex Consumption rejects WEBSITE_RUN_FROM_PACKAGE, FUNCTIONS_WORKER_RUNTIME,
 // FUNCTIONS_EXTENSION_VERSION and WEBSITE_CONTENT* settings: the runtime lives in functionAppConfig.
 
@@ -18,8 +19,14 @@ param identityId string
 @description('Client id of that identity; the settings name it so the host and SDKs pick it.')
 param identityClientId string
 
-@description('Name of the storage account used as AzureWebJobsStorage and for the deployment package.')
+@description('Resource id of the user-assigned identity Flex Consumption reads and writes the deployment package with.')
+param deploymentIdentityId string
+
+@description('Name of the storage account used as AzureWebJobsStorage.')
 param storageAccountName string
+
+@description('Name of the storage account holding the deployment package.')
+param packageStorageAccountName string
 
 @description('Blob container Flex Consumption reads the deployment package from.')
 param deploymentContainerName string
@@ -62,6 +69,10 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing 
   name: storageAccountName
 }
 
+resource packageStorageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: packageStorageAccountName
+}
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -89,6 +100,7 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${deploymentIdentityId}': {}
     }
   }
   properties: {
@@ -161,10 +173,10 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${storageAccount.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          value: '${packageStorageAccount.properties.primaryEndpoints.blob}${deploymentContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
-            userAssignedIdentityResourceId: identityId
+            userAssignedIdentityResourceId: deploymentIdentityId
           }
         }
       }

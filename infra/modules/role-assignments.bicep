@@ -5,6 +5,9 @@
 @description('Principal id (object id) of the app\'s user-assigned identity.')
 param appPrincipalId string
 
+@description('Principal id (object id) of the identity Flex Consumption reads and writes the deployment package with.')
+param deploymentPrincipalId string
+
 @description('Object id of a developer to grant the app\'s data roles to, for running the app locally against Azure. Empty: none.')
 param developerPrincipalId string
 
@@ -25,6 +28,12 @@ param eventHubName string
 @description('Name of the host storage account.')
 param storageAccountName string
 
+@description('Name of the storage account holding the deployment package.')
+param packageStorageAccountName string
+
+@description('Blob container of the deployment package.')
+param deploymentContainerName string
+
 @description('Name of the Application Insights component.')
 param appInsightsName string
 
@@ -33,6 +42,7 @@ var roles = {
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975'
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
@@ -49,6 +59,18 @@ resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
+}
+
+resource packageStorageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: packageStorageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+
+    resource deploymentContainer 'containers' existing = {
+      name: deploymentContainerName
+    }
+  }
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -79,8 +101,8 @@ resource appEventHubsReceiver 'Microsoft.Authorization/roleAssignments@2022-04-0
 }
 
 // The host creates its containers (checkpoints, leases, keys) on this account: account scope, and
-// Owner as the Functions host requires for identity-based AzureWebJobsStorage. It also covers the
-// deployment container, so no container-scoped role is added for it.
+// Owner as the Functions host requires for identity-based AzureWebJobsStorage. The deployment package
+// is in another account, where this identity has no role.
 resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount.id, appPrincipalId, roles.storageBlobDataOwner)
   scope: storageAccount
@@ -109,6 +131,20 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
     principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// --- The deployment identity -----------------------------------------------------------------------
+
+// Flex Consumption writes the package with it on publish and reads it when an instance starts: the
+// one role of this identity, on the one container.
+resource deploymentPackageContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(packageStorageAccount::blobService::deploymentContainer.id, deploymentPrincipalId, roles.storageBlobDataContributor)
+  scope: packageStorageAccount::blobService::deploymentContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: deploymentPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

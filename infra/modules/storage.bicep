@@ -1,6 +1,7 @@
-// The host's storage account (AzureWebJobsStorage): checkpoints and leases written by the Functions
-// host, the app's dead-letter blobs, and the container Flex Consumption deploys the app package from.
-// Shared-key access is off, so only Entra identities with data roles can read or write.
+// A storage account with its blob containers, used twice: the host's storage (AzureWebJobsStorage:
+// checkpoints and leases written by the Functions host, the app's dead-letter blobs) and the account
+// holding the deployment package that Flex Consumption runs. Shared-key access is off, so only Entra
+// identities with data roles can read or write.
 
 @description('Name of the storage account (3-24 lowercase letters and digits, globally unique).')
 @minLength(3)
@@ -10,11 +11,8 @@ param accountName string
 @description('Azure region of the account.')
 param location string
 
-@description('Blob container Flex Consumption reads the deployment package from.')
-param deploymentContainerName string
-
-@description('Blob container the app writes events it failed to process to.')
-param deadLetterContainerName string
+@description('Blob containers to create.')
+param containerNames string[]
 
 @description('Days a deleted blob or container can be restored (soft delete).')
 @minValue(1)
@@ -66,18 +64,12 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-01-01'
   }
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {
-  parent: blobService
-  name: deploymentContainerName
-  properties: {
-    publicAccess: 'None'
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = [
+  for name in containerNames: {
+    parent: blobService
+    name: name
+    properties: {
+      publicAccess: 'None'
+    }
   }
-}
-
-resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' = {
-  parent: blobService
-  name: deadLetterContainerName
-  properties: {
-    publicAccess: 'None'
-  }
-}
+]

@@ -11,7 +11,14 @@ import {
   DEFAULTS,
   type Environment,
 } from '../../src/lib/settings';
-import { predicted, single, templateOutputs, templateResources, type Json } from './support/arm';
+import {
+  predicted,
+  single,
+  templateOutputs,
+  templateResources,
+  type Json,
+  type PredictedResource,
+} from './support/arm';
 import { copyInfra, findBicep, infraDir, repoRoot, runBicep, sarifDiagnostics } from './support/bicep';
 
 const compiler = findBicep();
@@ -23,6 +30,7 @@ const ROLES = {
   eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975',
   eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde',
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
 } as const;
@@ -176,6 +184,7 @@ describeCompiled(
         );
         expect(suppressions).toEqual([
           'infra/main.bicep: #disable-next-line what-if-short-circuiting -> appPrincipalId: identity.properties.principalId',
+          'infra/main.bicep: #disable-next-line what-if-short-circuiting -> deploymentPrincipalId: deploymentIdentity.properties.principalId',
         ]);
       });
 
@@ -252,16 +261,20 @@ describeCompiled(
     });
 
     describe('the function app', () => {
-      test('runs Node.js 22 on a Flex Consumption (FC1) plan, from a deployment container it reads with its identity', () => {
+      test('runs Node.js 22 on a Flex Consumption (FC1) plan, from a package container it reads with the deployment identity', () => {
         const plan = single(snapshot, 'Microsoft.Web/serverfarms');
         expect(plan.sku).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
         expect(plan.properties.reserved).toBe(true);
 
         const site = single(snapshot, 'Microsoft.Web/sites');
-        const identityId = single(snapshot, 'Microsoft.ManagedIdentity/userAssignedIdentities').id;
+        const identityId = runtimeIdentity(snapshot).id;
+        const deploymentIdentityId = deploymentIdentity(snapshot).id;
         expect(site.kind).toBe('functionapp,linux');
         expect(site.properties.serverFarmId).toBe(plan.id);
-        expect(site.identity).toEqual({ type: 'UserAssigned', userAssignedIdentities: { [identityId]: {} } });
+        expect(site.identity).toEqual({
+          type: 'UserAssigned',
+          userAssignedIdentities: { [identityId]: {}, [deploymentIdentityId]: {} },
+        });
 
         const config = site.properties.functionAppConfig;
         // Node.js 20 reached end of life in April 2026.
@@ -269,9 +282,9 @@ describeCompiled(
         expect(config.deployment.storage.type).toBe('blobContainer');
         expect(config.deployment.storage.authentication).toEqual({
           type: 'UserAssignedIdentity',
-          userAssignedIdentityResourceId: identityId,
+          userAssignedIdentityResourceId: deploymentIdentityId,
         });
-        const storageId = single(snapshot, 'Microsoft.Storage/storageAccounts').id;
+        const storageId = packageStorage(snapshot).id;
         expect(config.deployment.storage.value).toContain(`reference('${storageId}'`);
         expect(config.deployment.storage.value).toContain('primaryEndpoints.blob');
         expect(config.deployment.storage.value).toMatch(/'app-package'\)\]$/);
@@ -309,7 +322,7 @@ describeCompiled(
           expect(Object.keys(settings).filter((name) => forbidden.test(name))).toEqual([]);
         }
 
-        const identity = single(snapshot, 'Microsoft.ManagedIdentity/userAssignedIdentities');
+        const identity = runtimeIdentity(snapshot);
         const clientIdOfTheAppIdentity = `[reference('${identity.id}', '2024-11-30').clientId]`;
         expect(settings.EventHubConnection__credential).toBe('managedidentity');
         expect(settings.EventHubConnection__clientId).toBe(clientIdOfTheAppIdentity);
@@ -319,8 +332,7 @@ describeCompiled(
           `[format('ClientId={0};Authorization=AAD', reference('${identity.id}', '2024-11-30').clientId)]`,
         );
 
-        const storage = single(snapshot, 'Microsoft.Storage/storageAccounts');
-        expect(settings.AzureWebJobsStorage__accountName).toBe(storage.name);
+        expect(settings.AzureWebJobsStorage__accountName).toBe(hostStorage(snapshot).name);
         const appInsights = single(snapshot, 'Microsoft.Insights/components');
         expect(settings.APPLICATIONINSIGHTS_CONNECTION_STRING).toBe(
           `[reference('${appInsights.id}', '2020-02-02').ConnectionString]`,
@@ -362,7 +374,7 @@ describeCompiled(
           eventHubName: 'events',
           identity: { managedIdentity: true, clientId },
         });
-        const storageAccount = single(snapshot, 'Microsoft.Storage/storageAccounts').name;
+        const storageAccount = hostStorage(snapshot).name;
         expect(readStorageSettings(env)).toEqual({
           kind: 'identity',
           blobServiceUri: `https://${storageAccount}.blob.core.windows.net`,
@@ -434,18 +446,24 @@ describeCompiled(
         expect(appSettings(snapshot).EVENTHUB_NAME).toBe('events');
       });
 
-      test('storage: shared keys off, no public blobs, TLS 1.2, HTTPS only, dead-letter and package containers', () => {
-        const storage = single(snapshot, 'Microsoft.Storage/storageAccounts');
-        expect(storage.properties).toMatchObject({
-          allowSharedKeyAccess: false,
-          allowBlobPublicAccess: false,
-          minimumTlsVersion: 'TLS1_2',
-          supportsHttpsTrafficOnly: true,
-          defaultToOAuthAuthentication: true,
-        });
+      test('storage: shared keys off, no public blobs, TLS 1.2, HTTPS only on both accounts; dead letters in the host account, the package in its own', () => {
+        const accounts = predicted(snapshot, 'Microsoft.Storage/storageAccounts');
+        expect(accounts.length).toBe(2);
+        for (const account of accounts) {
+          expect(account.properties).toMatchObject({
+            allowSharedKeyAccess: false,
+            allowBlobPublicAccess: false,
+            minimumTlsVersion: 'TLS1_2',
+            supportsHttpsTrafficOnly: true,
+            defaultToOAuthAuthentication: true,
+          });
+        }
         const containers = predicted(snapshot, 'Microsoft.Storage/storageAccounts/blobServices/containers');
         expect(containers.map((container) => container.name).sort()).toEqual(
-          [`${storage.name}/default/app-package`, `${storage.name}/default/dead-letter-events`].sort(),
+          [
+            `${packageStorage(snapshot).name}/default/app-package`,
+            `${hostStorage(snapshot).name}/default/dead-letter-events`,
+          ].sort(),
         );
         for (const container of containers) expect(container.properties.publicAccess).toBe('None');
         expect(appSettings(snapshot).DEAD_LETTER_CONTAINER).toBe('dead-letter-events');
@@ -492,7 +510,10 @@ describeCompiled(
 
       test('resource names carry the prefix and fit their services rules', () => {
         const byType = (type: string) => single(snapshot, type).name;
-        expect(byType('Microsoft.Storage/storageAccounts')).toMatch(/^stdemo[a-z0-9]{8}$/);
+        expect(hostStorage(snapshot).name).toMatch(/^stdemo[a-z0-9]{8}$/);
+        expect(packageStorage(snapshot).name).toMatch(/^stdemopkg[a-z0-9]{7}$/);
+        expect(runtimeIdentity(snapshot).name).toMatch(/^id-demo-[a-z0-9]{8}$/);
+        expect(deploymentIdentity(snapshot).name).toMatch(/^id-demo-deploy-[a-z0-9]{8}$/);
         expect(byType('Microsoft.EventHub/namespaces')).toMatch(/^evhns-demo-[a-z0-9]{8}$/);
         expect(byType('Microsoft.Web/sites')).toMatch(/^func-demo-[a-z0-9]{8}$/);
         for (const resource of snapshot.predictedResources) {
@@ -505,9 +526,9 @@ describeCompiled(
       const resourceGroupId = `/subscriptions/${SNAPSHOT_CONTEXT.subscriptionId}/resourceGroups/${SNAPSHOT_CONTEXT.resourceGroup}`;
 
       test("the app's identity holds each role it needs, at the narrowest scope, and nothing else", () => {
-        const identity = single(snapshot, 'Microsoft.ManagedIdentity/userAssignedIdentities');
+        const identity = runtimeIdentity(snapshot);
         const namespace = single(snapshot, 'Microsoft.EventHub/namespaces');
-        const storage = single(snapshot, 'Microsoft.Storage/storageAccounts');
+        const storage = hostStorage(snapshot);
         const appInsights = single(snapshot, 'Microsoft.Insights/components');
         const hubId = `${namespace.id}/eventhubs/events`;
         const principal = `[reference('${identity.id}', '2024-11-30').principalId]`;
@@ -537,12 +558,40 @@ describeCompiled(
           // Never wider than the resource: no namespace-, group- or subscription-wide grant.
           expect(assignment.scope.startsWith(`${resourceGroupId}/providers/`)).toBe(true);
         }
-        expect(roleAssignments(snapshot).length).toBe(appAssignments.length + 3);
+        expect(roleAssignments(snapshot).length).toBe(appAssignments.length + 1 + 3);
+      });
+
+      test('the deployment package is writable by the deployment identity alone, which has no other role', () => {
+        const deployment = `[reference('${deploymentIdentity(snapshot).id}', '2024-11-30').principalId]`;
+        const packageAccount = packageStorage(snapshot).id;
+        const all = roleAssignments(snapshot);
+        const onPackageAccount = all.filter(
+          (assignment) =>
+            assignment.scope === packageAccount || assignment.scope.startsWith(`${packageAccount}/`),
+        );
+        expect(
+          onPackageAccount.map(({ scope, role, principalId, principalType }) => ({
+            scope,
+            role,
+            principalId,
+            principalType,
+          })),
+        ).toEqual([
+          {
+            scope: `${packageAccount}/blobServices/default/containers/app-package`,
+            role: ROLES.storageBlobDataContributor,
+            principalId: deployment,
+            principalType: 'ServicePrincipal',
+          },
+        ]);
+        expect(all.filter((assignment) => assignment.principalId === deployment).length).toBe(1);
+        // No assignment on the resource group or above could reach the package account either.
+        for (const assignment of all) expect(assignment.scope).toContain('/providers/');
       });
 
       test('no assignment repeats what a wider one of the same principal already grants', () => {
         // Blob Data Owner on an account covers every blob role on its containers.
-        const blobRoles: string[] = [ROLES.storageBlobDataOwner, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'];
+        const blobRoles: string[] = [ROLES.storageBlobDataOwner, ROLES.storageBlobDataContributor];
         const all = roleAssignments(snapshot);
         const redundant = all.filter((inner) =>
           all.some(
@@ -562,7 +611,7 @@ describeCompiled(
           (assignment) => assignment.principalId === DEVELOPER_ID,
         );
         const namespace = single(snapshot, 'Microsoft.EventHub/namespaces');
-        const storage = single(snapshot, 'Microsoft.Storage/storageAccounts');
+        const storage = hostStorage(snapshot);
         expect(
           developer
             .map(({ scope, role, principalType }) => ({ scope, role, principalType }))
@@ -581,14 +630,14 @@ describeCompiled(
             (assignment) => !assignment.principalId.startsWith('['),
           ),
         ).toEqual([]);
-        expect(roleAssignments(snapshotWithoutDeveloper).length).toBe(5);
+        expect(roleAssignments(snapshotWithoutDeveloper).length).toBe(6);
       });
 
       test('every assignment is named guid(scope, principal, role), so redeployments find it again', () => {
         const assignments = templateResources(template).filter(
           (resource) => resource.type === 'Microsoft.Authorization/roleAssignments',
         );
-        expect(assignments.length).toBe(8);
+        expect(assignments.length).toBe(9);
         for (const assignment of assignments) {
           const match =
             /^\[guid\((.+), parameters\('(\w+PrincipalId)'\), variables\('roles'\)\.(\w+)\)\]$/.exec(
@@ -648,6 +697,45 @@ describeCompiled(
     });
   },
 );
+
+/** The host's storage account: the one AzureWebJobsStorage names. */
+function hostStorage(snapshot: Json): PredictedResource {
+  return storageAccountHolding(snapshot, 'dead-letter-events');
+}
+
+/** The account of the deployment package. */
+function packageStorage(snapshot: Json): PredictedResource {
+  return storageAccountHolding(snapshot, 'app-package');
+}
+
+function storageAccountHolding(snapshot: Json, container: string): PredictedResource {
+  const holder = predicted(snapshot, 'Microsoft.Storage/storageAccounts/blobServices/containers')
+    .map((resource) => resource.name.split('/'))
+    .filter(([, , name]) => name === container)
+    .map(([account]) => account);
+  expect(holder.length).toBe(1);
+  return predicted(snapshot, 'Microsoft.Storage/storageAccounts').find(
+    (account) => account.name === holder[0],
+  )!;
+}
+
+/** The identity the app runs as (app settings name its client id). */
+function runtimeIdentity(snapshot: Json): PredictedResource {
+  return identityNamed(snapshot, /^id-[a-z0-9-]+-[a-z0-9]{8}$/, /-deploy-/);
+}
+
+/** The identity Flex Consumption uses for the deployment package. */
+function deploymentIdentity(snapshot: Json): PredictedResource {
+  return identityNamed(snapshot, /^id-[a-z0-9-]+-deploy-[a-z0-9]{8}$/);
+}
+
+function identityNamed(snapshot: Json, name: RegExp, not?: RegExp): PredictedResource {
+  const matches = predicted(snapshot, 'Microsoft.ManagedIdentity/userAssignedIdentities').filter(
+    (identity) => name.test(identity.name) && !(not?.test(identity.name) ?? false),
+  );
+  expect(matches.length).toBe(1);
+  return matches[0];
+}
 
 function appSettings(snapshot: Json): Record<string, string> {
   const site = single(snapshot, 'Microsoft.Web/sites');
