@@ -154,6 +154,7 @@ module eventHubs 'modules/event-hubs.bicep' = {
     partitionCount: partitionCount
     messageRetentionInDays: messageRetentionInDays
     consumerGroupName: consumerGroupName
+    workspaceId: monitoring.outputs.workspaceId
     tags: resourceTags
   }
 }
@@ -164,6 +165,8 @@ module storage 'modules/storage.bicep' = {
     location: location
     containerNames: [deadLetterContainerName]
     deleteRetentionDays: deleteRetentionDays
+    workspaceId: monitoring.outputs.workspaceId
+    logTableService: true
     tags: resourceTags
   }
 }
@@ -174,6 +177,8 @@ module packageStorage 'modules/storage.bicep' = {
     location: location
     containerNames: [deploymentContainerName]
     deleteRetentionDays: deleteRetentionDays
+    workspaceId: monitoring.outputs.workspaceId
+    logTableService: false
     tags: resourceTags
   }
 }
@@ -221,6 +226,7 @@ module functionApp 'modules/function-app.bicep' = {
     appInsightsName: names.appInsights
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    workspaceId: monitoring.outputs.workspaceId
     tags: resourceTags
   }
   // The app starts (and its host tries storage, Event Hubs and telemetry) as soon as it exists; created
@@ -228,7 +234,6 @@ module functionApp 'modules/function-app.bicep' = {
   dependsOn: [
     storage
     packageStorage
-    monitoring
     access
   ]
 }

@@ -59,6 +59,9 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Resource id of the Log Analytics workspace that receives the diagnostic logs and metrics.')
+param workspaceId string
+
 @description('Tags applied to the plan and the app.')
 param tags object
 
@@ -206,6 +209,30 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   name: 'scm'
   properties: {
     allow: false
+  }
+}
+
+// The host's and the functions' logs (FunctionAppLogs table) and the app's metrics, kept in the
+// workspace with the other resources' logs (Azure security baseline for Functions: enable resource
+// logs). The lines also reach Application Insights (traces); host.json decides what is logged at all.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: app
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: workspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -19,6 +19,12 @@ param containerNames string[]
 @maxValue(365)
 param deleteRetentionDays int
 
+@description('Resource id of the Log Analytics workspace that receives the diagnostic logs and metrics.')
+param workspaceId string
+
+@description('Also log the table service (the host writes its diagnostic events to tables).')
+param logTableService bool
+
 @description('Tags applied to the account.')
 param tags object
 
@@ -73,3 +79,71 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
     }
   }
 ]
+
+// Who read, wrote or deleted which blob (StorageBlobLogs), and the account's transaction metrics
+// (Azure security baseline for Storage: enable resource logs). Reads are logged too: on the package
+// account they say who fetched the code, on the host account the volume is a few lease and checkpoint
+// reads per partition per minute.
+resource accountDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: account
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: workspaceId
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+var dataLogs = [
+  {
+    category: 'StorageRead'
+    enabled: true
+  }
+  {
+    category: 'StorageWrite'
+    enabled: true
+  }
+  {
+    category: 'StorageDelete'
+    enabled: true
+  }
+]
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: blobService
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: workspaceId
+    logs: dataLogs
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2025-01-01' existing = if (logTableService) {
+  parent: account
+  name: 'default'
+}
+
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (logTableService) {
+  scope: tableService
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: workspaceId
+    logs: dataLogs
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}

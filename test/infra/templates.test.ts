@@ -481,6 +481,56 @@ describeCompiled(
         }
       });
 
+      test('diagnostic settings send the namespace, both storage accounts and the app to the workspace', () => {
+        const settings = predicted(snapshot, 'Microsoft.Insights/diagnosticSettings');
+        const scopeOf = (id: string) =>
+          id.replace(/\/providers\/Microsoft\.Insights\/diagnosticSettings\/[^/]+$/, '');
+        const byScope = Object.fromEntries(
+          settings.map((setting) => [scopeOf(setting.id), setting.properties]),
+        );
+        const namespace = single(snapshot, 'Microsoft.EventHub/namespaces').id;
+        const app = single(snapshot, 'Microsoft.Web/sites').id;
+        const host = hostStorage(snapshot).id;
+        const pkg = packageStorage(snapshot).id;
+        expect(Object.keys(byScope).sort()).toEqual(
+          [
+            namespace,
+            app,
+            host,
+            `${host}/blobServices/default`,
+            `${host}/tableServices/default`,
+            pkg,
+            `${pkg}/blobServices/default`,
+          ].sort(),
+        );
+        // Every one targets the deployment's workspace (the monitoring module's output, its id).
+        const workspaceOutput = templateOutputs(template).find(([, name]) => name === 'workspaceId');
+        expect(workspaceOutput?.[2].value).toContain('Microsoft.OperationalInsights/workspaces');
+        for (const properties of Object.values(byScope)) {
+          expect(properties.workspaceId).toMatch(/\.outputs\.workspaceId\.value\]$/);
+        }
+        const enabled = (entries: Json[] | undefined, key: 'category' | 'categoryGroup') =>
+          (entries ?? []).filter((entry) => entry.enabled === true).map((entry) => entry[key]);
+        expect(enabled(byScope[namespace].logs, 'categoryGroup')).toEqual(['allLogs']);
+        expect(enabled(byScope[namespace].metrics, 'category')).toEqual(['AllMetrics']);
+        expect(enabled(byScope[app].logs, 'category')).toEqual(['FunctionAppLogs']);
+        expect(enabled(byScope[app].metrics, 'category')).toEqual(['AllMetrics']);
+        for (const service of [
+          `${host}/blobServices/default`,
+          `${host}/tableServices/default`,
+          `${pkg}/blobServices/default`,
+        ]) {
+          expect(enabled(byScope[service].logs, 'category')).toEqual([
+            'StorageRead',
+            'StorageWrite',
+            'StorageDelete',
+          ]);
+          expect(enabled(byScope[service].metrics, 'category')).toEqual(['Transaction']);
+        }
+        for (const account of [host, pkg])
+          expect(enabled(byScope[account].metrics, 'category')).toEqual(['Transaction']);
+      });
+
       test('monitoring: workspace-based Application Insights, local auth off on both', () => {
         const workspace = single(snapshot, 'Microsoft.OperationalInsights/workspaces');
         expect(workspace.properties.features.disableLocalAuth).toBe(true);
