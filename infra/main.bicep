@@ -61,7 +61,7 @@ param logRetentionInDays int = 30
 @maxValue(365)
 param deleteRetentionDays int = 7
 
-@description('Object id of a developer (or group, or service principal) to grant the app\'s data roles to, for running the app locally against these resources. Empty: nobody.')
+@description('Object id of a developer (or group, or service principal) to grant Event Hubs send/receive on the hub and blob access to the containers the app uses, for running the app locally against these resources. Empty: nobody.')
 param developerPrincipalId string = ''
 
 @description('Kind of principal developerPrincipalId is.')
@@ -117,6 +117,14 @@ var resourceTags = union(
 )
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'dead-letter-events'
+// The containers the app works with on the host account: checkpoints and ownership (the Event Hubs
+// extension's), host locks, and dead letters. Created here so that --developer-access can grant them,
+// and only them, before the host has ever run; the host finds them and goes on.
+var appContainerNames = [
+  'azure-webjobs-eventhub'
+  'azure-webjobs-hosts'
+  deadLetterContainerName
+]
 
 // The identity the app runs as: app settings name it for Event Hubs, host storage and telemetry.
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
@@ -163,7 +171,7 @@ module storage 'modules/storage.bicep' = {
   params: {
     accountName: names.storageAccount
     location: location
-    containerNames: [deadLetterContainerName]
+    containerNames: appContainerNames
     deleteRetentionDays: deleteRetentionDays
     workspaceId: monitoring.outputs.workspaceId
     logTableService: true
@@ -193,6 +201,7 @@ module access 'modules/role-assignments.bicep' = {
     deploymentPrincipalId: deploymentIdentity.properties.principalId
     developerPrincipalId: developerPrincipalId
     developerPrincipalType: developerPrincipalType
+    developerContainerNames: appContainerNames
     eventHubsNamespaceName: names.eventHubsNamespace
     eventHubName: eventHubName
     storageAccountName: names.storageAccount

@@ -30,8 +30,9 @@ Arguments:
 
 Options:
   -g, --resource-group <name>  Resource group to create or reuse (default: rg-<name-prefix>).
-  --developer-access           Also grant you (the signed-in user) the app's data roles on the hub
-                               and the storage account, to run the app locally against Azure.
+  --developer-access           Also grant you (the signed-in user) data roles on the event hub and
+                               on the containers the app uses (checkpoints, host locks, dead
+                               letters), to run the app locally against Azure.
   --infra-only                 Deploy the infrastructure; do not build or publish the app.
   -h, --help                   Show this help.
 

@@ -28,6 +28,9 @@ param eventHubName string
 @description('Name of the host storage account.')
 param storageAccountName string
 
+@description('Containers of the host storage account a developer gets Storage Blob Data Contributor on.')
+param developerContainerNames string[]
+
 @description('Name of the storage account holding the deployment package.')
 param packageStorageAccountName string
 
@@ -59,6 +62,10 @@ resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+  }
 }
 
 resource packageStorageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
@@ -171,12 +178,25 @@ resource developerEventHubsReceiver 'Microsoft.Authorization/roleAssignments@202
   }
 }
 
-resource developerBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeveloper) {
-  name: guid(storageAccount.id, developerPrincipalId, roles.storageBlobDataOwner)
-  scope: storageAccount
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
-    principalId: developerPrincipalId
-    principalType: developerPrincipalType
+// Only the containers the app works with: checkpoints, host locks and dead letters. Not the account:
+// Owner there would also give the app's host keys (azure-webjobs-secrets) and, with them, every
+// function key. The containers exist before anyone runs the app (storage.bicep creates them), so a
+// container-scoped role is enough.
+resource developerContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' existing = [
+  for name in developerContainerNames: {
+    parent: storageAccount::blobService
+    name: name
   }
-}
+]
+
+resource developerBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (name, index) in developerContainerNames: if (grantDeveloper) {
+    name: guid(developerContainers[index].id, developerPrincipalId, roles.storageBlobDataContributor)
+    scope: developerContainers[index]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+      principalId: developerPrincipalId
+      principalType: developerPrincipalType
+    }
+  }
+]

@@ -462,6 +462,8 @@ describeCompiled(
         expect(containers.map((container) => container.name).sort()).toEqual(
           [
             `${packageStorage(snapshot).name}/default/app-package`,
+            `${hostStorage(snapshot).name}/default/azure-webjobs-eventhub`,
+            `${hostStorage(snapshot).name}/default/azure-webjobs-hosts`,
             `${hostStorage(snapshot).name}/default/dead-letter-events`,
           ].sort(),
         );
@@ -608,7 +610,7 @@ describeCompiled(
           // Never wider than the resource: no namespace-, group- or subscription-wide grant.
           expect(assignment.scope.startsWith(`${resourceGroupId}/providers/`)).toBe(true);
         }
-        expect(roleAssignments(snapshot).length).toBe(appAssignments.length + 1 + 3);
+        expect(roleAssignments(snapshot).length).toBe(appAssignments.length + 1 + 5);
       });
 
       test('the deployment package is writable by the deployment identity alone, which has no other role', () => {
@@ -670,7 +672,11 @@ describeCompiled(
           [
             { scope: `${namespace.id}/eventhubs/events`, role: ROLES.eventHubsDataSender },
             { scope: `${namespace.id}/eventhubs/events`, role: ROLES.eventHubsDataReceiver },
-            { scope: storage.id, role: ROLES.storageBlobDataOwner },
+            // The containers the app uses, not the account: no access to host keys (azure-webjobs-secrets).
+            ...['azure-webjobs-eventhub', 'azure-webjobs-hosts', 'dead-letter-events'].map((container) => ({
+              scope: `${storage.id}/blobServices/default/containers/${container}`,
+              role: ROLES.storageBlobDataContributor,
+            })),
           ]
             .map((expected) => ({ ...expected, principalType: 'User' }))
             .sort(byScopeAndRole),
