@@ -101,7 +101,24 @@ location="${positionals[1]}"
   usage_error "invalid location '$location': use the short form, e.g. eastus or westeurope"
 resource_group="${resource_group:-rg-$prefix}"
 
-# --- Tools and sign-in ----------------------------------------------------------------------------
+# --- Platform, tools and sign-in ------------------------------------------------------------------
+
+# Git Bash runs Windows builds of az, func, node and npm: they print CRLF line ends and C:\ paths,
+# which every read below takes into account (az_out strips the CR; deploy-helper.mjs relates paths).
+case "$(uname -s)" in
+  Linux | Darwin) ;;
+  MINGW* | MSYS* | CYGWIN*) printf 'Windows (%s): using the Windows az, func, node and npm\n' "$(uname -s)" ;;
+  *) die "unsupported system '$(uname -s)': run this script with bash on Linux, macOS, WSL or Git Bash on Windows" ;;
+esac
+
+# az's output without the CR a Windows build puts before each line feed.
+az_out() {
+  az "$@" | tr -d '\r'
+}
+
+helper() {
+  node "$root/scripts/deploy-helper.mjs" "$@"
+}
 
 command -v az >/dev/null 2>&1 ||
   die "the Azure CLI (az) is not installed or not on PATH. Install it: https://learn.microsoft.com/cli/azure/install-azure-cli"
@@ -115,7 +132,7 @@ if [[ "$infra_only" == false ]]; then
   command -v npm >/dev/null 2>&1 || die "npm is not on PATH; install Node.js 20 or later: https://nodejs.org"
 fi
 
-account="$(az account show --query '[name, id, user.name]' -o tsv 2>/dev/null)" ||
+account="$(az_out account show --query '[name, id, user.name]' -o tsv 2>/dev/null)" ||
   die "the Azure CLI is not signed in. Run: az login   (then, to pick a subscription: az account set --subscription <name or id>)"
 IFS=$'\t' read -r subscription_name subscription_id signed_in_as <<<"$account"
 
@@ -129,14 +146,14 @@ step 'Registering resource providers (only those not registered yet)'
 # Flex Consumption apps also need Microsoft.App; a fresh subscription has none of these registered.
 for namespace in Microsoft.App Microsoft.Web Microsoft.EventHub Microsoft.Storage Microsoft.Insights \
   Microsoft.OperationalInsights Microsoft.ManagedIdentity; do
-  state="$(az provider show --namespace "$namespace" --query registrationState -o tsv 2>/dev/null || true)"
+  state="$(az_out provider show --namespace "$namespace" --query registrationState -o tsv 2>/dev/null || true)"
   if [[ "$state" != 'Registered' ]]; then
     printf '  %s (%s) ...\n' "$namespace" "${state:-unknown}"
     az provider register --namespace "$namespace" --wait -o none
   fi
 done
 
-flex_locations="$(az functionapp list-flexconsumption-locations --query '[].name' -o tsv 2>/dev/null || true)"
+flex_locations="$(az_out functionapp list-flexconsumption-locations --query '[].name' -o tsv 2>/dev/null || true)"
 # Names may come as "swedencentral" or "Sweden Central".
 flex_locations="$(tr '[:upper:]' '[:lower:]' <<<"$flex_locations" | tr -d ' ')"
 if [[ -z "$flex_locations" ]]; then
@@ -159,7 +176,7 @@ az group create --name "$resource_group" --location "$location" \
 
 developer_principal_id=''
 if [[ "$developer_access" == true ]]; then
-  developer_principal_id="$(az ad signed-in-user show --query id -o tsv 2>/dev/null)" ||
+  developer_principal_id="$(az_out ad signed-in-user show --query id -o tsv 2>/dev/null)" ||
     die "--developer-access needs a signed-in user (a service principal login has no 'signed-in user'); grant roles to it with developerPrincipalId/developerPrincipalType in infra/main.bicepparam instead"
 fi
 
@@ -175,7 +192,7 @@ outputs="$(
 )" || die "the deployment failed (see the error above). Details: az deployment operation group list -g $resource_group -n $deployment -o table"
 
 output() {
-  node -e 'const o = JSON.parse(process.argv[1]); process.stdout.write(String(o[process.argv[2]].value));' "$outputs" "$1"
+  helper output "$1" <<<"$outputs" | tr -d '\r'
 }
 function_app="$(output functionAppName)"
 publish_url="$(output publishEventsUrl)"
@@ -204,26 +221,19 @@ npm run build
 staging="$(mktemp -d "${TMPDIR:-/tmp}/eventhubs-functions-package.XXXXXX")"
 trap 'rm -rf "$staging"' EXIT
 cp -R dist host.json package.json .funcignore "$staging/"
-production_packages="$staging/.production-packages"
-npm ls --omit=dev --all --parseable >"$production_packages" ||
+# npm ls lists the production packages as installed; the helper makes the paths relative to the
+# project (a Windows npm prints C:\... paths, which bash cannot strip a /c/... prefix from).
+npm_listing="$(npm ls --omit=dev --all --parseable)" ||
   die "npm ls reports problems with the installed production dependencies; run npm ci and try again"
-# The first line is the project as npm sees it (symbolic links resolved); packages follow.
-npm_root="$(head -n 1 "$production_packages")"
-copied=()
-while IFS= read -r package_dir; do
-  relative="${package_dir#"$npm_root"/}"
-  [[ "$relative" == node_modules/* ]] || continue
-  # A package copied whole already holds the packages nested in it.
-  for parent in ${copied[@]+"${copied[@]}"}; do
-    [[ "$relative" == "$parent"/* ]] && continue 2
-  done
+copied=0
+while IFS= read -r relative; do
+  [[ -n "$relative" ]] || continue
   mkdir -p "$staging/$(dirname "$relative")"
-  cp -R "$package_dir" "$staging/$relative"
-  copied+=("$relative")
-done <"$production_packages"
-rm -f "$production_packages"
-((${#copied[@]} > 0)) || die "found no production dependency to package (npm ls --omit=dev listed none under $npm_root)"
-printf 'Package: dist/, host.json, package.json and %d production packages\n' "${#copied[@]}"
+  cp -R "$relative" "$staging/$relative"
+  copied=$((copied + 1))
+done < <(helper production-packages <<<"$npm_listing" | tr -d '\r')
+((copied > 0)) || die "found no production dependency to package (npm ls --omit=dev listed none under $(head -n 1 <<<"$npm_listing"))"
+printf 'Package: dist/, host.json, package.json and %d production packages\n' "$copied"
 
 # --- Publish --------------------------------------------------------------------------------------
 
