@@ -9,6 +9,7 @@ readonly root
 readonly http_function='publishEvents'
 # Kusto queries are kept in single-quoted lines of this form: test/infra/kustoQueries.test.ts checks them.
 readonly consumer_lines_query='traces | where message startswith "EventProcessed " | project timestamp, message | take 20'
+readonly min_core_tools_version='4.0.5274'
 readonly publish_attempts=8
 # Seconds between retries of the publish, the key lookup and the endpoint check (tests shorten it).
 readonly retry_seconds="${DEPLOY_RETRY_SECONDS:-30}"
@@ -123,12 +124,28 @@ helper() {
 command -v az >/dev/null 2>&1 ||
   die "the Azure CLI (az) is not installed or not on PATH. Install it: https://learn.microsoft.com/cli/azure/install-azure-cli"
 command -v node >/dev/null 2>&1 || die "Node.js is not on PATH; install Node.js 20 or later: https://nodejs.org"
+# True when version $1 (major.minor.patch, anything after ignored) is at least $2.
+version_at_least() {
+  local found minimum index
+  IFS=. read -r -a found <<<"${1%%[!0-9.]*}"
+  IFS=. read -r -a minimum <<<"$2"
+  for index in 0 1 2; do
+    ((10#${found[index]:-0} > 10#${minimum[index]})) && return 0
+    ((10#${found[index]:-0} < 10#${minimum[index]})) && return 1
+  done
+  return 0
+}
+
 if [[ "$infra_only" == false ]]; then
   command -v func >/dev/null 2>&1 ||
     die "Azure Functions Core Tools (func) is not installed or not on PATH. Install version 4: https://learn.microsoft.com/azure/azure-functions/functions-run-local (or deploy the infrastructure alone with --infra-only)"
-  func_version="$(func --version 2>/dev/null || true)"
-  [[ "$func_version" == 4.* ]] ||
-    die "Azure Functions Core Tools 4 is required, found '${func_version:-unknown}'. Update it: https://learn.microsoft.com/azure/azure-functions/functions-run-local"
+  func_bin="$(command -v func)"
+  func_version="$("$func_bin" --version 2>/dev/null | tr -d '\r' | head -n 1 || true)"
+  # Publishing to Flex Consumption exists from Core Tools 4.0.5274 (core-tools commit "Flex
+  # Deployment (#3404)"); an older func does not know the plan and its publish fails.
+  if ! [[ "$func_version" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || ! version_at_least "$func_version" "$min_core_tools_version"; then
+    die "Azure Functions Core Tools $min_core_tools_version or later is required to publish to Flex Consumption; found '${func_version:-no version}' ($func_bin). Update it: https://learn.microsoft.com/azure/azure-functions/functions-run-local"
+  fi
   command -v npm >/dev/null 2>&1 || die "npm is not on PATH; install Node.js 20 or later: https://nodejs.org"
 fi
 
@@ -243,7 +260,7 @@ while true; do
   # FUNCTIONS_WORKER_RUNTIME tells Core Tools the project's language (there is no local.settings.json
   # in the package); --build local keeps the package exactly as staged. The output is shown as it
   # comes (through cat: /dev/stderr cannot be opened when stderr is a socket) and kept for the check.
-  if publish_log="$(cd "$staging" && FUNCTIONS_WORKER_RUNTIME=node func azure functionapp publish \
+  if publish_log="$(cd "$staging" && FUNCTIONS_WORKER_RUNTIME=node "$func_bin" azure functionapp publish \
     "$function_app" --build local 2>&1 | tee >(cat >&2))"; then
     break
   fi

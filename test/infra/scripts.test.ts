@@ -123,11 +123,30 @@ describe('scripts/', () => {
       expect(result.stderr).toContain('--infra-only');
     });
 
-    test('refuses Core Tools older than 4', () => {
-      const pathValue = restrictedPath(tmp, [...basicTools, 'node'], { az: 'exit 0', func: 'echo 3.0.3904' });
+    // Flex Consumption publishing exists from 4.0.5274 (core-tools commit "Flex Deployment (#3404)").
+    test.each(['3.0.3904', '4.0.5198', '4.0.5273', 'not a version'])(
+      'refuses Core Tools %j with the version found',
+      (version) => {
+        const pathValue = restrictedPath(tmp, [...basicTools, 'node'], {
+          az: 'exit 0',
+          func: `echo '${version}'`,
+        });
+        const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(
+          `Azure Functions Core Tools 4.0.5274 or later is required to publish to Flex Consumption; found '${version}'`,
+        );
+      },
+    );
+
+    test.each(['4.0.5274', '4.0.7512', '4.13.2', '4.1.0-preview1'])('accepts Core Tools %j', (version) => {
+      // Signed out: the check after the Core Tools one, so reaching it means the version passed.
+      const pathValue = restrictedPath(tmp, [...basicTools, 'node', 'npm'], {
+        az: 'exit 1',
+        func: `printf '%s\\r\\n' '${version}'`,
+      });
       const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
-      expect(result.status).toBe(1);
-      expect(result.stderr).toContain("Azure Functions Core Tools 4 is required, found '3.0.3904'");
+      expect(result.stderr).toContain('the Azure CLI is not signed in');
     });
 
     test('asks for az login when the Azure CLI is signed out, before touching anything', () => {
