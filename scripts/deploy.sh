@@ -136,10 +136,40 @@ version_at_least() {
   return 0
 }
 
+# Sets func_bin: the project's own Core Tools (azure-functions-core-tools, an exact-pinned optional
+# dependency) when its binary is installed, else a func on PATH, saying why. Under `npm run`,
+# node_modules/.bin comes first on PATH and its `func` is the package's launcher, which without the
+# binary would try to download it: that directory is skipped. local/stack/coreTools.ts (npm run
+# start:func) chooses the same way.
+find_core_tools() {
+  local package_dir="$root/node_modules/azure-functions-core-tools" binary version='' why dir
+  [[ -f "$package_dir/package.json" ]] &&
+    version="$(cd "$package_dir" && node -p 'require("./package.json").version' 2>/dev/null | tr -d '\r')"
+  if [[ -n "$version" ]]; then
+    for binary in "$package_dir/bin/func" "$package_dir/bin/func.exe"; do
+      if [[ -f "$binary" && -x "$binary" ]]; then
+        func_bin="$binary"
+        printf "Core Tools:     the project's pinned azure-functions-core-tools %s\n" "$version"
+        return 0
+      fi
+    done
+    why="azure-functions-core-tools $version is installed without its binary (its install script did not run or could not download it; to fetch it: node node_modules/azure-functions-core-tools/lib/install.js)"
+  else
+    why="the project's pinned azure-functions-core-tools is not installed (npm leaves out this optional dependency when its download fails)"
+  fi
+  local search_path='' entries
+  IFS=: read -r -a entries <<<"$PATH"
+  for dir in ${entries[@]+"${entries[@]}"}; do
+    [[ "${dir%/}" == "$root/node_modules/.bin" ]] || search_path="${search_path:+$search_path:}$dir"
+  done
+  func_bin="$(PATH="$search_path" command -v func || true)"
+  [[ -n "$func_bin" ]] ||
+    die "Azure Functions Core Tools (func) is not available: $why, and no func is on PATH. Install Core Tools $min_core_tools_version or later: https://learn.microsoft.com/azure/azure-functions/functions-run-local (or deploy the infrastructure alone with --infra-only)"
+  printf 'Core Tools:     %s; using %s\n' "$why" "$func_bin"
+}
+
 if [[ "$infra_only" == false ]]; then
-  command -v func >/dev/null 2>&1 ||
-    die "Azure Functions Core Tools (func) is not installed or not on PATH. Install version 4: https://learn.microsoft.com/azure/azure-functions/functions-run-local (or deploy the infrastructure alone with --infra-only)"
-  func_bin="$(command -v func)"
+  find_core_tools
   func_version="$("$func_bin" --version 2>/dev/null | tr -d '\r' | head -n 1 || true)"
   # Publishing to Flex Consumption exists from Core Tools 4.0.5274 (core-tools commit "Flex
   # Deployment (#3404)"); an older func does not know the plan and its publish fails.

@@ -3,7 +3,17 @@
 // signed-out CLI and an installed Core Tools are played by two-line stand-ins: those states cannot be
 // produced for real on a machine without Azure.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './support/bicep';
@@ -119,7 +129,8 @@ describe('scripts/', () => {
       const pathValue = restrictedPath(tmp, [...basicTools, 'node'], { az: 'exit 0' });
       const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
       expect(result.status).toBe(1);
-      expect(result.stderr).toContain('Azure Functions Core Tools (func) is not installed or not on PATH');
+      expect(result.stderr).toContain('Azure Functions Core Tools (func) is not available');
+      expect(result.stderr).toContain('no func is on PATH');
       expect(result.stderr).toContain('--infra-only');
     });
 
@@ -149,6 +160,63 @@ describe('scripts/', () => {
       expect(result.stderr).toContain('the Azure CLI is not signed in');
     });
 
+    describe("chooses the project's pinned Core Tools when its binary is installed, else func on PATH", () => {
+      // The package's binary cannot be downloaded here: a copy of the scripts in a throwaway project
+      // gets a stand-in package (package.json) and, where the install script would put it, a stand-in
+      // binary that records its calls.
+      let project: string;
+      const packageDir = () => path.join(project, 'node_modules', 'azure-functions-core-tools');
+      const funcStandIn = (file: string, name: string) => {
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, `#!${bash}\necho "${name} $*" >> '${project}/calls'\necho 4.13.2\n`);
+        chmodSync(file, 0o755);
+      };
+      const runInProject = (pathValue: string) => {
+        const result = spawnSync(bash, [path.join(project, 'scripts', 'deploy.sh'), 'demo', 'westeurope'], {
+          cwd: project,
+          encoding: 'utf8',
+          env: { ...process.env, PATH: pathValue },
+          timeout: 30_000,
+        });
+        const calls = existsSync(path.join(project, 'calls'))
+          ? readFileSync(path.join(project, 'calls'), 'utf8')
+          : '';
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+      };
+
+      beforeEach(() => {
+        project = path.join(tmp, 'project');
+        mkdirSync(path.join(tmp, 'bin'));
+        mkdirSync(path.join(packageDir(), 'lib'), { recursive: true });
+        cpSync(path.join(repoRoot, 'scripts'), path.join(project, 'scripts'), { recursive: true });
+        writeFileSync(path.join(packageDir(), 'package.json'), JSON.stringify({ version: '4.13.2' }));
+        // npm's link to the package's launcher, first on PATH under `npm run`.
+        funcStandIn(path.join(project, 'node_modules', '.bin', 'func'), 'launcher');
+      });
+
+      test('the pinned binary, with its version', () => {
+        funcStandIn(path.join(packageDir(), 'bin', 'func'), 'pinned');
+        const bin = restrictedPath(path.join(tmp, 'bin'), [...basicTools, 'node', 'npm'], { az: 'exit 1' });
+        const result = runInProject(`${path.join(project, 'node_modules', '.bin')}${path.delimiter}${bin}`);
+        expect(result.stdout).toContain(
+          "Core Tools:     the project's pinned azure-functions-core-tools 4.13.2",
+        );
+        expect(result.calls).toBe('pinned --version\n');
+        expect(result.stderr).toContain('the Azure CLI is not signed in');
+      });
+
+      test('the package without its binary: func on PATH, skipping the launcher in node_modules/.bin', () => {
+        const bin = restrictedPath(path.join(tmp, 'bin'), [...basicTools, 'node', 'npm'], { az: 'exit 1' });
+        funcStandIn(path.join(bin, 'func'), 'global');
+        const result = runInProject(`${path.join(project, 'node_modules', '.bin')}${path.delimiter}${bin}`);
+        expect(result.stdout).toContain(
+          'azure-functions-core-tools 4.13.2 is installed without its binary (its install script did not run or could not download it; to fetch it: node node_modules/azure-functions-core-tools/lib/install.js); using ' +
+            path.join(bin, 'func'),
+        );
+        expect(result.calls).toBe('global --version\n');
+      });
+    });
+
     test('asks for az login when the Azure CLI is signed out, before touching anything', () => {
       const signedOut = 'echo "ERROR: Please run \'az login\' to setup account." >&2; exit 1';
       const pathValue = restrictedPath(tmp, [...basicTools, 'node', 'npm'], {
@@ -158,7 +226,8 @@ describe('scripts/', () => {
       const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('the Azure CLI is not signed in. Run: az login');
-      expect(result.stdout).toBe('');
+      // Only the Core Tools it found was printed; nothing was asked of Azure.
+      expect(result.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^Core Tools: /)]);
     });
 
     test('refuses a region without Flex Consumption and names those that have it', () => {
