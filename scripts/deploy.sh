@@ -288,10 +288,12 @@ step "Publishing to $function_app"
 attempt=1
 while true; do
   # FUNCTIONS_WORKER_RUNTIME tells Core Tools the project's language (there is no local.settings.json
-  # in the package); --build local keeps the package exactly as staged. The output is shown as it
-  # comes (through cat: /dev/stderr cannot be opened when stderr is a socket) and kept for the check.
+  # in the package); --build local keeps the package exactly as staged; --subscription makes Core
+  # Tools look for the app in the subscription deployed to, not in every subscription of the account
+  # (Core Tools' AzureHelper.GetFunctionApp). The output is shown as it comes (through cat:
+  # /dev/stderr cannot be opened when stderr is a socket) and kept for the checks below.
   if publish_log="$(cd "$staging" && FUNCTIONS_WORKER_RUNTIME=node "$func_bin" azure functionapp publish \
-    "$function_app" --build local 2>&1 | tee >(cat >&2))"; then
+    "$function_app" --subscription "$subscription_id" --build local 2>&1 | tee >(cat >&2))"; then
     break
   fi
   # Right after the first deployment the app's identity may not hold its role on the deployment

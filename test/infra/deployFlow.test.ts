@@ -152,7 +152,7 @@ echo "Deployment completed successfully."`,
     expect(readFileSync(path.join(log, 'publish-count'), 'utf8').trim()).toBe('2');
     expect(result.stdout).toContain('Publish refused (role assignments still propagating); retry 1 of 7');
     expect(readFileSync(path.join(log, 'publish-args'), 'utf8').trim()).toBe(
-      'azure functionapp publish func-demo-abcd1234 --build local|node',
+      'azure functionapp publish func-demo-abcd1234 --subscription 00000000-0000-0000-0000-00000000aaaa --build local|node',
     );
   });
 
