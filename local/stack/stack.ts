@@ -6,7 +6,7 @@
 import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { DEFAULT_HTTP_PORT } from '../host/host';
-import { CORE_TOOLS_MISSING, findOnPath, startCoreTools } from './coreTools';
+import { findCoreTools, startCoreTools } from './coreTools';
 import { loadStackSettings, SETTINGS_FILE, StackSettingsError } from './localSettings';
 import { isPortFree, PortConflictError } from './ports';
 import { stopChild } from '../stopChild';
@@ -44,8 +44,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   if (settings.created)
     print(`Created ${SETTINGS_FILE} from local.settings.example.json (edit it to change settings).`);
 
-  const funcPath = options.useCoreTools ? findOnPath('func') : undefined;
-  if (options.useCoreTools && !funcPath) throw new StackSettingsError(CORE_TOOLS_MISSING);
+  const coreTools = options.useCoreTools ? findCoreTools(options.appRoot) : undefined;
+  if (coreTools !== undefined && coreTools.path === undefined)
+    throw new StackSettingsError(coreTools.message);
+  if (coreTools !== undefined) print(coreTools.message);
+  const funcPath = coreTools?.path;
 
   const httpPort = options.port ?? settings.httpPort ?? DEFAULT_HTTP_PORT;
   if (httpPort !== 0 && !(await isPortFree('127.0.0.1', httpPort))) {
