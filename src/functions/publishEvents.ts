@@ -9,6 +9,7 @@ import { publishEvents as publish, type EventProducer } from '../lib/publisher';
 import { describeError } from '../lib/redact';
 import { parsePublishRequest } from '../lib/requestParsing';
 import { readPublisherSettings, SettingsError, type PublisherSettings } from '../lib/settings';
+import { requestTraceContext, stampTraceContext } from '../lib/traceContext';
 
 export interface PublishEventsDependencies {
   readSettings(): PublisherSettings;
@@ -63,6 +64,10 @@ export function createPublishEventsHandler(dependencies: PublishEventsDependenci
     }
 
     const { events, routing } = parsed;
+    const traceparent = stampTraceContext(
+      events,
+      requestTraceContext(request.headers.get('traceparent'), context.traceContext?.traceParent),
+    );
     const abortSignal = AbortSignal.timeout(settings.publishTimeoutMs);
     try {
       if (routing.type === 'partitionId') {
@@ -77,7 +82,7 @@ export function createPublishEventsHandler(dependencies: PublishEventsDependenci
           return errorResponse(unknown, request.method);
         }
       }
-      return acceptedResponse(await publish(producer, events, routing, abortSignal), routing);
+      return acceptedResponse(await publish(producer, events, routing, abortSignal), routing, traceparent);
     } catch (error) {
       const answer = publishFailure(error, routing);
       if (answer.status >= 500) {

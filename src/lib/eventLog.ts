@@ -2,6 +2,7 @@
 // `<Kind> <one-line JSON object>`, e.g.
 //   traces | where message startswith "EventProcessed " | extend e = parse_json(substring(message, 15))
 import { isUtf8 } from 'node:buffer';
+import { traceIdOf } from './traceContext';
 import type { EventCoordinates } from './triggerEvents';
 
 /** What a log line or dead letter needs of an event: coordinates and the exact body. */
@@ -122,6 +123,7 @@ function eventFields(event: LoggableEvent, nowMs: number, maxBodyChars: number):
     enqueuedTimeUtc: event.enqueuedTimeUtc,
     partitionKey: event.partitionKey,
     properties: event.properties,
+    traceId: traceIdOf(event.properties),
     contentType: event.contentType,
     ...bodyForLog(event.rawBody, maxBodyChars),
     lagMs: lagMs(event, nowMs),
