@@ -56,6 +56,15 @@ export interface BatchMisalignment {
   lastSequenceNumber: number | null;
 }
 
+/** One partition's lag, as the consumerLag timer function logs it (see consumerLag.ts). */
+export interface ConsumerLagSummary {
+  partitionId: string;
+  lagEvents: number;
+  lagSeconds: number | null;
+  checkpointSequenceNumber: number | null;
+  lastEnqueuedSequenceNumber: number;
+}
+
 export const MAX_ERROR_CHARS = 1024;
 
 export function eventProcessedLine(event: LoggableEvent, nowMs: number, maxBodyChars: number): string {
@@ -91,6 +100,21 @@ export function deadLetterFailedLine(failure: DeadLetterFailure): string {
 
 export function batchMisalignedLine(misalignment: BatchMisalignment): string {
   return line('BatchMisaligned', { ...misalignment });
+}
+
+export function consumerLagLine(lag: ConsumerLagSummary): string {
+  return line('ConsumerLag', {
+    partitionId: lag.partitionId,
+    lagEvents: lag.lagEvents,
+    lagSeconds: lag.lagSeconds,
+    checkpointSequenceNumber: lag.checkpointSequenceNumber,
+    lastEnqueuedSequenceNumber: lag.lastEnqueuedSequenceNumber,
+  });
+}
+
+/** The lag could not be measured (Event Hubs or storage unreachable, a missing role). */
+export function consumerLagFailedLine(error: string): string {
+  return line('ConsumerLagFailed', { error: truncate(error, MAX_ERROR_CHARS) });
 }
 
 /** Milliseconds between the event's arrival in Event Hubs and now; null when the time is unknown. */
