@@ -93,3 +93,17 @@ function randomHex(bytes: number): string {
     if (!/^0+$/.test(hex)) return hex;
   }
 }
+
+/**
+ * Trace properties as they are to be published again (replay): the host hands `Diagnostic-Id` over as
+ * `diagnostic-Id`, so that one is dropped and both are set anew from a valid `traceparent`.
+ */
+export function republishedTraceProperties(properties: Record<string, unknown>): Record<string, unknown> {
+  const { ['diagnostic-Id']: lowered, ...rest } = properties;
+  void lowered;
+  const context =
+    parseTraceparent(rest[TRACEPARENT_PROPERTY]) ?? parseTraceparent(rest[DIAGNOSTIC_ID_PROPERTY]);
+  if (context === null) return rest;
+  const traceparent = formatTraceparent(context);
+  return { ...rest, [TRACEPARENT_PROPERTY]: traceparent, [DIAGNOSTIC_ID_PROPERTY]: traceparent };
+}
