@@ -69,6 +69,13 @@ param developerPrincipalType string = 'User'
 @description('Tags applied to every resource.')
 param tags object = {}
 
+@description('E-mail address for the consumer lag and failure alerts. Empty: no alerts (an alert needs a receiver).')
+param alertEmail string = ''
+
+@description('Lag alert: a partition more than this many events behind.')
+@minValue(1)
+param consumerLagAlertThreshold int = 1000
+
 // Globally unique names (storage, Event Hubs, the app's host name) need a suffix that is stable for
 // a given resource group and prefix, so redeploying updates the same resources.
 // Names are computed here, not read from module outputs, so that What-If can predict every resource.
@@ -142,6 +149,20 @@ module access 'modules/role-assignments.bicep' = {
   dependsOn: [
     eventHubs
     storage
+    monitoring
+  ]
+}
+
+module alerts 'modules/alerts.bicep' = if (!empty(alertEmail)) {
+  params: {
+    namePrefix: prefix
+    location: location
+    appInsightsId: resourceId('Microsoft.Insights/components', names.appInsights)
+    alertEmail: alertEmail
+    lagThresholdEvents: consumerLagAlertThreshold
+    tags: tags
+  }
+  dependsOn: [
     monitoring
   ]
 }
