@@ -7,6 +7,7 @@ import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-b
 import { createCredential } from './credentials';
 import { safeJson, type LoggableEvent } from './eventLog';
 import { readStorageSettings, SettingsError, STORAGE_CONNECTION, type Environment } from './settings';
+import type { EventCoordinates } from './triggerEvents';
 
 export interface DeadLetter {
   eventHubName: string;
@@ -23,16 +24,9 @@ export interface DeadLetter {
 }
 
 /** The JSON of a dead-letter blob (what deadLetterDocument writes and operators read back). */
-export interface DeadLetterDocument {
+export interface DeadLetterDocument extends EventCoordinates {
   eventHubName: string;
   consumerGroup: string;
-  partitionId: string | null;
-  sequenceNumber: number | null;
-  offset: string | null;
-  enqueuedTimeUtc: string | null;
-  partitionKey: string | null;
-  properties: Record<string, unknown>;
-  contentType: string | null;
   bodyEncoding: 'utf8' | 'base64';
   body: string;
   error: string;
