@@ -89,6 +89,13 @@ var prefix = prefixIsValid
   ? namePrefix
   : fail('namePrefix \'${namePrefix}\' is invalid: use 2-12 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen')
 
+@description('E-mail address for the consumer lag and failure alerts. Empty: no alerts (an alert needs a receiver).')
+param alertEmail string = ''
+
+@description('Lag alert: a partition more than this many events behind.')
+@minValue(1)
+param consumerLagAlertThreshold int = 1000
+
 // Globally unique names (storage, Event Hubs, the app's host name) need a suffix that is stable for
 // a given resource group and prefix, so redeploying updates the same resources.
 // Names are computed here, not read from module outputs, so that What-If can predict every resource.
@@ -213,6 +220,20 @@ module access 'modules/role-assignments.bicep' = {
     eventHubs
     storage
     packageStorage
+    monitoring
+  ]
+}
+
+module alerts 'modules/alerts.bicep' = if (!empty(alertEmail)) {
+  params: {
+    namePrefix: prefix
+    location: location
+    appInsightsId: resourceId('Microsoft.Insights/components', names.appInsights)
+    alertEmail: alertEmail
+    lagThresholdEvents: consumerLagAlertThreshold
+    tags: tags
+  }
+  dependsOn: [
     monitoring
   ]
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   batchFailedLine,
   batchProcessedLine,
+  consumerLagLine,
   eventFailedLine,
   eventProcessedLine,
 } from '../../src/lib/eventLog';
@@ -51,6 +52,13 @@ const lines: Record<string, string> = {
     retryCount: 8,
     maxRetryCount: 8,
     error: 'RetryBatchError: database unavailable',
+  }),
+  ConsumerLag: consumerLagLine({
+    partitionId: '0',
+    lagEvents: 3,
+    lagSeconds: 1.5,
+    checkpointSequenceNumber: 39,
+    lastEnqueuedSequenceNumber: 42,
   }),
 };
 

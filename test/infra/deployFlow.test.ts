@@ -68,7 +68,6 @@ describe('scripts/deploy.sh, whole path on the real project with stand-ins for A
       'azurite',
       'eslint',
       'tsx',
-      '@azure/eventhubs-checkpointstore-blob',
       '@kusto/language-service-next',
       'selfsigned',
       'azure-functions-core-tools',
