@@ -1,6 +1,7 @@
 // The Application Insights tables the shipped queries read, in both forms: the Application Insights
 // ("classic") names that `az monitor app-insights query` and the component's Logs blade use (traces,
-// requests, exceptions), and the Log Analytics workspace names (AppTraces, AppRequests, AppExceptions).
+// requests, dependencies, exceptions), and the Log Analytics workspace names (AppTraces, AppRequests,
+// AppDependencies, AppExceptions).
 // Source: the column mapping in MicrosoftDocs/azure-monitor-docs,
 // articles/azure-monitor/app/convert-classic-resource.md ("Table schemas"); one list per table gives
 // both names so the two schemas cannot drift apart.
@@ -65,6 +66,23 @@ const TABLES: Record<string, { workspaceName: string; columns: readonly Column[]
       ['url', 'string', 'Url', 'string'],
     ],
   },
+  dependencies: {
+    workspaceName: 'AppDependencies',
+    columns: [
+      ['customMeasurements', 'dynamic', 'Measurements', 'dynamic'],
+      ['data', 'string', 'Data', 'string'],
+      ['duration', 'real', 'DurationMs', 'real'],
+      ['id', 'string', 'Id', 'string'],
+      ['itemCount', 'int', 'ItemCount', 'int'],
+      ['name', 'string', 'Name', 'string'],
+      ['performanceBucket', 'string', 'PerformanceBucket', 'string'],
+      ['resultCode', 'string', 'ResultCode', 'string'],
+      // A string ("True"/"False") in the classic table, a bool in the workspace one.
+      ['success', 'string', 'Success', 'bool'],
+      ['target', 'string', 'Target', 'string'],
+      ['type', 'string', 'DependencyType', 'string'],
+    ],
+  },
   exceptions: {
     workspaceName: 'AppExceptions',
     columns: [
@@ -105,13 +123,13 @@ export interface TableSchema {
   columns: ReadonlyArray<readonly [string, KustoType]>;
 }
 
-/** traces, requests, exceptions as Application Insights exposes them. */
+/** traces, requests, dependencies, exceptions as Application Insights exposes them. */
 export const APPLICATION_INSIGHTS_TABLES: TableSchema[] = Object.entries(TABLES).map(([name, table]) => ({
   name,
   columns: [...COMMON, ...table.columns].map(([column, type]) => [column, type] as const),
 }));
 
-/** AppTraces, AppRequests, AppExceptions as the Log Analytics workspace exposes them. */
+/** AppTraces, AppRequests, AppDependencies, AppExceptions as the Log Analytics workspace exposes them. */
 export const WORKSPACE_TABLES: TableSchema[] = Object.values(TABLES).map((table) => ({
   name: table.workspaceName,
   columns: [
