@@ -10,6 +10,8 @@ const USAGE = `Usage: npm start [-- options]      (npm run start:func = npm star
   --func                        run Core Tools (func start) instead of the local host
   --port <n>                    HTTP port of the Functions host (default: Host.LocalHttpPort, 7071)
   --emulator-health-port <n>    health port of the Event Hubs emulator (default ${DEFAULT_EMULATOR_HEALTH_PORT})
+  --explorer-port <n>           port of the explorer page (default: EXPLORER_PORT, else the host's port + 10: 7081)
+  --no-explorer                 do not serve the explorer
   --app-root <dir>              the app folder (default: this repository)
   --help
 
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
       func: { type: 'boolean' },
       port: { type: 'string' },
       'emulator-health-port': { type: 'string' },
+      'explorer-port': { type: 'string' },
+      'no-explorer': { type: 'boolean' },
       'app-root': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
     useCoreTools: values.func,
     port: port(values.port, '--port'),
     emulatorHealthPort: port(values['emulator-health-port'], '--emulator-health-port'),
+    explorerPort: values['no-explorer'] ? false : port(values['explorer-port'], '--explorer-port'),
   });
   const code = await stack.hostExited;
   if (!stopping) {

@@ -5,6 +5,7 @@
 // child stops by itself if this process dies without stopping it (EXIT_WITH_PARENT).
 import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { prepareExplorer } from '../explorer';
 import { DEFAULT_HTTP_PORT } from '../host/host';
 import { CORE_TOOLS_MISSING, findOnPath, startCoreTools } from './coreTools';
 import { loadStackSettings, SETTINGS_FILE, StackSettingsError } from './localSettings';
@@ -23,6 +24,8 @@ export interface StackOptions {
   /** Overrides Host.LocalHttpPort. */
   port?: number;
   emulatorHealthPort?: number;
+  /** The explorer's port (0 = any free one); default: EXPLORER_PORT, else the host's port + 10. False: none. */
+  explorerPort?: number | false;
   /** Where the stack's own lines and the host's output go. */
   print?: (line: string) => void;
 }
@@ -53,6 +56,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     );
   }
 
+  const explorer =
+    options.explorerPort === false
+      ? undefined
+      : await prepareExplorer({ settingsFile: settings.file, hostPort: httpPort, port: options.explorerPort, logAvailable: !funcPath });
   const started: Service[] = [];
   const children: ChildProcess[] = [];
   const stopServices = async () => {
@@ -101,7 +108,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const host: HostProcess = await startHostProcess({
         appRoot: options.appRoot,
         port: httpPort,
-        child: { detached: true, keepLines: RECENT_LINES, onLine: (line) => print(line) },
+        child: {
+          detached: true,
+          keepLines: RECENT_LINES,
+          onLine: (line) => {
+            print(line);
+            explorer?.hostLine(line);
+          },
+        },
       });
       children.push(host.child.process);
       url = host.url;
@@ -109,7 +123,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       stopHost = () => host.stop();
     }
 
-    print(banner(url, started, settings.eventHubName));
+    const runningExplorer = await explorer?.start(`${url}/api/events`);
+    print(banner(url, started, settings.eventHubName, runningExplorer?.url));
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -117,6 +132,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       stop: () =>
         (stopping ??= (async () => {
           print('Stopping the Functions host...');
+          await runningExplorer?.close();
           await stopHost();
           await stopServices();
           print('Stopped.');
@@ -133,13 +149,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
 }
 
-function banner(url: string, services: Service[], eventHubName: string): string {
+function banner(url: string, services: Service[], eventHubName: string, explorerUrl?: string): string {
   const lines = [
     '',
     'Local pipeline ready:',
     ...services.map((service) => `  - ${service.description}`),
     `  - Functions host at ${url}`,
     '',
+    ...(explorerUrl ? [`Explorer: ${explorerUrl}  (events, send, checkpoints, dead letters, live log)`, ''] : []),
     `Publish events to hub '${eventHubName}' (POST ${url}/api/events):`,
     `  curl -i -X POST ${url}/api/events -H 'Content-Type: application/json' -d '[{"id":1,"temperature":21.5},{"id":2,"temperature":22.1}]'`,
     'A failing event (dead-lettered by the sample handler):',
