@@ -40,8 +40,11 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return element as T;
 }
 
-/** A two-column table of names and values (properties, response headers). */
-export function propertyTable(caption: string, values: Record<string, unknown>): HTMLElement {
+/**
+ * A two-column table of names and values. Values are JSON (a string "1" and a number 1 differ in a
+ * property), or as they are with `raw` (headers).
+ */
+export function propertyTable(caption: string, values: Record<string, unknown>, raw = false): HTMLElement {
   const entries = Object.entries(values);
   if (entries.length === 0) return h('p', { class: 'muted' }, `${caption}: none`);
   return h(
@@ -53,7 +56,12 @@ export function propertyTable(caption: string, values: Record<string, unknown>):
       'tbody',
       {},
       entries.map(([name, value]) =>
-        h('tr', {}, h('th', { scope: 'row' }, name), h('td', {}, h('code', {}, JSON.stringify(value)))),
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'row' }, name),
+          h('td', {}, h('code', {}, raw ? String(value) : JSON.stringify(value))),
+        ),
       ),
     ),
   );

@@ -186,16 +186,17 @@ export function sendView(): View {
 function showAnswer(result: HTMLElement, sent: SendResult): void {
   const { status, statusText, headers, body } = sent.response;
   const accepted = status >= 200 && status < 300;
+  const verdict = accepted ? 'Accepted' : status >= 500 ? 'Failed' : 'Refused';
   const query = new URL(sent.request.url).search;
   replace(
     result,
     h(
       'p',
       { class: `outcome ${accepted ? 'ok' : 'failed'}` },
-      h('strong', {}, `${accepted ? 'Accepted' : 'Refused'}: ${status} ${statusText}`),
+      h('strong', {}, `${verdict}: ${status} ${statusText}`),
       ` (POST /api/events${query}, ${sent.request.bodyBytes} bytes)`,
     ),
-    propertyTable('Response headers', headers),
+    propertyTable('Response headers', headers, true),
     h('pre', { class: 'answer', tabindex: 0 }, prettyJson(body) ?? (body || '(empty body)')),
   );
 }
