@@ -43,7 +43,11 @@ export function eventItem(event: EventView, open = false): HTMLElement {
         h('span', { class: 'tag' }, event.contentType ?? 'no content type'),
         event.partitionKey !== null && h('span', { class: 'tag' }, `key ${event.partitionKey}`),
         Object.keys(event.properties).length > 0 &&
-          h('span', { class: 'tag' }, `${Object.keys(event.properties).length} properties`),
+          h(
+            'span',
+            { class: 'tag' },
+            countOf(Object.keys(event.properties).length, 'property', 'properties'),
+          ),
         h('code', { class: 'preview' }, bodyPreview(event.body)),
       ),
       h(
@@ -59,4 +63,8 @@ export function eventItem(event: EventView, open = false): HTMLElement {
       ),
     ),
   );
+}
+
+function countOf(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
