@@ -175,6 +175,8 @@ echo "Deployment completed successfully."`,
       'tsx',
       'eventhubs-checkpointstore-blob',
       'selfsigned',
+      'playwright-core',
+      'esbuild',
     ]) {
       expect(modules.split('\n')).not.toContain(devOnly);
     }
