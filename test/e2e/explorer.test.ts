@@ -174,6 +174,45 @@ test('new events appear in the list and the log by themselves', async () => {
   await page.locator('#log-table tbody tr', { hasText: second }).waitFor({ timeout: WAIT_MS });
 });
 
+test('keyboard only: every view is reached from the navigation, an event opens, the form sends; every control is labelled', async () => {
+  await open('#hub');
+  for (const view of ['Events', 'Send', 'Consumer groups', 'Dead letters', 'Live log', 'Hub']) {
+    await page.locator(`nav a:text-is("${view}")`).focus();
+    await page.keyboard.press('Enter');
+    await page.locator(`nav a[aria-current=page]:text-is("${view}")`).waitFor({ timeout: WAIT_MS });
+  }
+  // Form controls by a <label> or aria-label, buttons by their text: nothing is known by its looks alone.
+  const unlabelled = await page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea, button'))
+      .filter((control) =>
+        control instanceof HTMLButtonElement
+          ? !control.textContent?.trim() && !control.getAttribute('aria-label')
+          : !((control as HTMLInputElement).labels?.length || control.getAttribute('aria-label')),
+      )
+      .map((control) => control.outerHTML.slice(0, 120)),
+  );
+  expect(unlabelled).toEqual([]);
+
+  await open('#events?partition=1&from=earliest');
+  const summary = page.locator('#event-list li.event summary').first();
+  await summary.waitFor({ timeout: WAIT_MS });
+  await summary.focus();
+  await page.keyboard.press('Enter');
+  await page
+    .locator('#event-list li.event details[open] .event-detail')
+    .first()
+    .waitFor({ timeout: WAIT_MS });
+
+  await open('#send');
+  const id = marker();
+  await page.locator('#send-body').focus();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(`{"keyboard":"${id}"}`);
+  await page.locator('#send-form button[type=submit]').focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#send-result', { hasText: 'Accepted: 202' }).waitFor({ timeout: WAIT_MS });
+});
+
 test('a cross-origin POST from another page and a foreign Host header are refused with 403 and change nothing', async () => {
   const before = await retainedEvents();
   const explorer = new URL(explorerUrl);

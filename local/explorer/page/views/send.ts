@@ -50,8 +50,17 @@ export function sendView(): View {
   });
   const routeKey = h('input', { type: 'radio', name: 'routing', id: 'send-route-key', value: 'key' });
   const routeId = h('input', { type: 'radio', name: 'routing', id: 'send-route-id', value: 'id' });
-  const partitionKey = h('input', { id: 'send-partition-key', name: 'partitionKey', autocomplete: 'off' });
-  const partitionId = h('select', { id: 'send-partition-id', name: 'partitionId' });
+  const partitionKey = h('input', {
+    id: 'send-partition-key',
+    name: 'partitionKey',
+    autocomplete: 'off',
+    'aria-label': 'Partition key value',
+  });
+  const partitionId = h('select', {
+    id: 'send-partition-id',
+    name: 'partitionId',
+    'aria-label': 'Partition id value',
+  });
   const properties = h('textarea', {
     id: 'send-properties',
     name: 'properties',
