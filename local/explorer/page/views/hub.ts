@@ -43,16 +43,22 @@ export function hubView(): View {
   const renderFacts = () => {
     const overview = state.overview;
     if (!overview) return;
-    const fact = (name: string, value: string) => h('div', {}, h('dt', {}, name), h('dd', {}, value));
+    const fact = (name: string, value: string, note?: string, wide = false) =>
+      h(
+        'div',
+        { class: wide ? 'wide' : null },
+        h('dt', {}, name),
+        h('dd', {}, value, note && h('span', { class: 'note' }, note)),
+      );
     replace(
       facts,
-      fact('Namespace', overview.namespace),
       fact('Event hub', overview.eventHubName),
-      fact('Created', utc(overview.createdOn)),
+      fact('Namespace', overview.namespace),
       fact('Partitions', String(overview.partitionIds.length)),
+      fact('Created', utc(overview.createdOn)),
       fact("App's consumer group", overview.consumerGroup),
-      fact('Explorer reads with', `${overview.explorerConsumerGroup} (never the app's group)`),
-      fact('Publish endpoint', `POST ${overview.publishUrl}`),
+      fact('Explorer reads with', overview.explorerConsumerGroup, "never the app's group"),
+      fact('Publish endpoint', `POST ${overview.publishUrl}`, undefined, true),
     );
   };
   const renderPartitions = () =>
