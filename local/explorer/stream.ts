@@ -6,8 +6,9 @@ import type { StreamMessages } from './api';
 
 const FLUSH_MS = 250;
 const KEEP_ALIVE_MS = 15_000;
-/** A page shows recent events; a burst beyond this per flush is cut to its newest ones. */
+/** A page shows recent events and lines; a burst beyond these per flush is cut to its newest ones. */
 const MAX_EVENTS_PER_FLUSH = 200;
+const MAX_LOG_PER_FLUSH = 500;
 
 type Batched = 'log' | 'events';
 
@@ -74,7 +75,8 @@ export class EventStream {
   #flush(): void {
     this.#flushTimer = undefined;
     const messages: [string, unknown][] = [];
-    if (this.#pending.log.length) messages.push(['log', this.#pending.log.splice(0)]);
+    if (this.#pending.log.length)
+      messages.push(['log', this.#pending.log.splice(0).slice(-MAX_LOG_PER_FLUSH)]);
     if (this.#pending.events.length) {
       messages.push(['events', this.#pending.events.splice(0).slice(-MAX_EVENTS_PER_FLUSH)]);
     }

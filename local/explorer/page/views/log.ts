@@ -194,6 +194,8 @@ function details(entry: LogEntry): string {
       return `${plural(f.count, 'event')}, ${f.failed} failed${typeof f.maxLagMs === 'number' ? `, max lag ${f.maxLagMs} ms` : ''}`;
     case 'BatchFailed':
       return `${plural(f.count, 'event')}; retry ${f.retryCount ?? '-'} of ${f.maxRetryCount ?? '-'}. Error: ${String(f.error)}`;
+    case 'ConsumerLag':
+      return `lag ${plural(f.lagEvents, 'event')}, ${f.lagSeconds ?? '?'} s (checkpoint ${f.checkpointSequenceNumber ?? 'none'}, last enqueued ${f.lastEnqueuedSequenceNumber})`;
     default:
       return JSON.stringify(f);
   }
