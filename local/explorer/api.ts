@@ -102,17 +102,25 @@ export interface MetricsSample {
   partitions: Record<string, { in: number; processed: number }>;
 }
 
+/** One partition of the app's consumer group, as `npm run checkpoints -- show` reports it. */
 export interface CheckpointView {
   consumerGroup: string;
   partitionId: string;
-  checkpoint: { sequenceNumber: number | null; offset: string | null; lastModified: string | null } | null;
-  owner: { ownerId: string; lastModified: string | null; expired: boolean } | null;
-  lastEnqueuedSequenceNumber: number | null;
-  /** Events enqueued after the checkpoint; null when unknown. */
-  lagEvents: number | null;
+  checkpointSequenceNumber: number | null;
+  checkpointOffset: string | null;
+  /** When the checkpointed event was enqueued; null without a checkpoint or once retention dropped it. */
+  checkpointEnqueuedTimeUtc: string | null;
+  /** The host instance that owns the partition now (ownership renewed within its expiration), if any. */
+  ownerId: string | null;
+  lastEnqueuedSequenceNumber: number;
+  lastEnqueuedTimeUtc: string | null;
+  /** Retained events after the checkpoint, and how long the oldest of them has waited. */
+  lagEvents: number;
+  lagSeconds: number | null;
 }
 
 export interface DeadLetterView {
+  /** `<container>/<blob name>`, as EventFailed lines name it (deadLetterBlob). */
   blob: string;
   partitionId: string | null;
   sequenceNumber: number | null;
@@ -142,5 +150,4 @@ export interface StreamMessages {
   metrics: MetricsSample;
   partitions: PartitionView[];
   events: EventView[];
-  checkpoints: CheckpointView[];
 }

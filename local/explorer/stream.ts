@@ -1,5 +1,5 @@
 // Server-sent events to every open page (/api/stream): log lines, chart samples, partition state,
-// new events and checkpoints. Messages are collected and flushed a few times a second, so a busy
+// and new events. Messages are collected and flushed a few times a second, so a busy
 // consumer (a thousand log lines a second) costs the page a few messages, not thousands.
 import type { ServerResponse } from 'node:http';
 import type { StreamMessages } from './api';

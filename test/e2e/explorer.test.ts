@@ -182,15 +182,14 @@ test('keyboard only: every view is reached from the navigation, an event opens, 
     await page.locator(`nav a[aria-current=page]:text-is("${view}")`).waitFor({ timeout: WAIT_MS });
   }
   // Form controls by a <label> or aria-label, buttons by their text: nothing is known by its looks alone.
-  const unlabelled = await page.evaluate(() =>
-    Array.from(document.querySelectorAll<HTMLElement>('input, select, textarea, button'))
+  // (Page code as text: this test is type-checked without the DOM library.)
+  const unlabelled = await page.evaluate<string[]>(`
+    Array.from(document.querySelectorAll('input, select, textarea, button'))
       .filter((control) =>
-        control instanceof HTMLButtonElement
-          ? !control.textContent?.trim() && !control.getAttribute('aria-label')
-          : !((control as HTMLInputElement).labels?.length || control.getAttribute('aria-label')),
-      )
-      .map((control) => control.outerHTML.slice(0, 120)),
-  );
+        control.tagName === 'BUTTON'
+          ? !control.textContent.trim() && !control.getAttribute('aria-label')
+          : !(control.labels.length || control.getAttribute('aria-label')))
+      .map((control) => control.outerHTML.slice(0, 120))`);
   expect(unlabelled).toEqual([]);
 
   await open('#events?partition=1&from=earliest');

@@ -54,7 +54,6 @@ function connectStream(): void {
   listen('partitions', (partitions) => (state.partitions = partitions));
   listen('status', (status) => (state.status = status));
   listen('events', () => undefined);
-  listen('checkpoints', () => undefined);
   source.addEventListener('open', () => {
     state.streamConnected = true;
     emit('stream', true);

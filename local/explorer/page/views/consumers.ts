@@ -1,15 +1,41 @@
-// Each consumer group's checkpoint, owner and lag per partition, as the host keeps them in storage
-// (azure-webjobs-eventhub/<namespace>/<hub>/<group>/checkpoint|ownership/<partition>), live.
+// The app's consumer group per partition: checkpoint, owner and lag, as `npm run checkpoints -- show`
+// reads them from the host's blobs (azure-webjobs-eventhub/<namespace>/<hub>/<group>/...), refreshed
+// every few seconds while the view is shown.
 import type { CheckpointView } from '../../api';
 import { h, replace } from '../dom';
 import { utc } from '../format';
 import { getJson } from '../http';
-import { on } from '../state';
 import type { View } from './view';
 
+const REFRESH_MS = 3_000;
+
 export function consumersView(): View {
-  const content = h('div', { id: 'consumer-groups' });
+  const tbody = h('tbody');
+  const caption = h('caption', {}, 'Consumer group');
   const message = h('p', { id: 'consumers-status', role: 'status' });
+  const table = h(
+    'table',
+    { class: 'data', id: 'checkpoints' },
+    caption,
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        [
+          'Partition',
+          'Checkpoint sequence number',
+          'Checkpoint offset',
+          'Checkpointed event enqueued',
+          'Owner',
+          'Last enqueued',
+          'Lag',
+        ].map((title) => h('th', { scope: 'col' }, title)),
+      ),
+    ),
+    tbody,
+  );
   const section = h(
     'section',
     { id: 'consumers', 'aria-labelledby': 'consumers-title' },
@@ -17,91 +43,60 @@ export function consumersView(): View {
     h(
       'p',
       { class: 'muted' },
-      'Checkpoints and ownership as the Functions host stores them; lag is the events enqueued after the checkpoint.',
+      'Checkpoints and ownership as the Functions host stores them (the same reading as npm run checkpoints -- show). ' +
+        'Lag counts the retained events after the checkpoint; its age is how long the oldest of them has waited.',
     ),
     message,
-    content,
+    table,
   );
   const render = (rows: CheckpointView[]) => {
-    const groups = new Map<string, CheckpointView[]>();
-    for (const row of rows) groups.set(row.consumerGroup, [...(groups.get(row.consumerGroup) ?? []), row]);
-    message.textContent = groups.size ? '' : 'No checkpoints yet: the consumer has not finished a batch.';
+    caption.textContent = `Consumer group ${rows[0]?.consumerGroup ?? ''} (refreshed every ${REFRESH_MS / 1000} s)`;
+    message.textContent = rows.some((row) => row.checkpointSequenceNumber !== null)
+      ? ''
+      : 'No checkpoint yet: the consumer has not finished a batch.';
     replace(
-      content,
-      Array.from(groups, ([group, partitions]) =>
+      tbody,
+      rows.map((row) =>
         h(
-          'table',
-          { class: 'data', 'data-consumer-group': group },
-          h('caption', {}, `Consumer group ${group}`),
+          'tr',
+          { 'data-partition': row.partitionId },
+          h('th', { scope: 'row' }, row.partitionId),
+          h('td', {}, row.checkpointSequenceNumber ?? 'none'),
+          h('td', {}, row.checkpointOffset ?? '-'),
+          h('td', {}, utc(row.checkpointEnqueuedTimeUtc)),
+          h('td', {}, row.ownerId ?? 'none (no host owns it now)'),
           h(
-            'thead',
+            'td',
             {},
-            h(
-              'tr',
-              {},
-              [
-                'Partition',
-                'Checkpoint sequence number',
-                'Checkpoint offset',
-                'Checkpoint written',
-                'Owner',
-                'Ownership',
-                'Last enqueued',
-                'Lag (events)',
-              ].map((t) => h('th', { scope: 'col' }, t)),
-            ),
+            row.lastEnqueuedSequenceNumber < 0
+              ? 'empty'
+              : `${row.lastEnqueuedSequenceNumber} at ${utc(row.lastEnqueuedTimeUtc)}`,
           ),
           h(
-            'tbody',
+            'td',
             {},
-            partitions.map((row) =>
-              h(
-                'tr',
-                {},
-                h('th', { scope: 'row' }, row.partitionId),
-                h('td', {}, row.checkpoint?.sequenceNumber ?? 'none'),
-                h('td', {}, row.checkpoint?.offset ?? '-'),
-                h('td', {}, utc(row.checkpoint?.lastModified)),
-                h('td', {}, row.owner?.ownerId || 'none'),
-                h(
-                  'td',
-                  {},
-                  row.owner
-                    ? `${row.owner.expired ? 'expired' : 'active'} (renewed ${utc(row.owner.lastModified)})`
-                    : 'unowned',
-                ),
-                h('td', {}, row.lastEnqueuedSequenceNumber ?? '-'),
-                h(
-                  'td',
-                  {},
-                  h(
-                    'span',
-                    { class: `badge ${row.lagEvents ? 'warn' : 'good'}` },
-                    row.lagEvents === null
-                      ? 'unknown'
-                      : row.lagEvents === 0
-                        ? '0 (caught up)'
-                        : String(row.lagEvents),
-                  ),
-                ),
-              ),
+            h(
+              'span',
+              { class: `badge ${row.lagEvents === 0 ? 'good' : 'warn'}` },
+              row.lagEvents === 0
+                ? 'caught up'
+                : `${row.lagEvents} behind${row.lagSeconds === null ? '' : `, oldest ${row.lagSeconds.toFixed(1)} s`}`,
             ),
           ),
         ),
       ),
     );
   };
-  on('checkpoints', render);
-  return {
-    id: 'consumers',
-    title: 'Consumer groups',
-    section,
-    show: async () => {
-      try {
-        render(await getJson<CheckpointView[]>('/api/checkpoints'));
-      } catch (error) {
-        message.textContent = `Could not read the checkpoints: ${(error as Error).message}`;
-      }
-    },
+  let timer: number | undefined;
+  const refresh = async () => {
+    window.clearTimeout(timer);
+    if (section.hidden) return;
+    try {
+      render(await getJson<CheckpointView[]>('/api/checkpoints'));
+    } catch (error) {
+      message.textContent = `Could not read the checkpoints: ${(error as Error).message}`;
+    }
+    if (!section.hidden) timer = window.setTimeout(() => void refresh(), REFRESH_MS);
   };
+  return { id: 'consumers', title: 'Consumer groups', section, show: () => void refresh() };
 }

@@ -154,8 +154,7 @@ function row(entry: LogEntry): HTMLTableRowElement {
     );
   }
   if (typeof f.deadLetterBlob === 'string') {
-    const blob = f.deadLetterBlob.split('/').slice(1).join('/');
-    links.push(h('a', { href: viewHref('dead-letters', { blob }) }, 'Dead letter'));
+    links.push(h('a', { href: viewHref('dead-letters', { blob: f.deadLetterBlob }) }, 'Dead letter'));
   } else if (entry.kind === 'EventFailed') {
     links.push(h('span', { class: 'muted' }, 'no dead letter'));
   }
