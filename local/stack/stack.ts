@@ -59,7 +59,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const explorer =
     options.explorerPort === false
       ? undefined
-      : await prepareExplorer({ settingsFile: settings.file, hostPort: httpPort, port: options.explorerPort, logAvailable: !funcPath });
+      : await prepareExplorer({
+          settingsFile: settings.file,
+          hostPort: httpPort,
+          port: options.explorerPort,
+          logAvailable: !funcPath,
+        });
   const started: Service[] = [];
   const children: ChildProcess[] = [];
   const stopServices = async () => {
@@ -156,7 +161,9 @@ function banner(url: string, services: Service[], eventHubName: string, explorer
     ...services.map((service) => `  - ${service.description}`),
     `  - Functions host at ${url}`,
     '',
-    ...(explorerUrl ? [`Explorer: ${explorerUrl}  (events, send, checkpoints, dead letters, live log)`, ''] : []),
+    ...(explorerUrl
+      ? [`Explorer: ${explorerUrl}  (events, send, checkpoints, dead letters, live log)`, '']
+      : []),
     `Publish events to hub '${eventHubName}' (POST ${url}/api/events):`,
     `  curl -i -X POST ${url}/api/events -H 'Content-Type: application/json' -d '[{"id":1,"temperature":21.5},{"id":2,"temperature":22.1}]'`,
     'A failing event (dead-lettered by the sample handler):',
