@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', '.tools/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      '.data/',
+      '.tools/',
+      'test/clients/dotnet/bin/',
+      'test/clients/dotnet/obj/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

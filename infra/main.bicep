@@ -1,6 +1,7 @@
 // Everything the app needs, in one resource group: Event Hubs, the host storage account, a Flex
-// Consumption function app, Log Analytics + Application Insights, one user-assigned identity and its
-// role assignments. Passwordless throughout: no key or connection secret exists to leak.
+// Consumption function app with its package account, Log Analytics + Application Insights, two
+// user-assigned identities (one the app runs as, one for its deployment package) and their role
+// assignments. Passwordless throughout: no key or connection secret exists to leak.
 //
 //   az deployment group create -g <group> -f infra/main.bicep -p namePrefix=<prefix>
 // or with the parameters file (what scripts/deploy.sh does):
@@ -55,7 +56,12 @@ param maximumInstanceCount int = 100
 @maxValue(730)
 param logRetentionInDays int = 30
 
-@description('Object id of a developer (or group, or service principal) to grant the app\'s data roles to, for running the app locally against these resources. Empty: nobody.')
+@description('Days a deleted blob or container (checkpoints, dead letters, the app package) can be restored.')
+@minValue(1)
+@maxValue(365)
+param deleteRetentionDays int = 7
+
+@description('Object id of a developer (or group, or service principal) to grant Event Hubs send/receive on the hub and blob access to the containers the app uses, for running the app locally against these resources. Empty: nobody.')
 param developerPrincipalId string = ''
 
 @description('Kind of principal developerPrincipalId is.')
@@ -66,13 +72,33 @@ param developerPrincipalId string = ''
 ])
 param developerPrincipalType string = 'User'
 
-@description('Tags applied to every resource.')
+@description('Tags applied to every resource, added to (or overriding) the default ones: application, name-prefix and deployed-with.')
 param tags object = {}
+
+// The rule scripts/deploy.sh checks, enforced here too for direct deployments: without it a `_` or `.`
+// passes the length check and fails minutes later as an invalid storage account name. ARM has no
+// regular expressions, so each character is checked against the allowed set; fail() stops the
+// deployment at validation, before any resource is created.
+var prefixLetters = 'abcdefghijklmnopqrstuvwxyz'
+var prefixCharacters = '${prefixLetters}0123456789-'
+var prefixIsValid = contains(prefixLetters, first(namePrefix)) && !endsWith(namePrefix, '-') && empty(filter(
+  range(0, length(namePrefix)),
+  index => !contains(prefixCharacters, substring(namePrefix, index, 1))
+))
+var prefix = prefixIsValid
+  ? namePrefix
+  : fail('namePrefix \'${namePrefix}\' is invalid: use 2-12 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen')
+
+@description('E-mail address for the consumer lag and failure alerts. Empty: no alerts (an alert needs a receiver).')
+param alertEmail string = ''
+
+@description('Lag alert: a partition more than this many events behind.')
+@minValue(1)
+param consumerLagAlertThreshold int = 1000
 
 // Globally unique names (storage, Event Hubs, the app's host name) need a suffix that is stable for
 // a given resource group and prefix, so redeploying updates the same resources.
 // Names are computed here, not read from module outputs, so that What-If can predict every resource.
-var prefix = toLower(namePrefix)
 var suffix = take(uniqueString(resourceGroup().id, prefix), 8)
 var names = {
   identity: 'id-${prefix}-${suffix}'
@@ -80,16 +106,48 @@ var names = {
   appInsights: 'appi-${prefix}-${suffix}'
   eventHubsNamespace: 'evhns-${prefix}-${suffix}'
   storageAccount: take('st${replace(prefix, '-', '')}${suffix}', 24)
+  // At most 2 + 12 + 3 + 7 = 24 characters, the storage account limit.
+  packageStorageAccount: 'st${replace(prefix, '-', '')}pkg${take(suffix, 7)}'
+  deploymentIdentity: 'id-${prefix}-deploy-${suffix}'
   plan: 'plan-${prefix}-${suffix}'
   functionApp: 'func-${prefix}-${suffix}'
 }
+// Default tags say what a resource belongs to when it is found in a shared subscription or a cost
+// report (Azure security baseline / PSRule Azure.Resource.UseTags); parameters add to them.
+var resourceTags = union(
+  {
+    application: 'eventhubs-functions-reference'
+    'name-prefix': prefix
+    'deployed-with': 'infra/main.bicep'
+  },
+  tags
+)
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'dead-letter-events'
+// The containers the app works with on the host account: checkpoints and ownership (the Event Hubs
+// extension's), host locks, and dead letters. Created here so that --developer-access can grant them,
+// and only them, before the host has ever run; the host finds them and goes on.
+var appContainerNames = [
+  'azure-webjobs-eventhub'
+  'azure-webjobs-hosts'
+  deadLetterContainerName
+]
 
+// The identity the app runs as: app settings name it for Event Hubs, host storage and telemetry.
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: names.identity
   location: location
-  tags: tags
+  tags: resourceTags
+}
+
+// The identity Flex Consumption uses for the deployment package alone: it writes the package when
+// `func azure functionapp publish` uploads one and reads it when an instance starts. The package lives
+// in an account of its own where only this identity has a role, so the identity the app runs as (and
+// any token of it) cannot rewrite the code the app runs. docs/deploy.md says what this does not cover.
+resource deploymentIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
+  name: names.deploymentIdentity
+  location: location
+  tags: resourceTags
 }
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -98,7 +156,7 @@ module monitoring 'modules/monitoring.bicep' = {
     appInsightsName: names.appInsights
     location: location
     retentionInDays: logRetentionInDays
-    tags: tags
+    tags: resourceTags
   }
 }
 
@@ -111,7 +169,8 @@ module eventHubs 'modules/event-hubs.bicep' = {
     partitionCount: partitionCount
     messageRetentionInDays: messageRetentionInDays
     consumerGroupName: consumerGroupName
-    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    tags: resourceTags
   }
 }
 
@@ -119,9 +178,23 @@ module storage 'modules/storage.bicep' = {
   params: {
     accountName: names.storageAccount
     location: location
-    deploymentContainerName: deploymentContainerName
-    deadLetterContainerName: deadLetterContainerName
-    tags: tags
+    containerNames: appContainerNames
+    deleteRetentionDays: deleteRetentionDays
+    workspaceId: monitoring.outputs.workspaceId
+    logTableService: true
+    tags: resourceTags
+  }
+}
+
+module packageStorage 'modules/storage.bicep' = {
+  params: {
+    accountName: names.packageStorageAccount
+    location: location
+    containerNames: [deploymentContainerName]
+    deleteRetentionDays: deleteRetentionDays
+    workspaceId: monitoring.outputs.workspaceId
+    logTableService: false
+    tags: resourceTags
   }
 }
 
@@ -131,17 +204,36 @@ module access 'modules/role-assignments.bicep' = {
     // once it exists, which What-If accepts at the price of a less precise preview of this module.
     #disable-next-line what-if-short-circuiting
     appPrincipalId: identity.properties.principalId
+    #disable-next-line what-if-short-circuiting
+    deploymentPrincipalId: deploymentIdentity.properties.principalId
     developerPrincipalId: developerPrincipalId
     developerPrincipalType: developerPrincipalType
+    developerContainerNames: appContainerNames
     eventHubsNamespaceName: names.eventHubsNamespace
     eventHubName: eventHubName
     storageAccountName: names.storageAccount
+    packageStorageAccountName: names.packageStorageAccount
     deploymentContainerName: deploymentContainerName
     appInsightsName: names.appInsights
   }
   dependsOn: [
     eventHubs
     storage
+    packageStorage
+    monitoring
+  ]
+}
+
+module alerts 'modules/alerts.bicep' = if (!empty(alertEmail)) {
+  params: {
+    namePrefix: prefix
+    location: location
+    appInsightsId: resourceId('Microsoft.Insights/components', names.appInsights)
+    alertEmail: alertEmail
+    lagThresholdEvents: consumerLagAlertThreshold
+    tags: tags
+  }
+  dependsOn: [
     monitoring
   ]
 }
@@ -153,7 +245,9 @@ module functionApp 'modules/function-app.bicep' = {
     location: location
     identityId: identity.id
     identityClientId: identity.properties.clientId
+    deploymentIdentityId: deploymentIdentity.id
     storageAccountName: names.storageAccount
+    packageStorageAccountName: names.packageStorageAccount
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
     eventHubsFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
@@ -162,11 +256,15 @@ module functionApp 'modules/function-app.bicep' = {
     appInsightsName: names.appInsights
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    tags: resourceTags
   }
+  // The app starts (and its host tries storage, Event Hubs and telemetry) as soon as it exists; created
+  // before its role assignments, a new app logs 403s and looks unhealthy for minutes.
   dependsOn: [
     storage
-    monitoring
+    packageStorage
+    access
   ]
 }
 
@@ -188,14 +286,14 @@ output eventHubName string = eventHubName
 @description('Consumer group of processEvents (EVENTHUB_CONSUMER_GROUP).')
 output consumerGroupName string = consumerGroupName
 
-@description('Name of the host storage account.')
+@description('Name of the host storage account (AzureWebJobsStorage__accountName).')
 output storageAccountName string = names.storageAccount
-
-@description('Blob endpoint of the host storage account (AzureWebJobsStorage__blobServiceUri).')
-output storageBlobEndpoint string = storage.outputs.blobEndpoint
 
 @description('Container holding events the consumer failed to process.')
 output deadLetterContainerName string = deadLetterContainerName
+
+@description('Name of the storage account holding the deployment package (only the deployment identity may write it).')
+output packageStorageAccountName string = names.packageStorageAccount
 
 @description('Name of the Application Insights component where the consumer logs are queried.')
 output appInsightsName string = names.appInsights

@@ -4,6 +4,8 @@ using 'main.bicep'
 // environment. Tune the rest here; every parameter is described in main.bicep.
 param namePrefix = readEnvironmentVariable('NAME_PREFIX')
 param developerPrincipalId = readEnvironmentVariable('DEVELOPER_PRINCIPAL_ID', '')
+// Alerts (consumer lag, failed events) only with a receiver: ALERT_EMAIL=you@example.com npm run deploy ...
+param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
 
 param eventHubName = 'events'
 param consumerGroupName = 'processor'

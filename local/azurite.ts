@@ -25,6 +25,8 @@ export interface AzuriteOptions {
   startTimeoutMs?: number;
   /** Own process group, so a terminal's Ctrl-C reaches only the parent, which stops Azurite last. */
   detached?: boolean;
+  /** Azurite's --loose: ignore headers it does not implement (Python's checkpoint store sends some). */
+  loose?: boolean;
 }
 
 export interface RunningAzurite {
@@ -73,6 +75,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
     path.resolve(options.location),
     '--disableTelemetry',
     '--skipApiVersionCheck',
+    ...(options.loose ? ['--loose'] : []),
   ];
   const child = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'pipe'],

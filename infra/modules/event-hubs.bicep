@@ -30,6 +30,9 @@ param messageRetentionInDays int
 @description('Consumer group read by the processEvents function.')
 param consumerGroupName string
 
+@description('Resource id of the Log Analytics workspace that receives the diagnostic logs and metrics.')
+param workspaceId string
+
 @description('Tags applied to the namespace.')
 param tags object
 
@@ -61,6 +64,29 @@ resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
 resource consumerGroup 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2024-01-01' = {
   parent: hub
   name: consumerGroupName
+}
+
+// Operational, runtime-audit (Premium) and other resource logs, in their own AZMS* tables, and the
+// namespace metrics (Azure security baseline for Event Hubs: enable resource logs).
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: namespace
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: workspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
 }
 
 // serviceBusEndpoint is "https://<namespace>.<cloud suffix>:443/"; the SDKs and the Functions host

@@ -1,5 +1,6 @@
-// Flex Consumption plan and the function app. The app runs as the user-assigned identity for
-// everything: Event Hubs, host storage, its deployment package and Application Insights. No secret is
+// Flex Consumption plan and the function app. The app runs as one user-assigned identity for Event
+// Hubs, host storage and Application Insights; Flex Consumption reads and writes its deployment
+// package with a second one. No secret is
 // stored in its settings. Flex Consumption rejects WEBSITE_RUN_FROM_PACKAGE, FUNCTIONS_WORKER_RUNTIME,
 // FUNCTIONS_EXTENSION_VERSION and WEBSITE_CONTENT* settings: the runtime lives in functionAppConfig.
 
@@ -18,8 +19,14 @@ param identityId string
 @description('Client id of that identity; the settings name it so the host and SDKs pick it.')
 param identityClientId string
 
-@description('Name of the storage account used as AzureWebJobsStorage and for the deployment package.')
+@description('Resource id of the user-assigned identity Flex Consumption reads and writes the deployment package with.')
+param deploymentIdentityId string
+
+@description('Name of the storage account used as AzureWebJobsStorage.')
 param storageAccountName string
+
+@description('Name of the storage account holding the deployment package.')
+param packageStorageAccountName string
 
 @description('Blob container Flex Consumption reads the deployment package from.')
 param deploymentContainerName string
@@ -52,6 +59,9 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Resource id of the Log Analytics workspace that receives the diagnostic logs and metrics.')
+param workspaceId string
+
 @description('Tags applied to the plan and the app.')
 param tags object
 
@@ -60,6 +70,10 @@ var nodeVersion = '22'
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
+}
+
+resource packageStorageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: packageStorageAccountName
 }
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -89,6 +103,7 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${deploymentIdentityId}': {}
     }
   }
   properties: {
@@ -101,15 +116,16 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
-        // Host storage (checkpoints, leases, keys, dead letters) through the identity. The table
-        // endpoint is where the host writes its diagnostic events; no queue is used by this app.
+        // Host storage (checkpoints, leases, keys, dead letters) through the identity. The account
+        // name, not __blobServiceUri/__tableServiceUri: on Flex Consumption the service-URI form can
+        // fail intermittently (401, host unhealthy) while the host is starting, because the host may
+        // build its BlobServiceClient before those settings are loaded (azure-functions-host #11782,
+        // #11787, whose documented workaround is __accountName). From the name the host, the Event Hubs
+        // extension's checkpoint store (CheckpointClientProvider) and the app's own settings reader
+        // (src/lib/settings.ts) derive the blob and table endpoints of the public cloud.
         {
-          name: 'AzureWebJobsStorage__blobServiceUri'
-          value: storageAccount.properties.primaryEndpoints.blob
-        }
-        {
-          name: 'AzureWebJobsStorage__tableServiceUri'
-          value: storageAccount.properties.primaryEndpoints.table
+          name: 'AzureWebJobsStorage__accountName'
+          value: storageAccount.name
         }
         {
           name: 'AzureWebJobsStorage__credential'
@@ -160,10 +176,10 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${storageAccount.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          value: '${packageStorageAccount.properties.primaryEndpoints.blob}${deploymentContainerName}'
           authentication: {
             type: 'UserAssignedIdentity'
-            userAssignedIdentityResourceId: identityId
+            userAssignedIdentityResourceId: deploymentIdentityId
           }
         }
       }
@@ -193,6 +209,30 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   name: 'scm'
   properties: {
     allow: false
+  }
+}
+
+// The host's and the functions' logs (FunctionAppLogs table) and the app's metrics, kept in the
+// workspace with the other resources' logs (Azure security baseline for Functions: enable resource
+// logs). The lines also reach Application Insights (traces); host.json decides what is logged at all.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  scope: app
+  name: 'to-log-analytics'
+  properties: {
+    workspaceId: workspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -45,3 +45,6 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
     DisableLocalAuth: true
   }
 }
+
+@description('Resource id of the Log Analytics workspace; the other resources send their diagnostic logs there.')
+output workspaceId string = workspace.id

@@ -5,6 +5,9 @@
 @description('Principal id (object id) of the app\'s user-assigned identity.')
 param appPrincipalId string
 
+@description('Principal id (object id) of the identity Flex Consumption reads and writes the deployment package with.')
+param deploymentPrincipalId string
+
 @description('Object id of a developer to grant the app\'s data roles to, for running the app locally against Azure. Empty: none.')
 param developerPrincipalId string
 
@@ -25,7 +28,13 @@ param eventHubName string
 @description('Name of the host storage account.')
 param storageAccountName string
 
-@description('Blob container Flex Consumption reads the deployment package from.')
+@description('Containers of the host storage account a developer gets Storage Blob Data Contributor on.')
+param developerContainerNames string[]
+
+@description('Name of the storage account holding the deployment package.')
+param packageStorageAccountName string
+
+@description('Blob container of the deployment package.')
 param deploymentContainerName string
 
 @description('Name of the Application Insights component.')
@@ -53,6 +62,14 @@ resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+  }
+}
+
+resource packageStorageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: packageStorageAccountName
 
   resource blobService 'blobServices' existing = {
     name: 'default'
@@ -91,7 +108,8 @@ resource appEventHubsReceiver 'Microsoft.Authorization/roleAssignments@2022-04-0
 }
 
 // The host creates its containers (checkpoints, leases, keys) on this account: account scope, and
-// Owner as the Functions host requires for identity-based AzureWebJobsStorage.
+// Owner as the Functions host requires for identity-based AzureWebJobsStorage. The deployment package
+// is in another account, where this identity has no role.
 resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount.id, appPrincipalId, roles.storageBlobDataOwner)
   scope: storageAccount
@@ -113,18 +131,6 @@ resource appTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-// Flex Consumption fetches the package with the identity. The account-wide Owner role covers this
-// container today; this assignment keeps deployment working if host storage moves to another account.
-resource appDeploymentContainerContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storageAccount::blobService::deploymentContainer.id, appPrincipalId, roles.storageBlobDataContributor)
-  scope: storageAccount::blobService::deploymentContainer
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
 // Application Insights has local auth disabled: telemetry needs this role on the component.
 resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(appInsights.id, appPrincipalId, roles.monitoringMetricsPublisher)
@@ -132,6 +138,20 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
     principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// --- The deployment identity -----------------------------------------------------------------------
+
+// Flex Consumption writes the package with it on publish and reads it when an instance starts: the
+// one role of this identity, on the one container.
+resource deploymentPackageContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(packageStorageAccount::blobService::deploymentContainer.id, deploymentPrincipalId, roles.storageBlobDataContributor)
+  scope: packageStorageAccount::blobService::deploymentContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: deploymentPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
@@ -158,12 +178,25 @@ resource developerEventHubsReceiver 'Microsoft.Authorization/roleAssignments@202
   }
 }
 
-resource developerBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeveloper) {
-  name: guid(storageAccount.id, developerPrincipalId, roles.storageBlobDataOwner)
-  scope: storageAccount
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
-    principalId: developerPrincipalId
-    principalType: developerPrincipalType
+// Only the containers the app works with: checkpoints, host locks and dead letters. Not the account:
+// Owner there would also give the app's host keys (azure-webjobs-secrets) and, with them, every
+// function key. The containers exist before anyone runs the app (storage.bicep creates them), so a
+// container-scoped role is enough.
+resource developerContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-01-01' existing = [
+  for name in developerContainerNames: {
+    parent: storageAccount::blobService
+    name: name
   }
-}
+]
+
+resource developerBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (name, index) in developerContainerNames: if (grantDeveloper) {
+    name: guid(developerContainers[index].id, developerPrincipalId, roles.storageBlobDataContributor)
+    scope: developerContainers[index]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+      principalId: developerPrincipalId
+      principalType: developerPrincipalType
+    }
+  }
+]

@@ -1,10 +1,14 @@
 // Claims-based security ($cbs): clients put a token for an audience before attaching links to it,
 // and again before it expires. The emulator accepts SAS tokens signed with a configured key and
-// refuses JWTs (Microsoft Entra ID), which only Azure can validate.
+// refuses JWTs (Microsoft Entra ID), which only Azure can validate. Tokens are recognised by their
+// content, whatever type the request declares.
 import { Condition } from './errors';
 import { pathCovers, resourcePath, SasKey, validateSasToken } from './sas';
 
 export const SAS_TOKEN_TYPE = 'servicebus.windows.net:sastoken';
+const SAS_PREFIX = 'SharedAccessSignature ';
+/** header.payload.signature in base64url: what a JWT looks like. */
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
 export interface StatusResponse {
   statusCode: number;
@@ -55,21 +59,25 @@ export function handlePutToken(
       description: 'A put-token request needs a string audience (name) and a string token (body).',
     };
   }
-  if (request.tokenType === 'jwt') {
-    return {
-      statusCode: 401,
-      condition: Condition.unauthorized,
-      description:
-        'The Event Hubs emulator does not accept JWT (Microsoft Entra ID) tokens: only Azure can validate them. ' +
-        'Connect with a connection string (SharedAccessKeyName/SharedAccessKey) locally, ' +
-        'and use managed identity against Azure.',
-    };
-  }
-  if (request.tokenType !== SAS_TOKEN_TYPE) {
+  // A token is judged by what it is, not by its declared type: pyamqp puts SAS tokens with type
+  // "jwt" (azure-eventhub/azure/eventhub/_pyamqp/authentication.py, JWTTokenAuth's default
+  // token_type, used by _transport/_pyamqp_transport.py create_token_auth on refresh) and Azure
+  // accepts them.
+  if (!request.token.startsWith(SAS_PREFIX)) {
+    if (request.tokenType === 'jwt' || JWT_SHAPE.test(request.token)) {
+      return {
+        statusCode: 401,
+        condition: Condition.unauthorized,
+        description:
+          'The Event Hubs emulator does not accept JWT (Microsoft Entra ID) tokens: only Azure can validate them. ' +
+          'Connect with a connection string (SharedAccessKeyName/SharedAccessKey) locally, ' +
+          'and use managed identity against Azure.',
+      };
+    }
     return {
       statusCode: 400,
       condition: Condition.argumentError,
-      description: `Unsupported token type '${String(request.tokenType)}'; expected '${SAS_TOKEN_TYPE}'.`,
+      description: `Unsupported token (type '${String(request.tokenType)}'): expected a SharedAccessSignature token ('${SAS_TOKEN_TYPE}').`,
     };
   }
   const result = validateSasToken(request.token, keys);

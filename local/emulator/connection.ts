@@ -3,12 +3,13 @@
 // the connection end.
 import { Delivery, EventContext, Message, Receiver, Sender, types } from 'rhea';
 import { ServerConnection, ServerReceiver, ServerSender, capabilityList } from './amqp/rheaTypes';
+import { completeAttachReply } from './attachReply';
 import { ConnectionGrants, handlePutToken, StatusResponse } from './cbs';
 import { NamespaceConfig } from './config';
 import { ConsumerLink, RUNTIME_METRIC_CAPABILITY } from './consume';
 import { parseLinkAddress } from './addresses';
 import { findConsumerGroup, findHub, findPartition, isError } from './entities';
-import { AmqpError, Condition, unauthorized } from './errors';
+import { AmqpError, Condition, unauthorized, wireError } from './errors';
 import { FilterError, parseStartPosition, ResolvedStart, resolveStart } from './eventPosition';
 import { Logger } from './logger';
 import { IDEMPOTENT_CAPABILITY, ProducerRegistry } from './idempotence';
@@ -24,6 +25,12 @@ const EPOCH_PROPERTY = 'com.microsoft:epoch';
 const RECEIVER_NAME_PROPERTY = 'com.microsoft:receiver-name';
 /** Request/response links ($cbs, $management) answer one request at a time per credit. */
 const REQUEST_CREDIT = 100;
+/**
+ * The BEGIN reply's handle-max, always sent: pyamqp reads it by position without the AMQP default
+ * (azure-eventhub/azure/eventhub/_pyamqp/session.py, _incoming_begin: `frame[4]`). The value is
+ * Microsoft.Azure.Amqp's DefaultMaxLinkHandles (Azure/azure-amqp, src/AmqpConstants.cs) less one.
+ */
+export const HANDLE_MAX = 256 * 1024 - 1;
 
 export interface ServerContext {
   namespace: NamespaceConfig;
@@ -55,6 +62,10 @@ export class ClientConnection {
   ) {
     const c = connection;
     c.on('connection_open', () => this.context.logger.debug(`${this.id}: open (host ${this.host})`));
+    c.on('session_open', (ctx: EventContext) => {
+      (ctx.session as unknown as { local: { begin: { handle_max: number } } }).local.begin.handle_max =
+        HANDLE_MAX;
+    });
     c.on('receiver_open', (ctx: EventContext) => this.onReceiverOpen(ctx.receiver as ServerReceiver));
     c.on('sender_open', (ctx: EventContext) => this.onSenderOpen(ctx.sender as ServerSender));
     c.on('message', (ctx: EventContext) => this.onMessage(ctx));
@@ -88,10 +99,9 @@ export class ClientConnection {
 
   /** Closes the connection from the server side (emulator shutdown). */
   close(): void {
-    this.connection.close({
-      condition: Condition.connectionForced,
-      description: 'The emulator is shutting down.',
-    });
+    this.connection.close(
+      wireError({ condition: Condition.connectionForced, description: 'The emulator is shutting down.' }),
+    );
     this.end();
   }
 
@@ -135,14 +145,12 @@ export class ClientConnection {
     if (!this.authorized(address)) return this.refuse(receiver, this.unauthorizedFor(address, 'Send'));
     let idempotent;
     if (capabilityList(receiver.desired_capabilities).includes(IDEMPOTENT_CAPABILITY)) {
-      if (!partition) {
-        return this.refuse(receiver, {
-          condition: Condition.argumentError,
-          description: 'Idempotent publishing needs a partition: attach to <hub>/Partitions/<id>.',
-        });
-      }
+      // A hub-level link is accepted too: .NET's CreateBatchAsync opens one with the capability
+      // only to learn the link's max-message-size (Azure.Messaging.EventHubs, src/Amqp/
+      // AmqpProducer.cs); its transfers are refused (PublisherLink), as events of an idempotent
+      // producer need a partition.
       const registered = this.context.producers.attach(
-        `${hub.config.name.toLowerCase()}/${partition.id}`,
+        `${hub.config.name.toLowerCase()}/${partition?.id ?? '*'}`,
         (receiver.properties ?? {}) as Record<string, unknown>,
       );
       if (isError(registered)) return this.refuse(receiver, registered);
@@ -228,6 +236,7 @@ export class ClientConnection {
     sender.set_target({ address: sender.target?.address });
     const runtimeMetrics = capabilityList(sender.desired_capabilities).includes(RUNTIME_METRIC_CAPABILITY);
     const consumer = new ConsumerLink(sender, partition.log, start.sequenceNumber, runtimeMetrics);
+    completeAttachReply(sender);
     this.links.set(sender, {
       kind: 'consume',
       consumer,
@@ -249,7 +258,8 @@ export class ClientConnection {
     if (handler.kind === 'publish') return handler.publisher.onMessage(ctx);
     if (handler.kind !== 'cbs' && handler.kind !== 'management') return;
     const request = ctx.message as Message;
-    this.reply(request, handler.kind === 'cbs' ? this.putToken(request) : this.readEntity(request));
+    const response = handler.kind === 'cbs' ? this.putToken(request) : this.readEntity(request);
+    this.reply(request, ctx.receiver!, handler.kind, response);
     (ctx.delivery as Delivery).accept();
     (ctx.receiver as ServerReceiver).add_credit(1);
   }
@@ -283,13 +293,18 @@ export class ClientConnection {
     );
   }
 
-  private reply(request: Message, response: StatusResponse & { body?: unknown }): void {
+  private reply(
+    request: Message,
+    requestLink: Receiver,
+    node: 'cbs' | 'management',
+    response: StatusResponse & { body?: unknown },
+  ): void {
     const replyTo = request.reply_to;
-    const sender = this.connection.find_sender(
-      (candidate: Sender) => candidate.name === replyTo || candidate.target?.address === replyTo,
-    );
+    const sender = this.replyLink(replyTo, requestLink, node);
     if (!sender) {
-      this.context.logger.warn(`${this.id}: no reply link named '${String(replyTo)}'; response dropped`);
+      this.context.logger.warn(
+        `${this.id}: no reply link ${replyTo ? `named '${String(replyTo)}'` : `from $${node}`}; response dropped`,
+      );
       return;
     }
     const applicationProperties: Record<string, unknown> = {
@@ -299,10 +314,32 @@ export class ClientConnection {
     if (response.condition) applicationProperties['error-condition'] = types.wrap_symbol(response.condition);
     sender.send({
       correlation_id: request.message_id,
-      to: replyTo,
+      ...(replyTo !== undefined && { to: replyTo }),
       application_properties: applicationProperties,
       body: response.body,
     } as Message);
+  }
+
+  /**
+   * The link a response goes on: the one the request's reply-to names, or, for a request without
+   * reply-to (pyamqp's $cbs and $management requests: azure-eventhub/azure/eventhub/_pyamqp/
+   * management_link.py sets only message-id), the client's receiver from that node, on the
+   * request's session first. Azure answers both.
+   */
+  private replyLink(replyTo: unknown, requestLink: Receiver, node: 'cbs' | 'management'): Sender | undefined {
+    if (replyTo !== undefined && replyTo !== null) {
+      return this.connection.find_sender(
+        (candidate: Sender) => candidate.name === replyTo || candidate.target?.address === replyTo,
+      );
+    }
+    const fromNode = (candidate: Sender) =>
+      this.links.get(candidate)?.kind === 'reply' &&
+      parseLinkAddress(candidate.source?.address).kind === node;
+    return (
+      this.connection.find_sender(
+        (candidate: Sender) => candidate.session === requestLink.session && fromNode(candidate),
+      ) ?? this.connection.find_sender(fromNode)
+    );
   }
 
   private authorized(address: string): boolean {
@@ -316,12 +353,17 @@ export class ClientConnection {
     );
   }
 
+  /**
+   * Refuses a link: an ATTACH reply without addresses, then a DETACH with the error (what
+   * Microsoft.Azure.Amqp, under .NET, reports as the error itself; with addresses it opens the link
+   * and reports only that it closed).
+   */
   private refuse(link: Sender | Receiver, error: AmqpError): void {
     this.releaseLink(link);
     this.context.logger.debug(
       `${this.id}: link '${link.name}' closed: ${error.condition}: ${error.description}`,
     );
-    link.close(error);
+    link.close(wireError(error));
   }
 
   private releaseLink(link: Sender | Receiver): void {
@@ -337,7 +379,7 @@ export class ClientConnection {
   }
 }
 
-/** Accepts a link by echoing its terminus addresses (a refused link gets none, as from Azure). */
+/** Echoes a link's terminus addresses and completes the ATTACH reply. */
 function acceptTerminus(
   link: Sender | Receiver,
   source: string | undefined,
@@ -346,6 +388,7 @@ function acceptTerminus(
   // rhea's typings require an address; an absent one is encoded as null either way.
   link.set_source({ address: source as string });
   link.set_target({ address: target as string });
+  completeAttachReply(link);
 }
 
 function selectorExpression(filter: unknown): string | undefined {

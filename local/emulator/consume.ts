@@ -1,6 +1,8 @@
 // A consumer's link (<hub>/ConsumerGroups/<group>/Partitions/<id>): delivers the partition's
 // events from the starting position, within the credit the client grants, and keeps delivering
-// new events as they are stored. Deliveries are pre-settled (the client's disposition has no
+// new events as they are stored. Nothing is sent before the link's ATTACH reply has gone out: the
+// client may grant credit in the same packet as its ATTACH, but Microsoft.Azure.Amqp (.NET) aborts
+// a link that gets a TRANSFER before its ATTACH, as the AMQP spec allows. Deliveries are pre-settled (the client's disposition has no
 // meaning for Event Hubs) and reuse each event's stored bytes; only runtime metrics, when the
 // receiver asks for them, are encoded per delivery.
 import { Delivery } from 'rhea';
@@ -19,6 +21,9 @@ export class ConsumerLink {
   private queuedHead = 0;
   private readonly unsubscribe: () => void;
   private closed = false;
+  /** False until rhea has written the ATTACH reply (it writes a session's transfers before its attaches). */
+  private attached = false;
+  private drainRequested = false;
 
   constructor(
     private readonly sender: ServerSender,
@@ -30,11 +35,17 @@ export class ConsumerLink {
     if (runtimeMetrics) sender.local.attach.offered_capabilities = [RUNTIME_METRIC_CAPABILITY];
     this.nextSequenceNumber = startSequenceNumber;
     this.unsubscribe = log.onAppend(() => this.pump());
+    // rhea writes the ATTACH on the next tick (Connection._register); immediates run after it.
+    setImmediate(() => {
+      this.attached = true;
+      if (this.drainRequested) this.drain();
+      else this.pump();
+    });
   }
 
   /** Sends as many available events as credit and the session window allow. */
   pump(): void {
-    if (this.closed || !this.sender.is_open()) return;
+    if (this.closed || !this.attached || !this.sender.is_open()) return;
     while (this.queuedHead < this.queued.length && this.queued[this.queuedHead].remote_settled)
       this.queuedHead++;
     if (this.queuedHead === this.queued.length) {
@@ -60,6 +71,10 @@ export class ConsumerLink {
 
   /** A drain request: send what is available, then give the remaining credit back. */
   drain(): void {
+    if (!this.attached) {
+      this.drainRequested = true;
+      return;
+    }
     this.pump();
     if (this.nextSequenceNumber >= this.log.nextSequenceNumber) this.sender.set_drained(true);
   }

@@ -98,3 +98,13 @@ export function messageTooLarge(deliveryId: number, size: number, limit: number)
 export function unauthorized(description: string): AmqpError {
   return { condition: Condition.unauthorized, description };
 }
+
+/**
+ * An error as it goes on the wire (DETACH, CLOSE, a rejected outcome): with an info map, empty
+ * here, so the error's list has all three fields. pyamqp reads them by position
+ * (azure-eventhub/azure/eventhub/_pyamqp/link.py _incoming_detach: `frame[2][2]`) and fails with
+ * an IndexError, instead of reporting the condition, when info is missing.
+ */
+export function wireError(error: AmqpError): AmqpError & { info: Record<string, unknown> } {
+  return { ...error, info: {} };
+}

@@ -2,6 +2,9 @@
 //   amqp.annotation.x-opt-offset > '<offset>'            (>= when inclusive; '-1' earliest, '@latest')
 //   amqp.annotation.x-opt-sequence-number > '<n>'        (>= when inclusive)
 //   amqp.annotation.x-opt-enqueued-time > '<ms since epoch>'
+// with the value quoted (the JS SDK: @azure/event-hubs, src/eventPosition.ts) or not (.NET:
+// Azure.Messaging.EventHubs, src/Amqp/AmqpFilter.cs writes `x-opt-offset > -1`, `> @latest`,
+// sequence numbers and enqueued times bare). Azure accepts both.
 import { PartitionLog } from './store/partitionLog';
 
 export type StartPosition =
@@ -16,7 +19,7 @@ export class FilterError extends Error {
 }
 
 const EXPRESSION =
-  /^\s*amqp\.annotation\.(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time)\s*(>=|>|=)\s*'([^']*)'\s*$/i;
+  /^\s*amqp\.annotation\.(x-opt-offset|x-opt-sequence-number|x-opt-enqueued-time)\s*(>=|>|=)\s*(?:'([^']*)'|([^\s']+))\s*$/i;
 
 /** Parses a selector expression; no filter at all means the start of the partition. */
 export function parseStartPosition(expression: string | undefined): StartPosition {
@@ -28,7 +31,8 @@ export function parseStartPosition(expression: string | undefined): StartPositio
         `amqp.annotation.x-opt-sequence-number or amqp.annotation.x-opt-enqueued-time with > or >=.`,
     );
   }
-  const [, annotation, operator, value] = match;
+  const [, annotation, operator, quoted, bare] = match;
+  const value = quoted ?? bare;
   const inclusive = operator !== '>';
   switch (annotation.toLowerCase()) {
     case 'x-opt-offset':

@@ -153,6 +153,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const healthPort = portOf(health);
 
     const clientHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    // The certificate names localhost; a host bound on purpose (127.x.y.z, a LAN address) is named as is.
+    const tlsHost = clientHost === '127.0.0.1' ? 'localhost' : clientHost;
     const keyPart = `SharedAccessKeyName=${sasKeys[0].name};SharedAccessKey=${sasKeys[0].key}`;
     ready = true;
     const hubs = namespace.hubs.map((hub) => `${hub.name} (${hub.partitionCount} partitions)`).join(', ');
@@ -171,7 +173,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       tlsCertFile,
       namespace,
       connectionString: `Endpoint=sb://${clientHost}:${amqpPort};${keyPart};UseDevelopmentEmulator=true;`,
-      tlsConnectionString: tlsPort ? `Endpoint=sb://localhost:${tlsPort};${keyPart};` : undefined,
+      tlsConnectionString: tlsPort ? `Endpoint=sb://${tlsHost}:${tlsPort};${keyPart};` : undefined,
       stop: () => {
         stopping ??= (async () => {
           ready = false;

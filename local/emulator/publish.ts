@@ -5,7 +5,7 @@ import { EventContext, message as rheaMessage, Message } from 'rhea';
 import { AmqpFormatError } from './amqp/codec';
 import { parseTransfer } from './amqp/eventMessage';
 import { ServerReceiver } from './amqp/rheaTypes';
-import { Condition, messageTooLarge } from './errors';
+import { Condition, messageTooLarge, wireError } from './errors';
 import { IdempotentProducer, ProducerRegistry } from './idempotence';
 import { Logger } from './logger';
 import { partitionForKey } from './partitionKey';
@@ -37,7 +37,7 @@ export class PublisherLink {
       : // rhea decodes standard-format messages itself; re-encode to store the bytes.
         rheaMessage.encode(context.message as Message);
     const settle = (error?: { condition: string; description: string }) => {
-      if (error) delivery.reject(error);
+      if (error) delivery.reject(wireError(error));
       else delivery.accept();
       // Top the credit up in steps, not per transfer: fewer flow frames for both sides.
       if (this.receiver.is_open() && this.receiver.credit <= LINK_CREDIT / 2) {
@@ -58,6 +58,12 @@ export class PublisherLink {
       return settle({
         condition: Condition.decodeError,
         description: `The message could not be decoded: ${error.message}`,
+      });
+    }
+    if (this.idempotent && !this.partition) {
+      return settle({
+        condition: Condition.argumentError,
+        description: 'Events of an idempotent producer need a partition: send on <hub>/Partitions/<id>.',
       });
     }
     const partition = this.partition ?? this.route(transfer.partitionKey);

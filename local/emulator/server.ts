@@ -1,13 +1,26 @@
 // The AMQP listeners (plain TCP and optionally TLS) on one rhea container.
 import net, { Socket } from 'node:net';
 import tls from 'node:tls';
-import { ConnectionOptions, create_container } from 'rhea';
+import { ConnectionOptions, Container, create_container } from 'rhea';
 import { ServerConnection } from './amqp/rheaTypes';
+import { completeFrames } from './amqp/completeFrames';
 import { speedUpOutput } from './amqp/transferWriter';
 import { ClientConnection, ServerContext } from './connection';
 import { closeServer, listen } from './listen';
+import { offerSaslMechanisms } from './sasl';
+
+/**
+ * Frame and channel limits of the OPEN, with Microsoft.Azure.Amqp's defaults (Azure/azure-amqp,
+ * src/AmqpConstants.cs: DefaultMaxFrameSize 64 KB, DefaultMaxConcurrentChannels 8 K), always sent:
+ * pyamqp compares max-frame-size without applying the AMQP default (azure-sdk-for-python,
+ * azure-eventhub/azure/eventhub/_pyamqp/_connection.py, _incoming_open: `frame[2] < 512`).
+ */
+export const MAX_FRAME_SIZE = 64 * 1024;
+export const CHANNEL_MAX = 8 * 1024 - 1;
 
 const CONNECTION_OPTIONS = {
+  max_frame_size: MAX_FRAME_SIZE,
+  channel_max: CHANNEL_MAX,
   // Clients send heartbeats at half this interval; a silent peer is dropped after twice it.
   idle_time_out: 240_000,
   // Producer transfers are settled only after the events are stored; consumer credit is managed
@@ -17,8 +30,14 @@ const CONNECTION_OPTIONS = {
   properties: { product: 'eventhubs-emulator (local)' },
 };
 
+function createContainer(): Container {
+  const container = create_container({ id: 'eventhubs-emulator' });
+  offerSaslMechanisms(container);
+  return container;
+}
+
 export class AmqpServer {
-  private readonly container = create_container({ id: 'eventhubs-emulator' });
+  private readonly container = createContainer();
   private readonly clients = new Set<ClientConnection>();
   private readonly sockets = new Set<Socket>();
   private readonly servers: net.Server[] = [];
@@ -65,6 +84,7 @@ export class AmqpServer {
     const client = new ClientConnection(connection, this.context, (ended) => this.clients.delete(ended));
     this.clients.add(client);
     connection.accept(socket);
+    completeFrames(connection);
     speedUpOutput(connection, socket);
   }
 }

@@ -19,6 +19,7 @@ import { loadApp, terminateApp } from './loadApp';
 import { HostLogger, LogSink } from './logger';
 import { InvocationRecorder } from './recorder';
 import { applyToEnvironment, readLocalSettings } from './settings';
+import { describeTimerFunctions, TimerListener } from './timer/timerListener';
 
 export const DEFAULT_HTTP_PORT = 7071;
 
@@ -84,14 +85,15 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
 
   const httpFunctions = describeHttpFunctions(selected, hostJson.routePrefix);
   const eventHubFunctions = describeEventHubFunctions(selected, app.capabilities);
-  const served = new Set([...httpFunctions, ...eventHubFunctions].map((f) => f.fn));
+  const timerFunctions = describeTimerFunctions(selected, logger);
+  const served = new Set([...httpFunctions, ...eventHubFunctions, ...timerFunctions].map((f) => f.fn));
   for (const fn of selected.filter((f) => !served.has(f))) {
     const trigger = Object.values(fn.metadata.bindings).find(
       (b) => b.direction === 'in' && /trigger$/i.test(b.type ?? ''),
     );
     logger.log(
       'warning',
-      `Function '${fn.metadata.name}' (${trigger?.type ?? 'unknown trigger'}) will not run: the local host runs HTTP and Event Hubs triggers only.`,
+      `Function '${fn.metadata.name}' (${trigger?.type ?? 'unknown trigger'}) will not run: the local host runs HTTP, Event Hubs and timer triggers only.`,
     );
   }
 
@@ -151,8 +153,11 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
     logger.plain(`\t${fn.fn.metadata.name}: [${methods}] ${baseUrl}${fn.route.template}\n`);
   }
   for (const trigger of eventHubFunctions) logger.plain(`\t${trigger.fn.metadata.name}: eventHubTrigger\n`);
+  for (const trigger of timerFunctions) logger.plain(`\t${trigger.fn.metadata.name}: timerTrigger\n`);
   logger.plain('');
   await Promise.all(listeners.map((listener) => listener.start()));
+  const timers = timerFunctions.map((trigger) => new TimerListener(trigger, { invoker, logger }));
+  for (const timer of timers) timer.start();
   // Always shown (like the function list): tools and tests wait for this line.
   logger.plain(`[${new Date().toISOString()}] Host started (${baseUrl})`);
 
@@ -167,7 +172,11 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
     stop: () =>
       (stopped ??= (async () => {
         logger.plain(`[${new Date().toISOString()}] Stopping the host`);
-        await Promise.all([server.close(), ...listeners.map((listener) => listener.stop())]);
+        await Promise.all([
+          server.close(),
+          ...listeners.map((listener) => listener.stop()),
+          ...timers.map((timer) => timer.stop()),
+        ]);
         await terminateApp(registry);
         logger.plain(`[${new Date().toISOString()}] Host stopped`);
       })()),

@@ -56,6 +56,8 @@ export async function ensureAzurite(
     queuePort: ports.queue,
     tablePort: ports.table,
     detached: true,
+    // Python's checkpoint store sends x-ms-encryption-algorithm, which strict Azurite refuses.
+    loose: true,
   });
   return {
     description: `Azurite at ${where} (started; data in ${path.relative(process.cwd(), dataDir) || dataDir})`,
@@ -67,12 +69,29 @@ export async function ensureAzurite(
 
 export interface EmulatorService extends Service {
   connectionString?: string;
+  /** How other clients connect: connection strings per SDK and the certificate to trust. */
+  clientLines: string[];
+}
+
+/** The TLS port Python's azure-eventhub always dials (it ignores the Endpoint's port). */
+export const EMULATOR_TLS_PORT = 5671;
+const TLS_CERT_FILE = path.join('tls', 'eventhubs-emulator-cert.pem');
+
+function clientLines(amqpPort: number, tlsPort: number, certFile: string): string[] {
+  const key = 'SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE';
+  return [
+    `JavaScript and .NET (plain AMQP): Endpoint=sb://localhost:${amqpPort};${key};UseDevelopmentEmulator=true;`,
+    `Python (TLS on ${tlsPort}): Endpoint=sb://localhost;${key};  with connection_verify="${certFile}"`,
+    `CA file to trust (generated once, reused): ${certFile}`,
+  ];
 }
 
 export async function ensureEmulator(
   target: Extract<EventHubsTarget, { kind: 'emulator' }>,
   options: {
     healthPort: number;
+    /** Default 5671, the port Python dials; 0 picks a free one (tests). */
+    tlsPort?: number;
     eventHubName: string;
     consumerGroup: string;
     dataDir: string;
@@ -81,6 +100,7 @@ export async function ensureEmulator(
   },
 ): Promise<EmulatorService> {
   const { host, amqpPort } = target;
+  const tlsPort = options.tlsPort ?? EMULATOR_TLS_PORT;
   const health = await probeHttp(`http://${host}:${options.healthPort}/health`);
   const amqpFree = await isPortFree(host, amqpPort);
   if (health && !amqpFree) {
@@ -92,6 +112,7 @@ export async function ensureEmulator(
     );
     return {
       description: `Event Hubs emulator at ${host}:${amqpPort} (already running; reused)`,
+      clientLines: clientLines(amqpPort, tlsPort, path.join(options.dataDir, TLS_CERT_FILE)),
       reused: true,
       stop: NOTHING_TO_STOP,
       kill: NOTHING_TO_KILL,
@@ -110,12 +131,20 @@ export async function ensureEmulator(
         `npm start -- --emulator-health-port <port>.`,
     );
   }
+  if (tlsPort !== 0 && !(await isPortFree(host, tlsPort))) {
+    throw new PortConflictError(
+      `Port ${tlsPort} (the Event Hubs emulator's AMQP over TLS, which Python's azure-eventhub always dials) ` +
+        `is in use. Free it, or start with npm start -- --emulator-tls-port <port> (Python then needs a custom endpoint).`,
+    );
+  }
   const groups = options.consumerGroup.toLowerCase() === '$default' ? [] : [options.consumerGroup];
   const emulator = await startEmulatorProcess({
     amqpPort,
     healthPort: options.healthPort,
     hub: { name: options.eventHubName, consumerGroups: groups },
     dataDir: options.dataDir,
+    // TLS next to plain AMQP, with the certificate generated once into <data-dir>/tls and reused.
+    extraArgs: ['--tls-port', String(tlsPort)],
     child: options.child,
   });
   return {
@@ -124,6 +153,7 @@ export async function ensureEmulator(
       `'${options.consumerGroup}' (started; data in ${path.relative(process.cwd(), options.dataDir) || options.dataDir})`,
     reused: false,
     connectionString: emulator.connectionString,
+    clientLines: clientLines(amqpPort, tlsPort, path.join(options.dataDir, TLS_CERT_FILE)),
     stop: () => emulator.stop(),
     kill: () => emulator.child.process.kill('SIGKILL'),
   };

@@ -7,7 +7,7 @@ import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { prepareExplorer } from '../explorer';
 import { DEFAULT_HTTP_PORT } from '../host/host';
-import { CORE_TOOLS_MISSING, findOnPath, startCoreTools } from './coreTools';
+import { findCoreTools, startCoreTools } from './coreTools';
 import { loadStackSettings, SETTINGS_FILE, StackSettingsError } from './localSettings';
 import { isPortFree, PortConflictError } from './ports';
 import { stopChild } from '../stopChild';
@@ -24,6 +24,8 @@ export interface StackOptions {
   /** Overrides Host.LocalHttpPort. */
   port?: number;
   emulatorHealthPort?: number;
+  /** The emulator's AMQP over TLS port; default 5671 (what Python dials), 0 for a free one. */
+  emulatorTlsPort?: number;
   /** The explorer's port (0 = any free one); default: EXPLORER_PORT, else the host's port + 10. False: none. */
   explorerPort?: number | false;
   /** Where the stack's own lines and the host's output go. */
@@ -45,8 +47,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   if (settings.created)
     print(`Created ${SETTINGS_FILE} from local.settings.example.json (edit it to change settings).`);
 
-  const funcPath = options.useCoreTools ? findOnPath('func') : undefined;
-  if (options.useCoreTools && !funcPath) throw new StackSettingsError(CORE_TOOLS_MISSING);
+  const coreTools = options.useCoreTools ? findCoreTools(options.appRoot) : undefined;
+  if (coreTools !== undefined && coreTools.path === undefined)
+    throw new StackSettingsError(coreTools.message);
+  if (coreTools !== undefined) print(coreTools.message);
+  const funcPath = coreTools?.path;
 
   const httpPort = options.port ?? settings.httpPort ?? DEFAULT_HTTP_PORT;
   if (httpPort !== 0 && !(await isPortFree('127.0.0.1', httpPort))) {
@@ -66,6 +71,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           logAvailable: !funcPath,
         });
   const started: Service[] = [];
+  let emulatorClients: string[] = [];
   const children: ChildProcess[] = [];
   const stopServices = async () => {
     for (const service of [...started].reverse()) await service.stop().catch(() => undefined);
@@ -81,6 +87,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       print('Starting the Event Hubs emulator...');
       const emulator = await ensureEmulator(settings.eventHubs, {
         healthPort: options.emulatorHealthPort ?? DEFAULT_EMULATOR_HEALTH_PORT,
+        tlsPort: options.emulatorTlsPort,
         eventHubName: settings.eventHubName,
         consumerGroup: settings.consumerGroup,
         dataDir: path.join(options.appRoot, '.data', 'eventhubs'),
@@ -94,6 +101,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         },
       });
       started.push(emulator);
+      emulatorClients = emulator.clientLines;
     } else {
       print('EventHubConnection is not the local emulator: using it as configured.');
     }
@@ -129,7 +137,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     }
 
     const runningExplorer = await explorer?.start(`${url}/api/events`);
-    print(banner(url, started, settings.eventHubName, runningExplorer?.url));
+    print(banner(url, started, settings.eventHubName, emulatorClients, runningExplorer?.url));
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -154,7 +162,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
 }
 
-function banner(url: string, services: Service[], eventHubName: string, explorerUrl?: string): string {
+function banner(
+  url: string,
+  services: Service[],
+  eventHubName: string,
+  emulatorClients: string[],
+  explorerUrl?: string,
+): string {
   const lines = [
     '',
     'Local pipeline ready:',
@@ -163,6 +177,13 @@ function banner(url: string, services: Service[], eventHubName: string, explorer
     '',
     ...(explorerUrl
       ? [`Explorer: ${explorerUrl}  (events, send, checkpoints, dead letters, live log)`, '']
+      : []),
+    ...(emulatorClients.length
+      ? [
+          'Connect your own clients to the Event Hubs emulator:',
+          ...emulatorClients.map((line) => `  ${line}`),
+          '',
+        ]
       : []),
     `Publish events to hub '${eventHubName}' (POST ${url}/api/events):`,
     `  curl -i -X POST ${url}/api/events -H 'Content-Type: application/json' -d '[{"id":1,"temperature":21.5},{"id":2,"temperature":22.1}]'`,

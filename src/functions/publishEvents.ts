@@ -10,6 +10,7 @@ import { publishEvents as publish, type EventProducer } from '../lib/publisher';
 import { describeError } from '../lib/redact';
 import { parsePublishRequest } from '../lib/requestParsing';
 import { readPublisherSettings, SettingsError, type PublisherSettings } from '../lib/settings';
+import { requestTraceContext, stampTraceContext } from '../lib/traceContext';
 
 export interface PublishEventsDependencies {
   readSettings(): PublisherSettings;
@@ -80,6 +81,10 @@ function createHandler(dependencies: PublishEventsDependencies): HttpHandler {
     }
 
     const { events, routing } = parsed;
+    const traceparent = stampTraceContext(
+      events,
+      requestTraceContext(request.headers.get('traceparent'), context.traceContext?.traceParent),
+    );
     const deadline = new EventHubsDeadline(settings.publishTimeoutMs);
     try {
       if (routing.type === 'partitionId') {
@@ -94,7 +99,7 @@ function createHandler(dependencies: PublishEventsDependencies): HttpHandler {
           return errorResponse(unknown, request.method);
         }
       }
-      return acceptedResponse(await publish(producer, events, routing, deadline), routing);
+      return acceptedResponse(await publish(producer, events, routing, deadline), routing, traceparent);
     } catch (error) {
       const answer = publishFailure(error, routing);
       if (answer.status >= 500) {

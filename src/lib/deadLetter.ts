@@ -7,6 +7,7 @@ import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-b
 import { createCredential } from './credentials';
 import { safeJson, type LoggableEvent } from './eventLog';
 import { readStorageSettings, SettingsError, STORAGE_CONNECTION, type Environment } from './settings';
+import type { EventCoordinates } from './triggerEvents';
 
 export interface DeadLetter {
   eventHubName: string;
@@ -20,6 +21,17 @@ export interface DeadLetter {
   error: string;
   invocationId: string;
   failedAtUtc: string;
+}
+
+/** The JSON of a dead-letter blob (what deadLetterDocument writes and operators read back). */
+export interface DeadLetterDocument extends EventCoordinates {
+  eventHubName: string;
+  consumerGroup: string;
+  bodyEncoding: 'utf8' | 'base64';
+  body: string;
+  error: string;
+  failedAtUtc: string;
+  invocationId: string;
 }
 
 export interface DeadLetterStore {
@@ -38,11 +50,16 @@ export function deadLetterBlobName(letter: DeadLetter): string {
     event.sequenceNumber !== null
       ? `${event.sequenceNumber}.json`
       : `batch-${letter.batchFirstSequenceNumber ?? 'unknown'}-${letter.batchLastSequenceNumber ?? 'unknown'}-${letter.batchIndex}.json`;
-  return `${eventHubName}/${consumerGroup}/${partition}/${file}`;
+  return `${deadLetterPrefix(eventHubName, consumerGroup)}${partition}/${file}`;
+}
+
+/** Where one hub's and consumer group's dead letters are, inside the container. */
+export function deadLetterPrefix(eventHubName: string, consumerGroup: string): string {
+  return `${eventHubName}/${consumerGroup}/`;
 }
 
 /** The blob's JSON: coordinates, content type and the whole body, `utf8` text or `base64`. */
-export function deadLetterDocument(letter: DeadLetter): Record<string, unknown> {
+export function deadLetterDocument(letter: DeadLetter): DeadLetterDocument {
   const { event } = letter;
   const utf8 = isUtf8(event.rawBody);
   return {
@@ -61,6 +78,50 @@ export function deadLetterDocument(letter: DeadLetter): Record<string, unknown> 
     failedAtUtc: letter.failedAtUtc,
     invocationId: letter.invocationId,
   };
+}
+
+/** A dead-letter blob's content, checked field by field; throws on anything else. */
+export function parseDeadLetterDocument(text: string): DeadLetterDocument {
+  const json: unknown = JSON.parse(text);
+  const doc = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+  const field = (key: string, nullable: boolean) => {
+    const value = doc[key];
+    if (typeof value === 'string' || (nullable && value === null)) return value;
+    throw new Error(`Not a dead letter: "${key}" is missing or not a string`);
+  };
+  const sequenceNumber = doc.sequenceNumber;
+  if (sequenceNumber !== null && !Number.isSafeInteger(sequenceNumber)) {
+    throw new Error('Not a dead letter: "sequenceNumber" is not an integer');
+  }
+  const properties = doc.properties;
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
+    throw new Error('Not a dead letter: "properties" is not an object');
+  }
+  const bodyEncoding = doc.bodyEncoding;
+  if (bodyEncoding !== 'utf8' && bodyEncoding !== 'base64') {
+    throw new Error('Not a dead letter: "bodyEncoding" is neither utf8 nor base64');
+  }
+  return {
+    eventHubName: field('eventHubName', false) as string,
+    consumerGroup: field('consumerGroup', false) as string,
+    partitionId: field('partitionId', true),
+    sequenceNumber: sequenceNumber as number | null,
+    offset: field('offset', true),
+    enqueuedTimeUtc: field('enqueuedTimeUtc', true),
+    partitionKey: field('partitionKey', true),
+    properties: properties as Record<string, unknown>,
+    contentType: field('contentType', true),
+    bodyEncoding,
+    body: field('body', false) as string,
+    error: field('error', false) as string,
+    failedAtUtc: field('failedAtUtc', false) as string,
+    invocationId: field('invocationId', false) as string,
+  };
+}
+
+/** The event's exact body bytes. */
+export function deadLetterBody(document: Pick<DeadLetterDocument, 'body' | 'bodyEncoding'>): Buffer {
+  return Buffer.from(document.body, document.bodyEncoding);
 }
 
 /** Storage retries kept short: a failed save fails the invocation, and the trigger's retry policy takes over. */
@@ -106,7 +167,7 @@ export function createBlobDeadLetterStore(
       await ensureContainer();
       const blobName = deadLetterBlobName(letter);
       // Never throws for an odd event (see safeJson): whatever save() throws is storage's failure.
-      const content = safeJson(deadLetterDocument(letter));
+      const content = safeJson({ ...deadLetterDocument(letter) });
       const upload = () =>
         container.getBlockBlobClient(blobName).upload(content, Buffer.byteLength(content), {
           blobHTTPHeaders: { blobContentType: 'application/json' },

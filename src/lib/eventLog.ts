@@ -2,6 +2,7 @@
 // `<Kind> <one-line JSON object>`, e.g.
 //   traces | where message startswith "EventProcessed " | extend e = parse_json(substring(message, 15))
 import { isUtf8 } from 'node:buffer';
+import { traceIdOf } from './traceContext';
 import type { EventCoordinates } from './triggerEvents';
 
 /** What a log line or dead letter needs of an event: coordinates and the exact body. */
@@ -55,6 +56,15 @@ export interface BatchMisalignment {
   lastSequenceNumber: number | null;
 }
 
+/** One partition's lag, as the consumerLag timer function logs it (see consumerLag.ts). */
+export interface ConsumerLagSummary {
+  partitionId: string;
+  lagEvents: number;
+  lagSeconds: number | null;
+  checkpointSequenceNumber: number | null;
+  lastEnqueuedSequenceNumber: number;
+}
+
 export const MAX_ERROR_CHARS = 1024;
 
 export function eventProcessedLine(event: LoggableEvent, nowMs: number, maxBodyChars: number): string {
@@ -92,6 +102,21 @@ export function batchMisalignedLine(misalignment: BatchMisalignment): string {
   return line('BatchMisaligned', { ...misalignment });
 }
 
+export function consumerLagLine(lag: ConsumerLagSummary): string {
+  return line('ConsumerLag', {
+    partitionId: lag.partitionId,
+    lagEvents: lag.lagEvents,
+    lagSeconds: lag.lagSeconds,
+    checkpointSequenceNumber: lag.checkpointSequenceNumber,
+    lastEnqueuedSequenceNumber: lag.lastEnqueuedSequenceNumber,
+  });
+}
+
+/** The lag could not be measured (Event Hubs or storage unreachable, a missing role). */
+export function consumerLagFailedLine(error: string): string {
+  return line('ConsumerLagFailed', { error: truncate(error, MAX_ERROR_CHARS) });
+}
+
 /** Milliseconds between the event's arrival in Event Hubs and now; null when the time is unknown. */
 export function lagMs(event: Pick<EventCoordinates, 'enqueuedTimeUtc'>, nowMs: number): number | null {
   if (event.enqueuedTimeUtc === null) return null;
@@ -122,6 +147,7 @@ function eventFields(event: LoggableEvent, nowMs: number, maxBodyChars: number):
     enqueuedTimeUtc: event.enqueuedTimeUtc,
     partitionKey: event.partitionKey,
     properties: event.properties,
+    traceId: traceIdOf(event.properties),
     contentType: event.contentType,
     ...bodyForLog(event.rawBody, maxBodyChars),
     lagMs: lagMs(event, nowMs),

@@ -3,8 +3,12 @@ import type { HttpResponseInit } from '@azure/functions';
 import type { HttpError } from './httpErrors';
 import type { PublishResult, Routing } from './publisher';
 
-export function acceptedResponse(result: PublishResult, routing: Routing): HttpResponseInit {
-  return { status: 202, jsonBody: { ...result, routing } };
+export function acceptedResponse(
+  result: PublishResult,
+  routing: Routing,
+  traceparent: string,
+): HttpResponseInit {
+  return { status: 202, jsonBody: { ...result, routing, traceparent } };
 }
 
 /** `{"error": {"code", "message", ...fields}}`; HEAD answers carry no body. */

@@ -72,6 +72,7 @@ function start(dir: string, ports: Ports, output: string[]): Promise<RunningStac
     appRoot: dir,
     port: 0,
     emulatorHealthPort: ports.health,
+    emulatorTlsPort: 0,
     print: (line) => output.push(line),
   });
 }
@@ -202,7 +203,16 @@ function processesMentioning(text: string): string[] {
 
 function startStackCli(dir: string, ports: Ports): TsChild {
   const cli = new TsChild('npm start', 'local/stack/cli.ts', {
-    args: ['--app-root', dir, '--port', '0', '--emulator-health-port', String(ports.health)],
+    args: [
+      '--app-root',
+      dir,
+      '--port',
+      '0',
+      '--emulator-health-port',
+      String(ports.health),
+      '--emulator-tls-port',
+      '0',
+    ],
   });
   cleanups.push(async () => {
     await cli.kill();

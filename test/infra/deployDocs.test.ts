@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   batchFailedLine,
   batchProcessedLine,
+  consumerLagLine,
   eventFailedLine,
   eventProcessedLine,
 } from '../../src/lib/eventLog';
@@ -52,6 +53,13 @@ const lines: Record<string, string> = {
     maxRetryCount: 8,
     error: 'RetryBatchError: database unavailable',
   }),
+  ConsumerLag: consumerLagLine({
+    partitionId: '0',
+    lagEvents: 3,
+    lagSeconds: 1.5,
+    checkpointSequenceNumber: 39,
+    lastEnqueuedSequenceNumber: 42,
+  }),
 };
 
 /** What KQL's `substring(message, strlen("<Kind> "))` yields, parsed as parse_json would. */
@@ -75,7 +83,7 @@ describe('docs/deploy.md queries', () => {
       for (const kind of kinds) expect(Object.keys(lines)).toContain(kind);
 
       for (const [, variable, cutKind] of query.matchAll(
-        /extend (\w+) = parse_json\(substring\(message, strlen\((?:"(\w+) "|kind\) \+ 1)\)\)/g,
+        /extend (\w+) = parse_json\(substring\(message, strlen\((?:"(\w+) "|lineKind\) \+ 1)\)\)/g,
       )) {
         // A fixed cut must match the kind the query filters on; a computed one covers every filtered kind.
         const readKinds = cutKind === undefined ? kinds : [cutKind];
@@ -99,7 +107,7 @@ describe('docs/deploy.md queries', () => {
     expect(docs).toContain('bash scripts/teardown.sh evdemo');
     for (const setting of [
       'EventHubConnection__fullyQualifiedNamespace',
-      'AzureWebJobsStorage__blobServiceUri',
+      'AzureWebJobsStorage__accountName',
       'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
     ]) {
       expect(docs).toContain(setting);

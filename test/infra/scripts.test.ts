@@ -3,7 +3,17 @@
 // signed-out CLI and an installed Core Tools are played by two-line stand-ins: those states cannot be
 // produced for real on a machine without Azure.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './support/bicep';
@@ -56,9 +66,12 @@ describe('scripts/', () => {
     expect(result.status).toBe(0);
   });
 
-  (shellcheck ? test : test.skip)(
+  // CI installs shellcheck (.ci/run); there its absence is a failure, elsewhere a skip.
+  (shellcheck || process.env.CI === 'true' ? test : test.skip)(
     `shellcheck finds nothing${shellcheck ? '' : ' (shellcheck not installed: skipped)'}`,
     () => {
+      if (shellcheck === undefined)
+        throw new Error('shellcheck is not installed; .ci/run installs it with apt-get');
       const result = spawnSync(
         shellcheck!,
         scripts.map((script) => path.join(repoRoot, 'scripts', script)),
@@ -119,15 +132,92 @@ describe('scripts/', () => {
       const pathValue = restrictedPath(tmp, [...basicTools, 'node'], { az: 'exit 0' });
       const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
       expect(result.status).toBe(1);
-      expect(result.stderr).toContain('Azure Functions Core Tools (func) is not installed or not on PATH');
+      expect(result.stderr).toContain('Azure Functions Core Tools (func) is not available');
+      expect(result.stderr).toContain('no func is on PATH');
       expect(result.stderr).toContain('--infra-only');
     });
 
-    test('refuses Core Tools older than 4', () => {
-      const pathValue = restrictedPath(tmp, [...basicTools, 'node'], { az: 'exit 0', func: 'echo 3.0.3904' });
+    // Flex Consumption publishing exists from 4.0.5274 (core-tools commit "Flex Deployment (#3404)").
+    test.each(['3.0.3904', '4.0.5198', '4.0.5273', 'not a version'])(
+      'refuses Core Tools %j with the version found',
+      (version) => {
+        const pathValue = restrictedPath(tmp, [...basicTools, 'node'], {
+          az: 'exit 0',
+          func: `echo '${version}'`,
+        });
+        const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(
+          `Azure Functions Core Tools 4.0.5274 or later is required to publish to Flex Consumption; found '${version}'`,
+        );
+      },
+    );
+
+    test.each(['4.0.5274', '4.0.7512', '4.13.2', '4.1.0-preview1'])('accepts Core Tools %j', (version) => {
+      // Signed out: the check after the Core Tools one, so reaching it means the version passed.
+      const pathValue = restrictedPath(tmp, [...basicTools, 'node', 'npm'], {
+        az: 'exit 1',
+        func: `printf '%s\\r\\n' '${version}'`,
+      });
       const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
-      expect(result.status).toBe(1);
-      expect(result.stderr).toContain("Azure Functions Core Tools 4 is required, found '3.0.3904'");
+      expect(result.stderr).toContain('the Azure CLI is not signed in');
+    });
+
+    describe("chooses the project's pinned Core Tools when its binary is installed, else func on PATH", () => {
+      // The package's binary cannot be downloaded here: a copy of the scripts in a throwaway project
+      // gets a stand-in package (package.json) and, where the install script would put it, a stand-in
+      // binary that records its calls.
+      let project: string;
+      const packageDir = () => path.join(project, 'node_modules', 'azure-functions-core-tools');
+      const funcStandIn = (file: string, name: string) => {
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, `#!${bash}\necho "${name} $*" >> '${project}/calls'\necho 4.13.2\n`);
+        chmodSync(file, 0o755);
+      };
+      const runInProject = (pathValue: string) => {
+        const result = spawnSync(bash, [path.join(project, 'scripts', 'deploy.sh'), 'demo', 'westeurope'], {
+          cwd: project,
+          encoding: 'utf8',
+          env: { ...process.env, PATH: pathValue },
+          timeout: 30_000,
+        });
+        const calls = existsSync(path.join(project, 'calls'))
+          ? readFileSync(path.join(project, 'calls'), 'utf8')
+          : '';
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+      };
+
+      beforeEach(() => {
+        project = path.join(tmp, 'project');
+        mkdirSync(path.join(tmp, 'bin'));
+        mkdirSync(path.join(packageDir(), 'lib'), { recursive: true });
+        cpSync(path.join(repoRoot, 'scripts'), path.join(project, 'scripts'), { recursive: true });
+        writeFileSync(path.join(packageDir(), 'package.json'), JSON.stringify({ version: '4.13.2' }));
+        // npm's link to the package's launcher, first on PATH under `npm run`.
+        funcStandIn(path.join(project, 'node_modules', '.bin', 'func'), 'launcher');
+      });
+
+      test('the pinned binary, with its version', () => {
+        funcStandIn(path.join(packageDir(), 'bin', 'func'), 'pinned');
+        const bin = restrictedPath(path.join(tmp, 'bin'), [...basicTools, 'node', 'npm'], { az: 'exit 1' });
+        const result = runInProject(`${path.join(project, 'node_modules', '.bin')}${path.delimiter}${bin}`);
+        expect(result.stdout).toContain(
+          "Core Tools:     the project's pinned azure-functions-core-tools 4.13.2",
+        );
+        expect(result.calls).toBe('pinned --version\n');
+        expect(result.stderr).toContain('the Azure CLI is not signed in');
+      });
+
+      test('the package without its binary: func on PATH, skipping the launcher in node_modules/.bin', () => {
+        const bin = restrictedPath(path.join(tmp, 'bin'), [...basicTools, 'node', 'npm'], { az: 'exit 1' });
+        funcStandIn(path.join(bin, 'func'), 'global');
+        const result = runInProject(`${path.join(project, 'node_modules', '.bin')}${path.delimiter}${bin}`);
+        expect(result.stdout).toContain(
+          'azure-functions-core-tools 4.13.2 is installed without its binary (its install script did not run or could not download it; to fetch it: node node_modules/azure-functions-core-tools/lib/install.js); using ' +
+            path.join(bin, 'func'),
+        );
+        expect(result.calls).toBe('global --version\n');
+      });
     });
 
     test('asks for az login when the Azure CLI is signed out, before touching anything', () => {
@@ -139,7 +229,8 @@ describe('scripts/', () => {
       const result = run('deploy.sh', ['demo', 'westeurope'], pathValue);
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('the Azure CLI is not signed in. Run: az login');
-      expect(result.stdout).toBe('');
+      // Only the Core Tools it found was printed; nothing was asked of Azure.
+      expect(result.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^Core Tools: /)]);
     });
 
     test('refuses a region without Flex Consumption and names those that have it', () => {

@@ -11,7 +11,14 @@ import {
   DEFAULTS,
   type Environment,
 } from '../../src/lib/settings';
-import { predicted, single, templateOutputs, templateResources, type Json } from './support/arm';
+import {
+  predicted,
+  single,
+  templateOutputs,
+  templateResources,
+  type Json,
+  type PredictedResource,
+} from './support/arm';
 import { copyInfra, findBicep, infraDir, repoRoot, runBicep, sarifDiagnostics } from './support/bicep';
 
 const compiler = findBicep();
@@ -96,8 +103,8 @@ describeCompiled(
     let snapshot: Json;
     let snapshotWithoutDeveloper: Json;
 
-    const takeSnapshot = (developerId: string): Json => {
-      const run = runBicep(
+    const runSnapshot = (namePrefix: string, developerId: string) =>
+      runBicep(
         compiler!,
         [
           'snapshot',
@@ -111,8 +118,11 @@ describeCompiled(
           '--location',
           SNAPSHOT_CONTEXT.location,
         ],
-        { cwd: work, env: { NAME_PREFIX: 'demo', DEVELOPER_PRINCIPAL_ID: developerId } },
+        { cwd: work, env: { NAME_PREFIX: namePrefix, DEVELOPER_PRINCIPAL_ID: developerId } },
       );
+
+    const takeSnapshot = (developerId: string): Json => {
+      const run = runSnapshot('demo', developerId);
       if (run.status !== 0) throw new Error(`bicep snapshot failed:\n${run.stderr}`);
       const result = JSON.parse(readFileSync(path.join(work, 'main.snapshot.json'), 'utf8'));
       expect(result.diagnostics).toEqual([]);
@@ -174,6 +184,7 @@ describeCompiled(
         );
         expect(suppressions).toEqual([
           'infra/main.bicep: #disable-next-line what-if-short-circuiting -> appPrincipalId: identity.properties.principalId',
+          'infra/main.bicep: #disable-next-line what-if-short-circuiting -> deploymentPrincipalId: deploymentIdentity.properties.principalId',
         ]);
       });
 
@@ -227,17 +238,43 @@ describeCompiled(
       });
     });
 
+    describe('parameters', () => {
+      // ARM evaluates the prefix check at validation, before creating anything; without it `_` or `.`
+      // fails minutes later as an invalid storage account name.
+      test.each(['demo_1', 'demo.x', 'Demo', '9demo'])(
+        'namePrefix %j is refused with the rule, before any resource',
+        (namePrefix) => {
+          const run = runSnapshot(namePrefix, '');
+          expect(run.status).not.toBe(0);
+          expect(run.stdout + run.stderr).toContain(
+            `namePrefix '${namePrefix}' is invalid: use 2-12 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen`,
+          );
+        },
+      );
+
+      test('the same rule as scripts/deploy.sh', () => {
+        const script = readFileSync(path.join(repoRoot, 'scripts', 'deploy.sh'), 'utf8');
+        expect(script).toContain('[[ "$prefix" =~ ^[a-z][a-z0-9-]{0,10}[a-z0-9]$ ]]');
+        const main = readFileSync(path.join(infraDir, 'main.bicep'), 'utf8');
+        expect(main).toMatch(/@minLength\(2\)\n@maxLength\(12\)\nparam namePrefix string/);
+      });
+    });
+
     describe('the function app', () => {
-      test('runs Node.js 22 on a Flex Consumption (FC1) plan, from a deployment container it reads with its identity', () => {
+      test('runs Node.js 22 on a Flex Consumption (FC1) plan, from a package container it reads with the deployment identity', () => {
         const plan = single(snapshot, 'Microsoft.Web/serverfarms');
         expect(plan.sku).toEqual({ name: 'FC1', tier: 'FlexConsumption' });
         expect(plan.properties.reserved).toBe(true);
 
         const site = single(snapshot, 'Microsoft.Web/sites');
-        const identityId = single(snapshot, 'Microsoft.ManagedIdentity/userAssignedIdentities').id;
+        const identityId = runtimeIdentity(snapshot).id;
+        const deploymentIdentityId = deploymentIdentity(snapshot).id;
         expect(site.kind).toBe('functionapp,linux');
         expect(site.properties.serverFarmId).toBe(plan.id);
-        expect(site.identity).toEqual({ type: 'UserAssigned', userAssignedIdentities: { [identityId]: {} } });
+        expect(site.identity).toEqual({
+          type: 'UserAssigned',
+          userAssignedIdentities: { [identityId]: {}, [deploymentIdentityId]: {} },
+        });
 
         const config = site.properties.functionAppConfig;
         // Node.js 20 reached end of life in April 2026.
@@ -245,9 +282,9 @@ describeCompiled(
         expect(config.deployment.storage.type).toBe('blobContainer');
         expect(config.deployment.storage.authentication).toEqual({
           type: 'UserAssignedIdentity',
-          userAssignedIdentityResourceId: identityId,
+          userAssignedIdentityResourceId: deploymentIdentityId,
         });
-        const storageId = single(snapshot, 'Microsoft.Storage/storageAccounts').id;
+        const storageId = packageStorage(snapshot).id;
         expect(config.deployment.storage.value).toContain(`reference('${storageId}'`);
         expect(config.deployment.storage.value).toContain('primaryEndpoints.blob');
         expect(config.deployment.storage.value).toMatch(/'app-package'\)\]$/);
@@ -260,10 +297,9 @@ describeCompiled(
           [
             'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
             'APPLICATIONINSIGHTS_CONNECTION_STRING',
-            'AzureWebJobsStorage__blobServiceUri',
+            'AzureWebJobsStorage__accountName',
             'AzureWebJobsStorage__clientId',
             'AzureWebJobsStorage__credential',
-            'AzureWebJobsStorage__tableServiceUri',
             'DEAD_LETTER_CONTAINER',
             'EVENTHUB_CONSUMER_GROUP',
             'EVENTHUB_NAME',
@@ -279,12 +315,14 @@ describeCompiled(
           /^WEBSITE_CONTENT/,
           /^WEBSITE_NODE_DEFAULT_VERSION$/,
           /^AzureWebJobsStorage$/,
+          // The service-URI form fails intermittently on Flex (azure-functions-host #11782, #11787).
+          /^AzureWebJobsStorage__\w+ServiceUri$/,
           /^EventHubConnection$/,
         ]) {
           expect(Object.keys(settings).filter((name) => forbidden.test(name))).toEqual([]);
         }
 
-        const identity = single(snapshot, 'Microsoft.ManagedIdentity/userAssignedIdentities');
+        const identity = runtimeIdentity(snapshot);
         const clientIdOfTheAppIdentity = `[reference('${identity.id}', '2024-11-30').clientId]`;
         expect(settings.EventHubConnection__credential).toBe('managedidentity');
         expect(settings.EventHubConnection__clientId).toBe(clientIdOfTheAppIdentity);
@@ -294,13 +332,7 @@ describeCompiled(
           `[format('ClientId={0};Authorization=AAD', reference('${identity.id}', '2024-11-30').clientId)]`,
         );
 
-        const storage = single(snapshot, 'Microsoft.Storage/storageAccounts');
-        expect(settings.AzureWebJobsStorage__blobServiceUri).toBe(
-          `[reference('${storage.id}', '2025-01-01').primaryEndpoints.blob]`,
-        );
-        expect(settings.AzureWebJobsStorage__tableServiceUri).toBe(
-          `[reference('${storage.id}', '2025-01-01').primaryEndpoints.table]`,
-        );
+        expect(settings.AzureWebJobsStorage__accountName).toBe(hostStorage(snapshot).name);
         const appInsights = single(snapshot, 'Microsoft.Insights/components');
         expect(settings.APPLICATIONINSIGHTS_CONNECTION_STRING).toBe(
           `[reference('${appInsights.id}', '2020-02-02').ConnectionString]`,
@@ -324,14 +356,6 @@ describeCompiled(
             )
             .replace(/^\[reference\(.*\)\.clientId\]$/, clientId)
             .replace(
-              /^\[reference\(.*\)\.primaryEndpoints\.blob\]$/,
-              'https://stdemo0123.blob.core.windows.net/',
-            )
-            .replace(
-              /^\[reference\(.*\)\.primaryEndpoints\.table\]$/,
-              'https://stdemo0123.table.core.windows.net/',
-            )
-            .replace(
               /^\[reference\(.*\)\.ConnectionString\]$/,
               'InstrumentationKey=00000000-0000-0000-0000-000000000000',
             )
@@ -350,9 +374,10 @@ describeCompiled(
           eventHubName: 'events',
           identity: { managedIdentity: true, clientId },
         });
+        const storageAccount = hostStorage(snapshot).name;
         expect(readStorageSettings(env)).toEqual({
           kind: 'identity',
-          blobServiceUri: 'https://stdemo0123.blob.core.windows.net/',
+          blobServiceUri: `https://${storageAccount}.blob.core.windows.net`,
           identity: { managedIdentity: true, clientId },
         });
         expect(readConsumerSettings(env)).toMatchObject({
@@ -360,6 +385,18 @@ describeCompiled(
           consumerGroup: 'processor',
           deadLetterContainer: DEFAULTS.deadLetterContainer,
         });
+      });
+
+      test('is created only after every role assignment, so a new app does not start without its access', () => {
+        const resources = template.resources as Record<string, Json>;
+        const [appModule] = Object.entries(resources).find(([, resource]) =>
+          JSON.stringify(resource).includes('Microsoft.Web/sites'),
+        )!;
+        const [accessModule] = Object.entries(resources).find(([, resource]) =>
+          JSON.stringify(resource).includes('Microsoft.Authorization/roleAssignments'),
+        )!;
+        expect(appModule).not.toBe(accessModule);
+        expect(resources[appModule].dependsOn).toContain(accessModule);
       });
 
       test("every setting the functions' bindings name is set", () => {
@@ -409,22 +446,91 @@ describeCompiled(
         expect(appSettings(snapshot).EVENTHUB_NAME).toBe('events');
       });
 
-      test('storage: shared keys off, no public blobs, TLS 1.2, HTTPS only, dead-letter and package containers', () => {
-        const storage = single(snapshot, 'Microsoft.Storage/storageAccounts');
-        expect(storage.properties).toMatchObject({
-          allowSharedKeyAccess: false,
-          allowBlobPublicAccess: false,
-          minimumTlsVersion: 'TLS1_2',
-          supportsHttpsTrafficOnly: true,
-          defaultToOAuthAuthentication: true,
-        });
+      test('storage: shared keys off, no public blobs, TLS 1.2, HTTPS only on both accounts; dead letters in the host account, the package in its own', () => {
+        const accounts = predicted(snapshot, 'Microsoft.Storage/storageAccounts');
+        expect(accounts.length).toBe(2);
+        for (const account of accounts) {
+          expect(account.properties).toMatchObject({
+            allowSharedKeyAccess: false,
+            allowBlobPublicAccess: false,
+            minimumTlsVersion: 'TLS1_2',
+            supportsHttpsTrafficOnly: true,
+            defaultToOAuthAuthentication: true,
+          });
+        }
         const containers = predicted(snapshot, 'Microsoft.Storage/storageAccounts/blobServices/containers');
         expect(containers.map((container) => container.name).sort()).toEqual(
-          [`${storage.name}/default/app-package`, `${storage.name}/default/dead-letter-events`].sort(),
+          [
+            `${packageStorage(snapshot).name}/default/app-package`,
+            `${hostStorage(snapshot).name}/default/azure-webjobs-eventhub`,
+            `${hostStorage(snapshot).name}/default/azure-webjobs-hosts`,
+            `${hostStorage(snapshot).name}/default/dead-letter-events`,
+          ].sort(),
         );
         for (const container of containers) expect(container.properties.publicAccess).toBe('None');
         expect(appSettings(snapshot).DEAD_LETTER_CONTAINER).toBe('dead-letter-events');
         expect(DEFAULTS.deadLetterContainer).toBe('dead-letter-events');
+      });
+
+      test('storage: deleted blobs and containers can be restored for 7 days (soft delete)', () => {
+        const blobServices = predicted(snapshot, 'Microsoft.Storage/storageAccounts/blobServices');
+        expect(blobServices.length).toBe(predicted(snapshot, 'Microsoft.Storage/storageAccounts').length);
+        for (const service of blobServices) {
+          expect(service.properties).toMatchObject({
+            deleteRetentionPolicy: { enabled: true, days: 7 },
+            containerDeleteRetentionPolicy: { enabled: true, days: 7 },
+          });
+        }
+      });
+
+      test('diagnostic settings send the namespace, both storage accounts and the app to the workspace', () => {
+        const settings = predicted(snapshot, 'Microsoft.Insights/diagnosticSettings');
+        const scopeOf = (id: string) =>
+          id.replace(/\/providers\/Microsoft\.Insights\/diagnosticSettings\/[^/]+$/, '');
+        const byScope = Object.fromEntries(
+          settings.map((setting) => [scopeOf(setting.id), setting.properties]),
+        );
+        const namespace = single(snapshot, 'Microsoft.EventHub/namespaces').id;
+        const app = single(snapshot, 'Microsoft.Web/sites').id;
+        const host = hostStorage(snapshot).id;
+        const pkg = packageStorage(snapshot).id;
+        expect(Object.keys(byScope).sort()).toEqual(
+          [
+            namespace,
+            app,
+            host,
+            `${host}/blobServices/default`,
+            `${host}/tableServices/default`,
+            pkg,
+            `${pkg}/blobServices/default`,
+          ].sort(),
+        );
+        // Every one targets the deployment's workspace (the monitoring module's output, its id).
+        const workspaceOutput = templateOutputs(template).find(([, name]) => name === 'workspaceId');
+        expect(workspaceOutput?.[2].value).toContain('Microsoft.OperationalInsights/workspaces');
+        for (const properties of Object.values(byScope)) {
+          expect(properties.workspaceId).toMatch(/\.outputs\.workspaceId\.value\]$/);
+        }
+        const enabled = (entries: Json[] | undefined, key: 'category' | 'categoryGroup') =>
+          (entries ?? []).filter((entry) => entry.enabled === true).map((entry) => entry[key]);
+        expect(enabled(byScope[namespace].logs, 'categoryGroup')).toEqual(['allLogs']);
+        expect(enabled(byScope[namespace].metrics, 'category')).toEqual(['AllMetrics']);
+        expect(enabled(byScope[app].logs, 'category')).toEqual(['FunctionAppLogs']);
+        expect(enabled(byScope[app].metrics, 'category')).toEqual(['AllMetrics']);
+        for (const service of [
+          `${host}/blobServices/default`,
+          `${host}/tableServices/default`,
+          `${pkg}/blobServices/default`,
+        ]) {
+          expect(enabled(byScope[service].logs, 'category')).toEqual([
+            'StorageRead',
+            'StorageWrite',
+            'StorageDelete',
+          ]);
+          expect(enabled(byScope[service].metrics, 'category')).toEqual(['Transaction']);
+        }
+        for (const account of [host, pkg])
+          expect(enabled(byScope[account].metrics, 'category')).toEqual(['Transaction']);
       });
 
       test('monitoring: workspace-based Application Insights, local auth off on both', () => {
@@ -437,9 +543,29 @@ describeCompiled(
         });
       });
 
+      test('every resource that takes tags carries the default tags', () => {
+        const tagged = snapshot.predictedResources.filter(
+          (resource: Json) => resource.location !== undefined,
+        );
+        expect(tagged.length).toBeGreaterThan(6);
+        for (const resource of tagged) {
+          expect([resource.type, resource.tags]).toEqual([
+            resource.type,
+            {
+              application: 'eventhubs-functions-reference',
+              'name-prefix': 'demo',
+              'deployed-with': 'infra/main.bicep',
+            },
+          ]);
+        }
+      });
+
       test('resource names carry the prefix and fit their services rules', () => {
         const byType = (type: string) => single(snapshot, type).name;
-        expect(byType('Microsoft.Storage/storageAccounts')).toMatch(/^stdemo[a-z0-9]{8}$/);
+        expect(hostStorage(snapshot).name).toMatch(/^stdemo[a-z0-9]{8}$/);
+        expect(packageStorage(snapshot).name).toMatch(/^stdemopkg[a-z0-9]{7}$/);
+        expect(runtimeIdentity(snapshot).name).toMatch(/^id-demo-[a-z0-9]{8}$/);
+        expect(deploymentIdentity(snapshot).name).toMatch(/^id-demo-deploy-[a-z0-9]{8}$/);
         expect(byType('Microsoft.EventHub/namespaces')).toMatch(/^evhns-demo-[a-z0-9]{8}$/);
         expect(byType('Microsoft.Web/sites')).toMatch(/^func-demo-[a-z0-9]{8}$/);
         for (const resource of snapshot.predictedResources) {
@@ -452,9 +578,9 @@ describeCompiled(
       const resourceGroupId = `/subscriptions/${SNAPSHOT_CONTEXT.subscriptionId}/resourceGroups/${SNAPSHOT_CONTEXT.resourceGroup}`;
 
       test("the app's identity holds each role it needs, at the narrowest scope, and nothing else", () => {
-        const identity = single(snapshot, 'Microsoft.ManagedIdentity/userAssignedIdentities');
+        const identity = runtimeIdentity(snapshot);
         const namespace = single(snapshot, 'Microsoft.EventHub/namespaces');
-        const storage = single(snapshot, 'Microsoft.Storage/storageAccounts');
+        const storage = hostStorage(snapshot);
         const appInsights = single(snapshot, 'Microsoft.Insights/components');
         const hubId = `${namespace.id}/eventhubs/events`;
         const principal = `[reference('${identity.id}', '2024-11-30').principalId]`;
@@ -472,10 +598,6 @@ describeCompiled(
             { scope: hubId, role: ROLES.eventHubsDataReceiver },
             { scope: storage.id, role: ROLES.storageBlobDataOwner },
             { scope: storage.id, role: ROLES.storageTableDataContributor },
-            {
-              scope: `${storage.id}/blobServices/default/containers/app-package`,
-              role: ROLES.storageBlobDataContributor,
-            },
             { scope: appInsights.id, role: ROLES.monitoringMetricsPublisher },
           ]
             .map((expected) => ({ ...expected, principalType: 'ServicePrincipal' }))
@@ -488,7 +610,52 @@ describeCompiled(
           // Never wider than the resource: no namespace-, group- or subscription-wide grant.
           expect(assignment.scope.startsWith(`${resourceGroupId}/providers/`)).toBe(true);
         }
-        expect(roleAssignments(snapshot).length).toBe(appAssignments.length + 3);
+        expect(roleAssignments(snapshot).length).toBe(appAssignments.length + 1 + 5);
+      });
+
+      test('the deployment package is writable by the deployment identity alone, which has no other role', () => {
+        const deployment = `[reference('${deploymentIdentity(snapshot).id}', '2024-11-30').principalId]`;
+        const packageAccount = packageStorage(snapshot).id;
+        const all = roleAssignments(snapshot);
+        const onPackageAccount = all.filter(
+          (assignment) =>
+            assignment.scope === packageAccount || assignment.scope.startsWith(`${packageAccount}/`),
+        );
+        expect(
+          onPackageAccount.map(({ scope, role, principalId, principalType }) => ({
+            scope,
+            role,
+            principalId,
+            principalType,
+          })),
+        ).toEqual([
+          {
+            scope: `${packageAccount}/blobServices/default/containers/app-package`,
+            role: ROLES.storageBlobDataContributor,
+            principalId: deployment,
+            principalType: 'ServicePrincipal',
+          },
+        ]);
+        expect(all.filter((assignment) => assignment.principalId === deployment).length).toBe(1);
+        // No assignment on the resource group or above could reach the package account either.
+        for (const assignment of all) expect(assignment.scope).toContain('/providers/');
+      });
+
+      test('no assignment repeats what a wider one of the same principal already grants', () => {
+        // Blob Data Owner on an account covers every blob role on its containers.
+        const blobRoles: string[] = [ROLES.storageBlobDataOwner, ROLES.storageBlobDataContributor];
+        const all = roleAssignments(snapshot);
+        const redundant = all.filter((inner) =>
+          all.some(
+            (outer) =>
+              outer !== inner &&
+              outer.principalId === inner.principalId &&
+              outer.role === ROLES.storageBlobDataOwner &&
+              blobRoles.includes(inner.role) &&
+              inner.scope.startsWith(`${outer.scope}/`),
+          ),
+        );
+        expect(redundant).toEqual([]);
       });
 
       test('a developer gets the same data roles only when developerPrincipalId is given', () => {
@@ -496,7 +663,7 @@ describeCompiled(
           (assignment) => assignment.principalId === DEVELOPER_ID,
         );
         const namespace = single(snapshot, 'Microsoft.EventHub/namespaces');
-        const storage = single(snapshot, 'Microsoft.Storage/storageAccounts');
+        const storage = hostStorage(snapshot);
         expect(
           developer
             .map(({ scope, role, principalType }) => ({ scope, role, principalType }))
@@ -505,7 +672,11 @@ describeCompiled(
           [
             { scope: `${namespace.id}/eventhubs/events`, role: ROLES.eventHubsDataSender },
             { scope: `${namespace.id}/eventhubs/events`, role: ROLES.eventHubsDataReceiver },
-            { scope: storage.id, role: ROLES.storageBlobDataOwner },
+            // The containers the app uses, not the account: no access to host keys (azure-webjobs-secrets).
+            ...['azure-webjobs-eventhub', 'azure-webjobs-hosts', 'dead-letter-events'].map((container) => ({
+              scope: `${storage.id}/blobServices/default/containers/${container}`,
+              role: ROLES.storageBlobDataContributor,
+            })),
           ]
             .map((expected) => ({ ...expected, principalType: 'User' }))
             .sort(byScopeAndRole),
@@ -582,6 +753,45 @@ describeCompiled(
     });
   },
 );
+
+/** The host's storage account: the one AzureWebJobsStorage names. */
+function hostStorage(snapshot: Json): PredictedResource {
+  return storageAccountHolding(snapshot, 'dead-letter-events');
+}
+
+/** The account of the deployment package. */
+function packageStorage(snapshot: Json): PredictedResource {
+  return storageAccountHolding(snapshot, 'app-package');
+}
+
+function storageAccountHolding(snapshot: Json, container: string): PredictedResource {
+  const holder = predicted(snapshot, 'Microsoft.Storage/storageAccounts/blobServices/containers')
+    .map((resource) => resource.name.split('/'))
+    .filter(([, , name]) => name === container)
+    .map(([account]) => account);
+  expect(holder.length).toBe(1);
+  return predicted(snapshot, 'Microsoft.Storage/storageAccounts').find(
+    (account) => account.name === holder[0],
+  )!;
+}
+
+/** The identity the app runs as (app settings name its client id). */
+function runtimeIdentity(snapshot: Json): PredictedResource {
+  return identityNamed(snapshot, /^id-[a-z0-9-]+-[a-z0-9]{8}$/, /-deploy-/);
+}
+
+/** The identity Flex Consumption uses for the deployment package. */
+function deploymentIdentity(snapshot: Json): PredictedResource {
+  return identityNamed(snapshot, /^id-[a-z0-9-]+-deploy-[a-z0-9]{8}$/);
+}
+
+function identityNamed(snapshot: Json, name: RegExp, not?: RegExp): PredictedResource {
+  const matches = predicted(snapshot, 'Microsoft.ManagedIdentity/userAssignedIdentities').filter(
+    (identity) => name.test(identity.name) && !(not?.test(identity.name) ?? false),
+  );
+  expect(matches.length).toBe(1);
+  return matches[0];
+}
 
 function appSettings(snapshot: Json): Record<string, string> {
   const site = single(snapshot, 'Microsoft.Web/sites');

@@ -94,7 +94,7 @@ describe('processEvents', () => {
     ]);
     expect(logs[0].message).toBe(
       'EventProcessed {"partitionId":"1","sequenceNumber":100,"offset":"5000","enqueuedTimeUtc":"2024-05-06T07:08:00.000Z",' +
-        '"partitionKey":"device-1","properties":{"source":"a"},"contentType":"application/json",' +
+        '"partitionKey":"device-1","properties":{"source":"a"},"traceId":null,"contentType":"application/json",' +
         '"body":"{\\"id\\": 1}","bodyEncoding":"utf8","bodyTruncated":false,"lagMs":10000}',
     );
     expect(parseLine(logs[2].message)[1]).toMatchObject({
@@ -136,6 +136,7 @@ describe('processEvents', () => {
       enqueuedTimeUtc: '2024-05-06T07:08:01.000Z',
       partitionKey: 'device-1',
       properties: {},
+      traceId: null,
       contentType: null,
       body: '{"n":1}',
       bodyEncoding: 'utf8',
@@ -229,6 +230,7 @@ describe('processEvents', () => {
       enqueuedTimeUtc: `2024-05-06T07:08:0${sequenceNumber - 100}.000Z`,
       partitionKey: 'device-1',
       properties: {},
+      traceId: null,
       contentType: null,
       body,
       bodyEncoding: 'utf8',

@@ -43,14 +43,19 @@ describe('publishEvents: accepted request forms', () => {
       body: '{ "id": 1, "big": 12345678901234567890 }',
     });
     expect(response.status).toBe(202);
-    expect(response.jsonBody).toEqual({ eventsAccepted: 1, batchesSent: 1, routing: { type: 'roundRobin' } });
+    expect(response.jsonBody).toEqual({
+      eventsAccepted: 1,
+      batchesSent: 1,
+      routing: { type: 'roundRobin' },
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
+    });
     expect(producer.sentEvents).toHaveLength(1);
     expect(bodyText(producer.sentEvents[0].body)).toBe('{ "id": 1, "big": 12345678901234567890 }');
     expect(producer.sentEvents[0].contentType).toBe('application/json');
   });
 
   test('application/json array is one event per element, in order', async () => {
-    const { producer, send } = setup();
+    const { producer, send } = setup(new InMemoryProducer(undefined, 2048));
     const response = await send({
       contentType: 'application/json; charset=utf-8',
       body: '[{"a":1}, 2, "three", [4], true, {"nested": {"x": [1, 2]}}]',
@@ -116,6 +121,7 @@ describe('publishEvents: accepted request forms', () => {
       eventsAccepted: 2,
       batchesSent: 1,
       routing: { type: 'partitionKey', partitionKey: 'device-7' },
+      traceparent: expect.any(String),
     });
     expect(producer.sent[0].partitionKey).toBe('device-7');
     expect(producer.sent[0].partitionId).toBeUndefined();
@@ -164,17 +170,17 @@ describe('publishEvents: accepted request forms', () => {
     });
     expect(response.status).toBe(202);
     for (const event of producer.sentEvents) {
-      expect(event.properties).toEqual({ source: 'sensor-1', priority: 3, poison: false });
+      expect(event.properties).toMatchObject({ source: 'sensor-1', priority: 3, poison: false });
     }
   });
 
   test('events that do not fit one batch are packed into as few batches as possible, in order', async () => {
-    const producer = new InMemoryProducer(undefined, 200);
+    const producer = new InMemoryProducer(undefined, 500);
     const { send } = setup(producer);
     const events = Array.from({ length: 10 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(40) }));
     const response = await send({ contentType: 'application/json', body: `[${events.join(',')}]` });
     expect(response.status).toBe(202);
-    // In-memory sizes: 24 bytes per batch + (16 + 56) per event, so two events fit in 200 bytes.
+    // In-memory sizes: 24 bytes per batch + (16 + 56 + 147 of trace properties) per event: two fit in 500 bytes.
     expect(response.jsonBody).toMatchObject({ eventsAccepted: 10, batchesSent: 5 });
     expect(producer.sent.map((batch) => batch.events.length)).toEqual([2, 2, 2, 2, 2]);
     expect(producer.sentEvents.map((event) => bodyText(event.body))).toEqual(events);
@@ -542,7 +548,7 @@ describe('publishEvents: Event Hubs failures', () => {
   });
 
   test('a later batch failing reports exactly how many events were accepted and where to retry', async () => {
-    const producer = new InMemoryProducer(undefined, 200);
+    const producer = new InMemoryProducer(undefined, 500);
     producer.sendFailures.set(1, messagingError('ServerBusyError', true));
     const { send } = setup(producer);
     const events = Array.from({ length: 6 }, (_, i) => JSON.stringify({ i, pad: 'x'.repeat(40) }));

@@ -30,6 +30,7 @@ jest.mock(
 beforeAll(async () => {
   await import('../../src/functions/publishEvents');
   await import('../../src/functions/processEvents');
+  await import('../../src/functions/consumerLag');
 });
 
 function triggerOf(name: string): Record<string, unknown> {
@@ -71,6 +72,11 @@ test('processEvents has a bounded exponential backoff retry policy', () => {
   });
 });
 
-test('the shared producer is closed by an appTerminate hook', () => {
-  expect(mockHooks).toEqual(['appTerminate']);
+test('consumerLag: timer trigger, every minute unless CONSUMER_LAG_SCHEDULE says otherwise, not on startup', () => {
+  expect(triggerOf('consumerLag')).toMatchObject({ type: 'timerTrigger', schedule: '0 */1 * * * *' });
+  expect(triggerOf('consumerLag').runOnStartup).toBeUndefined();
+});
+
+test('the shared producer and the lag reader are closed by appTerminate hooks', () => {
+  expect(mockHooks).toEqual(['appTerminate', 'appTerminate']);
 });

@@ -7,6 +7,7 @@ import type { Connection, Receiver, Sender } from 'rhea';
 export interface LocalAttach {
   max_message_size?: number;
   snd_settle_mode?: number;
+  rcv_settle_mode?: number;
   offered_capabilities?: string[];
   properties?: Record<string, unknown>;
 }

@@ -63,15 +63,18 @@ function isTransfer(frame: Frame): boolean {
 }
 
 /**
- * frame header (size, doff 2, type 0, channel) + described list32 of the transfer fields
- * [handle, delivery-id, delivery-tag, message-format, settled, more] + payload.
+ * frame header (size, doff 2, type 0, channel) + described list32 of all eleven transfer fields
+ * [handle, delivery-id, delivery-tag, message-format, settled, more, rcv-settle-mode (null),
+ * state (null), resume, aborted, batchable] + payload. All eleven, not the six that carry values:
+ * pyamqp finds the payload after the fields it decoded and reads it at index 11
+ * (azure-eventhub/azure/eventhub/_pyamqp/_decode.py decode_frame, receiver.py _incoming_transfer).
  */
 export function encodeTransferFrame(frame: Frame): Buffer {
   const p = frame.performative!;
   const tag = p.delivery_tag ?? EMPTY;
   if (tag.length > 255) throw new Error('delivery tags longer than 255 bytes are not supported');
   const payload = frame.payload ?? EMPTY;
-  const fields = 4 + 5 + 5 + (2 + tag.length) + 5 + 1 + 1; // count + 6 encoded fields
+  const fields = 4 + 5 + 5 + (2 + tag.length) + 5 + 1 + 1 + 5; // count + 11 encoded fields
   const performative = 3 + 1 + 4 + fields; // descriptor + list32 constructor + size + fields
   const size = 8 + performative + payload.length;
   const out = Buffer.allocUnsafe(size);
@@ -84,7 +87,7 @@ export function encodeTransferFrame(frame: Frame): Buffer {
   out[10] = TRANSFER;
   out[11] = 0xd0;
   out.writeUInt32BE(fields, 12);
-  out.writeUInt32BE(6, 16);
+  out.writeUInt32BE(11, 16);
   let pos = 20;
   out[pos] = 0x70;
   out.writeUInt32BE(p.handle >>> 0, pos + 1);
@@ -101,6 +104,11 @@ export function encodeTransferFrame(frame: Frame): Buffer {
   pos += 5;
   out[pos++] = p.settled ? 0x41 : 0x42;
   out[pos++] = p.more ? 0x41 : 0x42;
+  out[pos++] = 0x40; // rcv-settle-mode: the link's
+  out[pos++] = 0x40; // state
+  out[pos++] = 0x42; // resume
+  out[pos++] = 0x42; // aborted
+  out[pos++] = 0x42; // batchable
   payload.copy(out, pos);
   return out;
 }

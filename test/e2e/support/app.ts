@@ -10,6 +10,8 @@ export const CONSUMER_GROUP = 'processor';
 
 export interface AppHost extends HostProcess {
   recordFile: string;
+  /** The local.settings.json it runs with (the operator tools take it as --settings). */
+  settingsFile: string;
 }
 
 let counter = 0;
@@ -18,6 +20,7 @@ export async function startAppHost(
   backends: Backends,
   hub: string,
   options: Partial<HostProcessOptions> = {},
+  extraSettings: Record<string, string> = {},
 ): Promise<AppHost> {
   const name = `${hub}-${++counter}`;
   const settingsFile = writeSettings(backends.dir, name, {
@@ -26,10 +29,11 @@ export async function startAppHost(
     EventHubConnection: backends.eventHubsConnectionString,
     EVENTHUB_NAME: hub,
     EVENTHUB_CONSUMER_GROUP: CONSUMER_GROUP,
+    ...extraSettings,
   });
   const recordFile = path.join(backends.dir, `${name}.records.ndjson`);
   const host = await startHostProcess({ appRoot: APP_ROOT, port: 0, settingsFile, recordFile, ...options });
-  return { ...host, recordFile };
+  return { ...host, recordFile, settingsFile };
 }
 
 export interface ConsumerLine {

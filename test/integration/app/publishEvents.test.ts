@@ -138,18 +138,28 @@ test('application/json: each element arrives as its exact source text, with the 
     body: '[{"id":1,"big":12345678901234567890}, "two", 3]',
   });
   expect(response.status).toBe(202);
-  expect(response.jsonBody).toEqual({ eventsAccepted: 3, batchesSent: 1, routing: { type: 'roundRobin' } });
+  const traceparent = (response.jsonBody as { traceparent: string }).traceparent;
+  expect(response.jsonBody).toEqual({
+    eventsAccepted: 3,
+    batchesSent: 1,
+    routing: { type: 'roundRobin' },
+    traceparent,
+  });
+  expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   const events = await readSince(since);
   expect(texts(events).sort()).toEqual(['"two"', '3', '{"id":1,"big":12345678901234567890}']);
   for (const event of events) {
     expect(event.contentType).toBe('application/json');
     // The largest safe integer arrives exact (an AMQP long), a fraction as a double.
+    // The request's trace context on every event, under both names the SDKs and the host read.
     expect(event.properties).toEqual({
       source: 'integration',
       attempt: 1,
       poison: false,
       largest: 9007199254740991,
       ratio: 0.5,
+      traceparent,
+      'Diagnostic-Id': traceparent,
     });
   }
 });

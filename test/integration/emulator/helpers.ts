@@ -11,7 +11,12 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EmulatorOptions, RunningEmulator, startEmulator } from '../../../local/emulator';
+import {
+  EmulatorOptions,
+  EmulatorPortInUseError,
+  RunningEmulator,
+  startEmulator,
+} from '../../../local/emulator';
 import { createLogger, LogLevel } from '../../../local/emulator/logger';
 
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -191,4 +196,28 @@ export function exited(child: ChildProcess): Promise<number | string> {
 
 export function emulatorConnectionString(port: number): string {
   return `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${SAS_KEY_VALUE};UseDevelopmentEmulator=true;`;
+}
+
+/**
+ * An emulator that Python's azure-eventhub can reach: it always dials port 5671
+ * (azure-eventhub/azure/eventhub/_configuration.py sets connection_port to 5671 whatever the
+ * Endpoint says), so the TLS listener must be on 5671, yet tests must not clash with `npm start`,
+ * another run or another engineer's emulator. So the emulator binds a random loopback address
+ * (127.x.y.z: all of 127/8 is the loopback interface on Linux), TLS on 5671 there and every other
+ * port random; the generated certificate names that address (Python trusts it through
+ * connection_verify); on a clash another address is tried.
+ */
+export async function startWithPythonTls(
+  certDir: string,
+  options: EmulatorOptions = {},
+): Promise<TestEmulator> {
+  for (let attempt = 0; ; attempt++) {
+    const octet = (from: number) => from + Math.floor(Math.random() * (255 - from));
+    const host = `127.${octet(1)}.${octet(0)}.${octet(1)}`;
+    try {
+      return await startTestEmulator({ ...options, host, tls: { port: 5671, certDir } });
+    } catch (error) {
+      if (!(error instanceof EmulatorPortInUseError) || attempt >= 20) throw error;
+    }
+  }
 }
