@@ -1,23 +1,23 @@
 // The explorer's view of the hub, through the Event Hubs SDK as any client sees it: the management
 // operations (hub and partition properties) and receivers in the `$Default` consumer group, never
-// the app's (the host reads that one with an owner level, and a receiver there would take part in
-// its partitions' ownership). A peek is one short-lived receiver from a position; the live view is
+// the app's (the host reads that one with an owner level, and Event Hubs refuses a plain receiver
+// next to one), made as `npm run checkpoints` makes its reader (src/lib/eventHubReader.ts). A peek is one short-lived receiver from a position; the live view is
 // one subscription from the latest event on every partition while a page is watching. They use two
 // clients (two connections): one client allows one subscription per partition at a time, so peeks
 // of a partition also wait for each other.
 import {
-  EventHubConsumerClient,
   latestEventPosition,
+  type EventHubConsumerClient,
   type EventPosition,
   type ReceivedEventData,
   type Subscription,
 } from '@azure/event-hubs';
-import { createCredential } from '../../src/lib/credentials';
-import { readEventHubSettings, type Environment } from '../../src/lib/settings';
+import { createReaderClient, READER_CONSUMER_GROUP } from '../../src/lib/eventHubReader';
+import type { Environment } from '../../src/lib/settings';
 import type { EventPage, EventView, PartitionView, StartPosition } from './api';
 import { toEventView, toPartitionView } from './eventView';
 
-export const EXPLORER_CONSUMER_GROUP = EventHubConsumerClient.defaultConsumerGroupName;
+export const EXPLORER_CONSUMER_GROUP = READER_CONSUMER_GROUP;
 export const MAX_PAGE_SIZE = 100;
 /** A peek never waits longer than this for its events (the receiver's attach included). */
 const PEEK_DEADLINE_MS = 15_000;
@@ -38,8 +38,8 @@ export class HubReader {
   readonly #peeking = new Map<string, Promise<unknown>>();
 
   constructor(env: Environment) {
-    this.#client = consumerClient(env);
-    this.#liveClient = consumerClient(env);
+    this.#client = createReaderClient(env);
+    this.#liveClient = createReaderClient(env);
   }
 
   get namespace(): string {
@@ -177,23 +177,4 @@ export class HubReader {
       );
     });
   }
-}
-
-function consumerClient(env: Environment): EventHubConsumerClient {
-  const settings = readEventHubSettings(env);
-  const options = { retryOptions: { maxRetries: 2, retryDelayInMs: 300, timeoutInMs: 10_000 } };
-  return settings.kind === 'identity'
-    ? new EventHubConsumerClient(
-        EXPLORER_CONSUMER_GROUP,
-        settings.fullyQualifiedNamespace,
-        settings.eventHubName,
-        createCredential(settings.identity),
-        options,
-      )
-    : new EventHubConsumerClient(
-        EXPLORER_CONSUMER_GROUP,
-        settings.connectionString,
-        settings.eventHubName,
-        options,
-      );
 }

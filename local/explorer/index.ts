@@ -19,9 +19,11 @@ import type {
 } from './api';
 import { bundlePage } from './bundle';
 import { EXPLORER_CONSUMER_GROUP, ExplorerError, HubReader } from './hub';
+import { ExplorerOperations } from './operations';
 import { LogFeed } from './logFeed';
 import { Metrics } from './metrics';
-import { appEnvironment, EXPLORER_PORT_SETTING, explorerPort } from './options';
+import { operationsEnvironment } from '../../scripts/lib/operations';
+import { EXPLORER_PORT_SETTING, explorerPort } from './options';
 import { parseSendRequest, sendThroughApp } from './send';
 import { listenExplorer, type ExplorerBackend } from './server';
 import { EventStream } from './stream';
@@ -55,7 +57,8 @@ export interface PreparedExplorer {
 }
 
 export async function prepareExplorer(options: ExplorerOptions): Promise<PreparedExplorer> {
-  const env = appEnvironment(options.settingsFile);
+  // The settings as `npm run dead-letters` and `npm run checkpoints` read them: the file, the shell on top.
+  const env = operationsEnvironment({ settingsFile: options.settingsFile });
   const port = explorerPort(options.port, env, options.hostPort);
   if (port !== 0 && !(await isPortFree('127.0.0.1', port))) {
     throw new PortConflictError(
@@ -101,6 +104,7 @@ async function startExplorer(
 class Explorer implements ExplorerBackend {
   readonly stream: EventStream;
   readonly #hub: HubReader;
+  readonly #operations: ExplorerOperations;
   readonly #feed: LogFeed;
   readonly #metrics = new Metrics();
   readonly #settings: ConsumerSettings;
@@ -116,6 +120,7 @@ class Explorer implements ExplorerBackend {
   constructor(env: Environment, feed: LogFeed, publishUrl: string, logAvailable: boolean) {
     this.#settings = readConsumerSettings(env);
     this.#hub = new HubReader(env);
+    this.#operations = new ExplorerOperations(env);
     this.#feed = feed;
     this.#publishUrl = publishUrl;
     this.#logAvailable = logAvailable;
@@ -168,24 +173,24 @@ class Explorer implements ExplorerBackend {
     return this.#status;
   }
 
-  async checkpoints(): Promise<CheckpointView[]> {
-    throw new ExplorerError(501, 'not_available', 'Checkpoints are not wired yet');
+  checkpoints(): Promise<CheckpointView[]> {
+    return this.#operations.checkpoints();
   }
 
-  async deadLetters(): Promise<DeadLetterView[]> {
-    throw new ExplorerError(501, 'not_available', 'Dead letters are not wired yet');
+  deadLetters(): Promise<DeadLetterView[]> {
+    return this.#operations.deadLetters();
   }
 
   async send(body: unknown): Promise<SendResult> {
     return sendThroughApp(this.#publishUrl, parseSendRequest(body));
   }
 
-  async replay(_blob: string): Promise<ActionResult> {
-    throw new ExplorerError(501, 'not_available', 'Dead letters are not wired yet');
+  replay(blob: string): Promise<ActionResult> {
+    return this.#operations.replay(blob);
   }
 
-  async remove(_blob: string): Promise<ActionResult> {
-    throw new ExplorerError(501, 'not_available', 'Dead letters are not wired yet');
+  remove(blob: string): Promise<ActionResult> {
+    return this.#operations.remove(blob);
   }
 
   startPolling(): void {
@@ -211,7 +216,9 @@ class Explorer implements ExplorerBackend {
     this.stream.close();
     await this.#live?.close().catch(() => undefined);
     this.#live = undefined;
-    await this.#hub.close().catch(() => undefined);
+    await Promise.all(
+      [this.#hub.close(), this.#operations.close()].map((closing) => closing.catch(() => undefined)),
+    );
   }
 
   #knownPartitionIds(): Promise<string[]> {

@@ -2,19 +2,11 @@
 // <n>`, else EXPLORER_PORT (the shell, or Values in local.settings.json), else the Functions host's
 // port + 10 (7081 next to 7071), so that two stacks on two host ports get two explorers, and a host
 // on any free port (0, as the tests run it) gets an explorer on any free port too.
-import { readLocalSettings, SettingsError } from '../host/settings';
+import { SettingsError } from '../host/settings';
 import type { Environment } from '../../src/lib/settings';
 
 export const EXPLORER_PORT_SETTING = 'EXPLORER_PORT';
 export const EXPLORER_PORT_OFFSET = 10;
-
-/** The app's settings as the host gives them to the app: local.settings.json Values, the shell winning. */
-export function appEnvironment(settingsFile: string, env: NodeJS.ProcessEnv = process.env): Environment {
-  const { values } = readLocalSettings(settingsFile);
-  const merged: Environment = { ...values };
-  for (const [name, value] of Object.entries(env)) if (value !== undefined) merged[name] = value;
-  return merged;
-}
 
 export function explorerPort(explicit: number | undefined, settings: Environment, hostPort: number): number {
   if (explicit !== undefined) return explicit;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { prepareExplorer } from '../../../local/explorer';
-import { appEnvironment, explorerPort } from '../../../local/explorer/options';
+import { explorerPort } from '../../../local/explorer/options';
 
 describe('the explorer port', () => {
   test('follows the host port unless set', () => {
@@ -22,20 +22,6 @@ describe('the explorer port', () => {
     expect(() => explorerPort(undefined, { EXPLORER_PORT: value }, 7071)).toThrow(
       'EXPLORER_PORT must be a port number',
     );
-  });
-
-  test('reads the settings file with the shell winning, as the host does', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'explorer-settings-'));
-    try {
-      const file = path.join(dir, 'local.settings.json');
-      writeFileSync(file, JSON.stringify({ Values: { EXPLORER_PORT: '9000', EVENTHUB_NAME: 'events' } }));
-      expect(appEnvironment(file, { EXPLORER_PORT: '9001' })).toMatchObject({
-        EXPLORER_PORT: '9001',
-        EVENTHUB_NAME: 'events',
-      });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   test('a taken port is reported with the flag and the setting that move it', async () => {

@@ -93,15 +93,19 @@ export function logView(): View {
     section,
     show: (params) => {
       const ids = state.overview?.partitionIds ?? [];
-      const selected = params.get('partition') ?? partition.value;
+      // An address with filters (#log?kind=EventFailed) sets all of them; a bare #log keeps the current ones.
+      const linked = params.size > 0;
+      const selected = linked ? (params.get('partition') ?? '') : partition.value;
       replace(
         partition,
         h('option', { value: '' }, 'All partitions'),
         ids.map((id) => h('option', { value: id }, id)),
       );
       partition.value = selected;
-      if (params.has('kind')) kind.value = params.get('kind') ?? '';
-      if (params.has('text')) text.value = params.get('text') ?? '';
+      if (linked) {
+        kind.value = params.get('kind') ?? '';
+        text.value = params.get('text') ?? '';
+      }
       notice.hidden = state.overview?.logAvailable !== false;
       notice.textContent =
         'The host writes to the terminal directly (Core Tools): its lines do not reach the explorer.';
