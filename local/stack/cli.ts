@@ -11,6 +11,8 @@ const USAGE = `Usage: npm start [-- options]      (npm run start:func = npm star
   --port <n>                    HTTP port of the Functions host (default: Host.LocalHttpPort, 7071)
   --emulator-health-port <n>    health port of the Event Hubs emulator (default ${DEFAULT_EMULATOR_HEALTH_PORT})
   --emulator-tls-port <n>       its AMQP over TLS port (default 5671, the port Python's azure-eventhub dials)
+  --explorer-port <n>           port of the explorer page (default: EXPLORER_PORT, else the host's port + 10: 7081)
+  --no-explorer                 do not serve the explorer
   --app-root <dir>              the app folder (default: this repository)
   --help
 
@@ -23,6 +25,8 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'emulator-health-port': { type: 'string' },
       'emulator-tls-port': { type: 'string' },
+      'explorer-port': { type: 'string' },
+      'no-explorer': { type: 'boolean' },
       'app-root': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
     port: port(values.port, '--port'),
     emulatorHealthPort: port(values['emulator-health-port'], '--emulator-health-port'),
     emulatorTlsPort: port(values['emulator-tls-port'], '--emulator-tls-port'),
+    explorerPort: values['no-explorer'] ? false : port(values['explorer-port'], '--explorer-port'),
   });
   const code = await stack.hostExited;
   if (!stopping) {

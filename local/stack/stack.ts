@@ -5,6 +5,7 @@
 // child stops by itself if this process dies without stopping it (EXIT_WITH_PARENT).
 import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { prepareExplorer } from '../explorer';
 import { DEFAULT_HTTP_PORT } from '../host/host';
 import { findCoreTools, startCoreTools } from './coreTools';
 import { loadStackSettings, SETTINGS_FILE, StackSettingsError } from './localSettings';
@@ -25,6 +26,8 @@ export interface StackOptions {
   emulatorHealthPort?: number;
   /** The emulator's AMQP over TLS port; default 5671 (what Python dials), 0 for a free one. */
   emulatorTlsPort?: number;
+  /** The explorer's port (0 = any free one); default: EXPLORER_PORT, else the host's port + 10. False: none. */
+  explorerPort?: number | false;
   /** Where the stack's own lines and the host's output go. */
   print?: (line: string) => void;
 }
@@ -58,6 +61,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     );
   }
 
+  const explorer =
+    options.explorerPort === false
+      ? undefined
+      : await prepareExplorer({
+          settingsFile: settings.file,
+          hostPort: httpPort,
+          port: options.explorerPort,
+          logAvailable: !funcPath,
+        });
   const started: Service[] = [];
   let emulatorClients: string[] = [];
   const children: ChildProcess[] = [];
@@ -109,7 +121,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const host: HostProcess = await startHostProcess({
         appRoot: options.appRoot,
         port: httpPort,
-        child: { detached: true, keepLines: RECENT_LINES, onLine: (line) => print(line) },
+        child: {
+          detached: true,
+          keepLines: RECENT_LINES,
+          onLine: (line) => {
+            print(line);
+            explorer?.hostLine(line);
+          },
+        },
       });
       children.push(host.child.process);
       url = host.url;
@@ -117,7 +136,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       stopHost = () => host.stop();
     }
 
-    print(banner(url, started, settings.eventHubName, emulatorClients));
+    const runningExplorer = await explorer?.start(`${url}/api/events`);
+    print(banner(url, started, settings.eventHubName, emulatorClients, runningExplorer?.url));
     let stopping: Promise<void> | undefined;
     return {
       url,
@@ -125,6 +145,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       stop: () =>
         (stopping ??= (async () => {
           print('Stopping the Functions host...');
+          await runningExplorer?.close();
           await stopHost();
           await stopServices();
           print('Stopped.');
@@ -141,13 +162,22 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
 }
 
-function banner(url: string, services: Service[], eventHubName: string, emulatorClients: string[]): string {
+function banner(
+  url: string,
+  services: Service[],
+  eventHubName: string,
+  emulatorClients: string[],
+  explorerUrl?: string,
+): string {
   const lines = [
     '',
     'Local pipeline ready:',
     ...services.map((service) => `  - ${service.description}`),
     `  - Functions host at ${url}`,
     '',
+    ...(explorerUrl
+      ? [`Explorer: ${explorerUrl}  (events, send, checkpoints, dead letters, live log)`, '']
+      : []),
     ...(emulatorClients.length
       ? [
           'Connect your own clients to the Event Hubs emulator:',
