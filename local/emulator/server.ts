@@ -2,6 +2,7 @@
 import net, { Socket } from 'node:net';
 import tls from 'node:tls';
 import { ConnectionOptions, create_container } from 'rhea';
+import { guardInput } from './amqp/inputGuard';
 import { ServerConnection } from './amqp/rheaTypes';
 import { speedUpOutput } from './amqp/transferWriter';
 import { ClientConnection, ServerContext } from './connection';
@@ -63,6 +64,7 @@ export class AmqpServer {
       CONNECTION_OPTIONS as unknown as ConnectionOptions,
     ) as ServerConnection;
     const client = new ClientConnection(connection, this.context, (ended) => this.clients.delete(ended));
+    guardInput(connection, this.context.logger, client.id);
     this.clients.add(client);
     connection.accept(socket);
     speedUpOutput(connection, socket);

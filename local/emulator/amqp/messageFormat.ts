@@ -64,7 +64,7 @@ export function readMessage(buf: Buffer): Section[] {
       const previousRank = RANK[previous.code];
       if (rank < previousRank) {
         throw new AmqpFormatError(
-          `the ${NAME[section.code]} section at ${section.start} comes after the ${NAME[previous.code]} section; ` +
+          `the ${NAME[section.code]} section at ${section.start} follows the ${NAME[previous.code]} section; ` +
             'sections go header, delivery-annotations, message-annotations, properties, application-properties, body, footer',
         );
       }
@@ -77,7 +77,7 @@ export function readMessage(buf: Buffer): Section[] {
         (section.code !== previous.code || section.code === SectionCode.amqpValue)
       ) {
         throw new AmqpFormatError(
-          `a ${NAME[section.code]} section at ${section.start} after a ${NAME[previous.code]} section: ` +
+          `the ${NAME[section.code]} section at ${section.start} follows the ${NAME[previous.code]} section: ` +
             'a body is one amqp-value section, or data sections, or amqp-sequence sections',
         );
       }

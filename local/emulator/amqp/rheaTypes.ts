@@ -33,3 +33,59 @@ export function capabilityList(value: string | string[] | undefined): string[] {
   if (value === undefined || value === null) return [];
   return Array.isArray(value) ? value.map(String) : [String(value)];
 }
+
+// --- rhea 3.0.5 internals used by the input guards (frameGuard.ts, transferGuard.ts, clientFaults.ts) ---
+
+/** A delivery rhea is assembling or has received (Incoming.on_transfer in rhea's session.js). */
+export interface IncomingDelivery {
+  id: number;
+  frames?: Buffer[];
+  settled: boolean;
+  remote_settled: boolean;
+  reject(error: { condition: string; description: string }): void;
+}
+
+export interface GuardedLink {
+  name: string;
+  credit: number;
+  delivery_count: number;
+  _incomplete?: IncomingDelivery;
+  local: { attach: LocalAttach };
+  is_receiver(): boolean;
+  is_open(): boolean;
+  is_remote_open(): boolean;
+  add_credit(credit: number): void;
+  close(error?: { condition: string; description: string }): void;
+}
+
+/** A transfer frame as rhea's frame reader hands it to Connection.on_transfer. */
+export interface TransferFrame {
+  channel: number;
+  performative: {
+    handle: number;
+    delivery_id?: number;
+    message_format?: number;
+    more?: boolean;
+    aborted?: boolean;
+  };
+  payload?: Buffer;
+}
+
+/** The connection as the guards reach into it: per-instance overrides of prototype methods. */
+export interface GuardedConnection {
+  input(buffer: Buffer): void;
+  on_transfer(frame: TransferFrame): void;
+  dispatch(name: string, ...args: unknown[]): boolean;
+  output(): void;
+  open(): void;
+  close(error?: { condition: string; description: string }): void;
+  _process(): void;
+  abort_socket(socket: unknown): void;
+  socket?: { write(bytes: Buffer): void; end(): void; once(event: 'close', listener: () => void): void };
+  state: { initialised: boolean; local_open: boolean };
+  local: { open: { max_frame_size?: number } };
+  remote_channel_map: Record<
+    number,
+    { remote: { handles: Record<number, GuardedLink | undefined> } } | undefined
+  >;
+}
