@@ -30,16 +30,16 @@ export function validateSasToken(token: string, keys: SasKey[], nowMs = Date.now
     const eq = pair.indexOf('=');
     const name = pair.slice(0, eq);
     // Token material is never echoed back: names only, and only the known ones.
-    if (eq <= 0 || eq === pair.length - 1) return malformed('every field needs a name and a value');
-    if (fields.has(name))
-      return malformed(`the field '${KNOWN_FIELDS.has(name) ? name : '?'}' appears twice`);
+    const shown = KNOWN_FIELDS.has(name) ? `'${name}'` : 'a field';
+    if (eq <= 0) return malformed('every field needs a name and a value');
+    if (eq === pair.length - 1) return malformed(`${shown} has no value`);
+    if (fields.has(name)) return malformed(`${shown} appears twice`);
     fields.set(name, pair.slice(eq + 1));
   }
   const [sr, sig, se, skn] = [...KNOWN_FIELDS].map((name) => decodeField(fields.get(name)));
   if (sr === undefined || sig === undefined || se === undefined || skn === undefined) {
     return malformed('sr, sig, se and skn are required, each URL-encoded once');
   }
-  if (sr === '') return malformed('the resource (sr) is empty');
   const key = keys.find((candidate) => candidate.name === skn);
   if (!key) {
     return { ok: false, reason: `InvalidSignature: the SAS key name '${skn}' is not configured.` };
