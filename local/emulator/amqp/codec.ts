@@ -128,7 +128,7 @@ function skipCompound(buf: Buffer, pos: number, width: 1 | 4, isMap: boolean, en
   if (depth >= MAX_NESTING_DEPTH) throw tooDeep(pos);
   const { count, contents, stop } = sizeAndCount(buf, pos, width, end);
   // Every element takes at least one byte (its constructor).
-  if (count > stop - contents) throw cannotHold(count, stop - contents, pos);
+  if (count > stop - contents) throw cannotHold(count, stop - contents, pos - 1);
   if (isMap && count % 2 !== 0) throw new AmqpFormatError(`map at ${pos} has an odd element count ${count}`);
   let cursor = contents;
   for (let i = 0; i < count; i++) cursor = skipValue(buf, cursor, stop, depth + 1);
@@ -148,7 +148,7 @@ function skipArray(buf: Buffer, pos: number, width: 1 | 4, end: number, depth: n
   if (elementWidth === 0) {
     // Elements of null, true, false, uint0, ulong0 and list0 take no bytes at all: a decoder
     // makes one value per count, so the count is held to the bytes that remain, as for others.
-    if (count > end - pos) throw cannotHold(count, end - pos, pos);
+    if (count > end - pos) throw cannotHold(count, end - pos, pos - 1);
   } else if (elementWidth > 0) {
     if (count * elementWidth !== stop - cursor)
       throw new AmqpFormatError(
@@ -156,7 +156,7 @@ function skipArray(buf: Buffer, pos: number, width: 1 | 4, end: number, depth: n
       );
     cursor = stop;
   } else {
-    if (count > stop - cursor) throw cannotHold(count, stop - cursor, pos);
+    if (count > stop - cursor) throw cannotHold(count, stop - cursor, pos - 1);
     for (let i = 0; i < count; i++) cursor = skipBody(buf, code, cursor, stop, depth + 1);
   }
   if (cursor !== stop) throw new AmqpFormatError(`the elements of the array at ${pos} do not fill its size`);
@@ -171,8 +171,10 @@ function within(position: number, end: number, at: number): number {
   return position;
 }
 
-function cannotHold(count: number, bytes: number, pos: number): AmqpFormatError {
-  return new AmqpFormatError(`count ${count} at ${pos} is more than the ${bytes} remaining bytes can hold`);
+function cannotHold(count: number, bytes: number, at: number): AmqpFormatError {
+  return new AmqpFormatError(
+    `the count ${count} of the value at ${at} is more than the ${bytes} bytes after it can hold`,
+  );
 }
 
 function tooDeep(pos: number): AmqpFormatError {

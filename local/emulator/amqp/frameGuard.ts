@@ -213,11 +213,11 @@ export class FrameGuard {
 
   /** Checks a whole frame's body: one performative a client sends, well formed. */
   private checkFrame(buf: Buffer, pos: number, size: number): void {
-    const bodyStart = pos + buf[pos + 4] * 4;
-    const end = pos + size;
-    if (bodyStart === end) return; // an empty frame: a heartbeat
+    const body = buf.subarray(pos + buf[pos + 4] * 4, pos + size);
+    if (body.length === 0) return; // an empty frame: a heartbeat
     try {
-      checkPerformative(buf, bodyStart, end, this.layer === 'sasl');
+      // Positions in messages count from the start of the frame body.
+      checkPerformative(body, 0, body.length, this.layer === 'sasl');
     } catch (error) {
       if (error instanceof AmqpFormatError) throw new ClientFault(FaultCondition.decodeError, error.message);
       if (error instanceof InvalidFieldError)

@@ -57,17 +57,16 @@ export function guardTransfers(connection: GuardedConnection, events: TransferEv
 
   connection.on_transfer = (frame: TransferFrame) => {
     let link: GuardedLink | undefined;
-    let decision: Decision;
+    let decision: Decision = { kind: 'pass' };
     try {
       link = connection.remote_channel_map[frame.channel]?.remote.handles[frame.performative.handle];
       // rhea itself refuses transfers on unknown or sending links and after a detach.
-      if (!link || !link.is_receiver() || !link.is_remote_open()) return rheaOnTransfer(frame);
-      decision = decide(link, frame);
+      if (link && link.is_receiver() && link.is_remote_open()) decision = decide(link, frame);
     } catch (error) {
       events.internalError(error);
       throw error;
     }
-    if (decision.kind === 'pass') return rheaOnTransfer(frame);
+    if (!link || decision.kind === 'pass') return rheaOnTransfer(frame);
     const ends = !frame.performative.more || decision.kind === 'discard';
     // rhea counts the transfer (and the delivery, if it starts one) but keeps it incomplete and empty.
     frame.payload = undefined;

@@ -25,6 +25,31 @@ export function performativeBytes(performative: unknown, payload?: Buffer): Buff
   return frames.write_frame(frames.amqp_frame(0, performative, payload)).subarray(8);
 }
 
+/**
+ * A transfer frame on channel 0: the first frame of a delivery carries its id, tag and format;
+ * later ones only `more` (and `aborted`).
+ */
+export function transferFrame(
+  handle: number,
+  payload: Buffer,
+  options: { deliveryId?: number; format?: number; more?: boolean; aborted?: boolean },
+): Buffer {
+  const first =
+    options.deliveryId === undefined
+      ? {}
+      : {
+          delivery_id: options.deliveryId,
+          delivery_tag: Buffer.from(String(options.deliveryId)),
+          message_format: options.format ?? 0,
+        };
+  return frame(
+    performativeBytes(
+      frames.transfer({ handle, ...first, more: options.more ?? false, aborted: options.aborted ?? false }),
+      payload,
+    ),
+  );
+}
+
 export interface ReceivedFrame {
   channel: number;
   /** rhea's performative object: fields by name (handle, error, state, ...), or undefined for a heartbeat. */
@@ -126,7 +151,8 @@ export class RawAmqp {
   async closeError(): Promise<{ condition: string; description: string } | undefined> {
     await this.waitForSocketClose();
     const close = this.received.find((f) => f.name === 'close');
-    return close?.performative?.error as { condition: string; description: string } | undefined;
+    const error = close?.performative?.error as { condition: string; description: string } | undefined;
+    return error && { condition: error.condition, description: error.description };
   }
 
   /** Attaches a link (role false: we send); returns its handle once the emulator answers the attach. */
@@ -176,30 +202,31 @@ export class RawAmqp {
   transfer(
     handle: number,
     payload: Buffer,
-    options: { format?: number; frameSize?: number; abortAfter?: number; deliveryId?: number } = {},
+    options: { format?: number; frameSize?: number; abortAfter?: number } = {},
   ): number {
-    const deliveryId = options.deliveryId ?? this.takeDeliveryId();
+    const deliveryId = this.takeDeliveryId();
     const pieceSize = options.frameSize ?? 60_000;
     const pieces = Math.max(1, Math.ceil(payload.length / pieceSize));
     for (let i = 0; i < pieces; i++) {
       const aborted = options.abortAfter !== undefined && i === options.abortAfter;
-      const first = i === 0;
-      this.sendPerformative(
-        frames.transfer({
-          handle,
-          ...(first && {
-            delivery_id: deliveryId,
-            delivery_tag: Buffer.from(String(deliveryId)),
-            message_format: options.format ?? 0,
-          }),
-          more: !aborted && i < pieces - 1,
+      const piece = payload.subarray(i * pieceSize, (i + 1) * pieceSize);
+      const more = !aborted && i < pieces - 1;
+      this.send(
+        transferFrame(handle, piece, {
+          more,
           aborted,
+          ...(i === 0 && { deliveryId, format: options.format }),
         }),
-        payload.subarray(i * pieceSize, (i + 1) * pieceSize),
       );
       if (aborted) break;
     }
     return deliveryId;
+  }
+
+  /** Writes, waiting while the socket's buffer is full (the emulator reads at its pace). */
+  async sendPaced(bytes: Buffer): Promise<void> {
+    if (this.socket.destroyed) return;
+    if (!this.socket.write(bytes)) await new Promise((resolve) => this.socket.once('drain', resolve));
   }
 
   /** The disposition that settles `deliveryId` (its state: accepted, or rejected with an error). */
