@@ -58,6 +58,9 @@ for (const code of [0x70, 0x71, 0x72, 0x73, 0x74]) FIXED_WIDTH[code] = 4;
 for (const code of [0x80, 0x81, 0x82, 0x83, 0x84]) FIXED_WIDTH[code] = 8;
 for (const code of [0x94, 0x98]) FIXED_WIDTH[code] = 16;
 
+/** The constructors of variable-width, compound and array values. */
+const SIZED_CODES = new Set([0xa0, 0xa1, 0xa3, 0xb0, 0xb1, 0xb3, 0xc0, 0xc1, 0xd0, 0xd1, 0xe0, 0xf0]);
+
 /** Descriptors are a ulong or a symbol; every other type is reserved (AMQP 1.0 part 1, 1.5). */
 const DESCRIPTOR_CODES = new Set([0x44, 0x53, 0x80, 0xa3, 0xb3]);
 
@@ -145,6 +148,9 @@ function skipArray(buf: Buffer, pos: number, width: 1 | 4, end: number, depth: n
   if (cursor >= stop) throw new AmqpFormatError(`array at ${pos} has no element constructor`);
   const code = buf[cursor++];
   const elementWidth = FIXED_WIDTH[code];
+  // Checked even for an empty array: a decoder looks the element type up before reading any.
+  if (elementWidth < 0 && !SIZED_CODES.has(code))
+    throw new AmqpFormatError(`unknown element constructor 0x${hex(code)} in the array at ${pos - 1}`);
   if (elementWidth === 0) {
     // Elements of null, true, false, uint0, ulong0 and list0 take no bytes at all: a decoder
     // makes one value per count, so the count is held to the bytes that remain, as for others.
