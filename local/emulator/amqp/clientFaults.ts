@@ -35,6 +35,7 @@ export class FaultHandler {
   private readonly emulatorErrors = new WeakSet<object>();
   private reading = false;
   private closed = false;
+  private disconnected = false;
 
   constructor(
     private readonly connection: GuardedConnection,
@@ -47,9 +48,14 @@ export class FaultHandler {
     connection.dispatch = (name: string, ...args: unknown[]) => {
       if ((name === 'error' || name === 'protocol_error') && this.reading && !this.isEmulators(args[0])) {
         const error = args[0] as Error;
-        this.close(new ClientFault(FaultCondition.illegalState, error?.message ?? String(error)));
+        this.close(
+          error instanceof ClientFault
+            ? error
+            : new ClientFault(FaultCondition.illegalState, error?.message ?? String(error)),
+        );
         return true;
       }
+      if (name === 'disconnected') this.disconnected = true;
       try {
         return dispatch(name, ...args);
       } catch (error) {
@@ -112,7 +118,12 @@ export class FaultHandler {
     socket.end();
     const abort = setTimeout(() => connection.abort_socket(socket), ABORT_AFTER_MS);
     abort.unref();
-    socket.once('close', () => clearTimeout(abort));
+    socket.once('close', () => {
+      clearTimeout(abort);
+      // rhea reports no disconnect for a connection closed at both ends, which is what a close
+      // before the client's open leaves: without this the emulator would keep its state forever.
+      if (!this.disconnected) connection.dispatch('disconnected', connection._context({}));
+    });
   }
 
   private isEmulators(error: unknown): boolean {

@@ -41,6 +41,10 @@ type Layer = 'protocol-header' | 'sasl' | 'amqp' | 'failed';
 export interface FrameSink {
   /** Whole, checked frames (and protocol headers) for rhea, in order. */
   frames(bytes: Buffer): void;
+  /** True once rhea has finished SASL and reads AMQP frames. */
+  saslDone(): boolean;
+  /** Calls `resume` once saslDone() (the input is held meanwhile). */
+  awaitSasl(resume: () => void): void;
   /** The client broke the framing or sent an undecodable frame: stop and close. */
   fault(fault: ClientFault, reply?: Buffer): void;
 }
@@ -53,6 +57,8 @@ export class FrameGuard {
   private filled = 0;
   /** Fewer than 8 bytes of a header that a chunk boundary cut. */
   private head: Buffer = EMPTY;
+  /** Input held from the AMQP header after SASL on, until rhea's SASL layer has its outcome. */
+  private held: Buffer[] | undefined;
 
   constructor(
     private readonly sink: FrameSink,
@@ -70,6 +76,10 @@ export class FrameGuard {
   }
 
   push(chunk: Buffer): void {
+    if (this.held) {
+      this.held.push(chunk);
+      return;
+    }
     try {
       this.consume(chunk);
     } catch (error) {
@@ -100,6 +110,10 @@ export class FrameGuard {
         if (this.head.length < FRAME_HEADER_SIZE) return;
         const head = this.head;
         this.head = EMPTY;
+        if (this.holdForSasl(head, 0)) {
+          this.held!.push(chunk.subarray(pos));
+          return;
+        }
         this.begin(head, 0);
       } else {
         pos = this.wholeUnits(chunk, pos);
@@ -125,6 +139,7 @@ export class FrameGuard {
       while (chunk.length - pos >= FRAME_HEADER_SIZE) {
         if (this.expectsProtocolHeader(chunk, pos)) {
           flush();
+          if (this.holdForSasl(chunk, pos)) return chunk.length;
           this.protocolHeader(chunk, pos);
           pos += PROTOCOL_HEADER_SIZE;
           continue;
@@ -159,6 +174,23 @@ export class FrameGuard {
     this.partial = Buffer.allocUnsafe(size);
     first.copy(this.partial, 0);
     this.filled = FRAME_HEADER_SIZE;
+  }
+
+  /**
+   * rhea decides the SASL outcome a microtask after sasl-init, and until then reads whatever
+   * follows as SASL frames: the AMQP header of a client that pipelines (AMQP 1.0 part 5, 5.3.2
+   * lets it) becomes a frame of 1.1 GB that rhea waits for forever. So the input from that header
+   * on is held until rhea is done with SASL (the socket is paused meanwhile).
+   */
+  private holdForSasl(buf: Buffer, pos: number): boolean {
+    if (this.layer !== 'sasl' || this.sink.saslDone()) return false;
+    this.held = [Buffer.from(buf.subarray(pos))];
+    this.sink.awaitSasl(() => {
+      const held = Buffer.concat(this.held ?? []);
+      this.held = undefined;
+      this.push(held);
+    });
+    return true;
   }
 
   private expectsProtocolHeader(buf: Buffer, pos: number): boolean {

@@ -4,10 +4,13 @@
 // what rhea throws while reading them is classified by FaultHandler. The max-frame-size the
 // emulator announces in its open is the one FrameGuard enforces.
 import { Logger } from '../logger';
-import { FaultHandler } from './clientFaults';
+import { ClientFault, FaultCondition, FaultHandler } from './clientFaults';
 import { FrameGuard, MAX_FRAME_SIZE } from './frameGuard';
-import { GuardedConnection } from './rheaTypes';
+import { GuardedConnection, saslState } from './rheaTypes';
 import { guardTransfers } from './transferGuard';
+
+/** A SASL exchange still undecided after this long is given up. */
+const SASL_DEADLINE_MS = 10_000;
 
 export function guardInput(rheaConnection: unknown, logger: Logger, id: string): void {
   const connection = rheaConnection as GuardedConnection;
@@ -21,6 +24,30 @@ export function guardInput(rheaConnection: unknown, logger: Logger, id: string):
     fault: (fault, reply) => {
       if (reply) connection.socket?.write(reply);
       faults.close(fault);
+    },
+    saslDone: () => saslState(connection) === 'done',
+    awaitSasl: (resume) => {
+      connection.socket?.pause();
+      const deadline = Date.now() + SASL_DEADLINE_MS;
+      const check = () => {
+        const state = saslState(connection);
+        if (faults.isClosed) return;
+        if (state === 'done') {
+          connection.socket?.resume();
+          resume();
+        } else if (state === 'failed' || Date.now() > deadline) {
+          faults.close(
+            new ClientFault(
+              FaultCondition.illegalState,
+              'AMQP frames after a SASL exchange that did not succeed',
+            ),
+          );
+        } else {
+          setTimeout(check, 5).unref();
+        }
+      };
+      // The outcome of ANONYMOUS is decided a microtask from now.
+      setImmediate(check);
     },
   });
   connection.input = (chunk: Buffer) => frames.push(chunk);

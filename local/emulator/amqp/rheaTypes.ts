@@ -71,21 +71,57 @@ export interface TransferFrame {
   payload?: Buffer;
 }
 
+/** A disposition frame as rhea's frame reader hands it to Connection.on_disposition. */
+export interface DispositionFrame {
+  channel: number;
+  /** role true: the client, as receiver, settles deliveries the emulator sent. */
+  performative: { role: boolean; first: number; last?: number };
+}
+
 /** The connection as the guards reach into it: per-instance overrides of prototype methods. */
 export interface GuardedConnection {
   input(buffer: Buffer): void;
   on_transfer(frame: TransferFrame): void;
+  on_disposition(frame: DispositionFrame): void;
   dispatch(name: string, ...args: unknown[]): boolean;
   output(): void;
   open(): void;
   close(error?: { condition: string; description: string }): void;
   _process(): void;
   abort_socket(socket: unknown): void;
-  socket?: { write(bytes: Buffer): void; end(): void; once(event: 'close', listener: () => void): void };
+  socket?: {
+    write(bytes: Buffer): void;
+    end(): void;
+    pause(): void;
+    resume(): void;
+    once(event: 'close', listener: () => void): void;
+  };
+  /** rhea's SASL layer: a SelectiveServer (plain or SASL) whose `selected` is a SaslServer, or a SaslServer. */
+  sasl_transport?: SaslLayer & { selected?: SaslLayer };
   state: { initialised: boolean; local_open: boolean };
   local: { open: { max_frame_size?: number } };
   remote_channel_map: Record<
     number,
-    { remote: { handles: Record<number, GuardedLink | undefined> } } | undefined
+    | {
+        remote: { handles: Record<number, GuardedLink | undefined> };
+        /** The emulator's deliveries on the session: those below next_pending_delivery have been sent. */
+        outgoing: { next_pending_delivery: number };
+      }
+    | undefined
   >;
+  _context(context: object): object;
+}
+
+interface SaslLayer {
+  transport?: { read_complete: boolean };
+  /** The outcome code sent: 0 is ok. */
+  outcome?: number;
+}
+
+/** Where rhea's SASL exchange stands on a server connection ('done' also when there is none). */
+export function saslState(connection: GuardedConnection): 'done' | 'pending' | 'failed' {
+  const layer = connection.sasl_transport;
+  const server = layer?.selected ?? layer;
+  if (!server?.transport || server.transport.read_complete) return 'done';
+  return server.outcome !== undefined && server.outcome !== 0 ? 'failed' : 'pending';
 }

@@ -14,14 +14,25 @@
 //   src/ReceivingAmqpLink.cs, OnProcessTransfer);
 // - a format-0 message is checked whole (messageFormat.ts) before rhea decodes it; a malformed one
 //   is rejected with amqp:decode-error, and the link carries on.
+// - a disposition covers at most 65,536 deliveries, and only deliveries the emulator has sent.
 // Every refused delivery is still counted as rhea counts transfers and deliveries, so the session
 // and the link stay in step with the client, and its credit is given back.
 import { AmqpFormatError } from './codec';
 import { readMessage } from './messageFormat';
-import { GuardedConnection, GuardedLink, IncomingDelivery, TransferFrame } from './rheaTypes';
+import { ClientFault, FaultCondition } from './clientFaults';
+import {
+  DispositionFrame,
+  GuardedConnection,
+  GuardedLink,
+  IncomingDelivery,
+  TransferFrame,
+} from './rheaTypes';
 
 /** The size limit for links that announce none ($cbs, $management): the emulator's message limit. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
+
+/** Far more deliveries than a session holds unsettled (rhea's buffer is 2048). */
+const MAX_DISPOSITION_RANGE = 65536;
 
 export const LinkCondition = {
   messageSizeExceeded: 'amqp:link:message-size-exceeded',
@@ -84,6 +95,25 @@ export function guardTransfers(connection: GuardedConnection, events: TransferEv
     inProgress.delete(link);
     finishUndelivered(link, delivery);
     if (link.is_open()) link.add_credit(1);
+  };
+
+  const rheaOnDisposition = connection.on_disposition.bind(connection);
+  connection.on_disposition = (frame: DispositionFrame) => {
+    const { role, first } = frame.performative;
+    const last = frame.performative.last ?? first;
+    // rhea visits every id in the range, and drops a delivery settled before it was sent, after
+    // which nothing more is sent on that session ("Next pending delivery not found").
+    if (last - first >= MAX_DISPOSITION_RANGE) {
+      throw new ClientFault(FaultCondition.invalidField, `a disposition of deliveries ${first} to ${last}`);
+    }
+    const sent = connection.remote_channel_map[frame.channel]?.outgoing.next_pending_delivery;
+    if (role && sent !== undefined && last >= sent) {
+      throw new ClientFault(
+        FaultCondition.illegalState,
+        `a disposition for delivery ${last}, which the emulator has not sent (it has sent ${sent})`,
+      );
+    }
+    return rheaOnDisposition(frame);
   };
 
   function decide(link: GuardedLink, frame: TransferFrame): Decision {

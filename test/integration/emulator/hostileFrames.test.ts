@@ -6,6 +6,7 @@
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from '@azure/event-hubs';
 import net from 'node:net';
 import { message as rheaMessage } from 'rhea';
+import frames from 'rhea/lib/frames.js';
 import {
   array32,
   batch,
@@ -21,8 +22,15 @@ import {
   timestamp,
 } from './amqpBytes';
 import { EmulatorProcess } from './emulatorProcess';
-import { startTestEmulator, tempDir } from './helpers';
-import { AMQP_HEADER, frame, RawAmqp, SASL_HEADER, transferFrame } from './rawAmqp';
+import { defaultNamespace } from '../../../local/emulator/config';
+import { ProducerRegistry } from '../../../local/emulator/idempotence';
+import { createLogger } from '../../../local/emulator/logger';
+import { OwnershipRegistry } from '../../../local/emulator/ownership';
+import { DEFAULT_SAS_KEY } from '../../../local/emulator/sas';
+import { AmqpServer } from '../../../local/emulator/server';
+import { EventStore } from '../../../local/emulator/store/eventStore';
+import { startTestEmulator, tempDir, waitFor } from './helpers';
+import { AMQP_HEADER, frame, performativeBytes, RawAmqp, SASL_HEADER, transferFrame } from './rawAmqp';
 
 const BATCH_FORMAT = 0x80013700;
 const MB = 1024 * 1024;
@@ -279,6 +287,42 @@ describe('hostile frames on the AMQP port', () => {
     expectWarning('Invalid handle 42');
   });
 
+  test('a client that pipelines SASL and AMQP frames is answered (rhea alone waits for a 1 GB frame)', async () => {
+    const raw = await RawAmqp.connect(emulator.amqpPort, { open: false });
+    raw.send(
+      Buffer.concat([
+        SASL_HEADER,
+        frame(performativeBytes(frames.sasl_init({ mechanism: 'ANONYMOUS' })), { type: 1 }),
+        AMQP_HEADER,
+        frame(performativeBytes(frames.open({ container_id: 'pipelined', hostname: '127.0.0.1' }))),
+        frame(
+          performativeBytes(frames.begin({ next_outgoing_id: 0, incoming_window: 10, outgoing_window: 10 })),
+        ),
+      ]),
+    );
+    await raw.waitForFrame((f) => f.name === 'begin', 'the begin reply');
+    raw.close();
+  });
+
+  test('a disposition over 4 billion deliveries is refused at once, not looped over', async () => {
+    const raw = await RawAmqp.connect(emulator.amqpPort);
+    raw.sendPerformative(frames.disposition({ role: false, first: 0, last: 0xfffffffe, settled: true }));
+    expect(await raw.closeError()).toEqual({
+      condition: 'amqp:invalid-field',
+      description: 'a disposition of deliveries 0 to 4294967294',
+    });
+    await emulator.stillServes();
+  });
+
+  test('settling a delivery the emulator has not sent is refused (rhea would stop sending on the session)', async () => {
+    const raw = await RawAmqp.connect(emulator.amqpPort);
+    raw.sendPerformative(frames.disposition({ role: true, first: 0, last: 5, settled: true }));
+    expect(await raw.closeError()).toEqual({
+      condition: 'amqp:illegal-state',
+      description: 'a disposition for delivery 5, which the emulator has not sent (it has sent 0)',
+    });
+  });
+
   test('after all of the above the emulator serves SDK clients and logged no error', async () => {
     await emulator.stillServes('0');
     expect(emulator.errorLines()).toEqual([]);
@@ -309,6 +353,39 @@ describe('link credit', () => {
     } finally {
       await persistent.stop();
       dir.remove();
+    }
+  });
+});
+
+describe('connection state', () => {
+  test('a connection closed for a fault before the client’s open leaves nothing behind', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('warn', (line) => lines.push(line));
+    const namespace = defaultNamespace();
+    const store = await EventStore.open(
+      namespace,
+      { retentionMs: 3_600_000, retentionBytes: 1 << 20, now: Date.now },
+      undefined,
+      logger,
+    );
+    const server = new AmqpServer({
+      namespace,
+      store,
+      ownership: new OwnershipRegistry(),
+      producers: new ProducerRegistry(),
+      sasKeys: [DEFAULT_SAS_KEY],
+      logger,
+    });
+    // The server's live connections (private: nothing else shows them).
+    const clients = (server as unknown as { clients: Set<unknown> }).clients;
+    try {
+      const raw = await RawAmqp.connect(await server.listenPlain('127.0.0.1', 0), { open: false });
+      raw.send(Buffer.concat([AMQP_HEADER, frame(array32(3, 0x40))]));
+      expect((await raw.closeError())?.condition).toBe('amqp:invalid-field');
+      await waitFor(() => clients.size === 0, 'the connection to be forgotten');
+    } finally {
+      await server.close();
+      await store.close();
     }
   });
 });
