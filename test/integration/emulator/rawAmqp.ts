@@ -286,6 +286,11 @@ export class RawAmqp {
     return link.handle;
   }
 
+  /** Ends our side of the connection (the emulator then closes its side). */
+  end(): void {
+    this.socket.end();
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -293,7 +298,8 @@ export class RawAmqp {
   private onData(chunk: Buffer): void {
     this.buffered = Buffer.concat([this.buffered, chunk]);
     for (;;) {
-      if (!this.headerSeen) {
+      // A protocol header: the first, or the AMQP one after SASL.
+      if (!this.headerSeen || this.buffered.subarray(0, 4).toString('latin1') === 'AMQP') {
         if (this.buffered.length < 8) break;
         this.headerSeen = true;
         this.buffered = this.buffered.subarray(8);
