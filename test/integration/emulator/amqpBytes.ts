@@ -1,5 +1,7 @@
 // Hand-written AMQP 1.0 encodings for tests that need bytes no encoder produces: sections out of
 // order, forged annotations, counts the bytes cannot hold, deep nesting.
+import { SectionCode as Section } from '../../../local/emulator/amqp/codec';
+
 export const nul = () => Buffer.from([0x40]);
 export const bool = (value: boolean) => Buffer.from([value ? 0x41 : 0x42]);
 
@@ -71,17 +73,7 @@ export function describedChain(depth: number): Buffer {
 
 /** A message section: described(code, value). */
 export const section = described;
-export const Section = {
-  header: 0x70,
-  deliveryAnnotations: 0x71,
-  messageAnnotations: 0x72,
-  properties: 0x73,
-  applicationProperties: 0x74,
-  data: 0x75,
-  amqpSequence: 0x76,
-  amqpValue: 0x77,
-  footer: 0x78,
-} as const;
+export { Section };
 
 /** A batch (format 0x80013700) of encoded events, with an optional partition key on the envelope. */
 export function batch(events: Buffer[], partitionKey?: string): Buffer {

@@ -11,8 +11,15 @@ import terminus from 'rhea/lib/terminus.js';
 import { batch, bin, list, map, Section, section, str, sym } from './amqpBytes';
 import { EmulatorProcess } from './emulatorProcess';
 import { checkProperty, FUZZ_SCALE, Mutation, mutate, mutations, position } from './fuzzing';
-import { AMQP_HEADER, frame, performativeBytes, RawAmqp, SASL_HEADER, transferFrame } from './rawAmqp';
-import { sasToken } from './rawClient';
+import {
+  AMQP_HEADER,
+  frame,
+  performativeBytes,
+  putTokenMessage,
+  RawAmqp,
+  SASL_HEADER,
+  transferFrame,
+} from './rawAmqp';
 
 const RUNS = 150;
 const MEMORY_BOUND_MB = 400;
@@ -50,16 +57,7 @@ function attach(name: string, handle: number, role: 'sender' | 'receiver', addre
 /** The frames of a session a well-behaved client could send, one Buffer per frame. */
 function session(endpoint: string, partitionId: string, sasl: boolean): Buffer[] {
   const audience = `${endpoint}/events`;
-  const putToken = rheaMessage.encode({
-    message_id: 'put-1',
-    reply_to: 'cbs-in',
-    body: sasToken(audience),
-    application_properties: {
-      operation: 'put-token',
-      name: audience,
-      type: 'servicebus.windows.net:sastoken',
-    },
-  });
+  const putToken = putTokenMessage(audience, 'cbs-in');
   const event = Buffer.concat([
     section(Section.messageAnnotations, map([sym('x-opt-partition-key'), str('k')])),
     section(Section.properties, list([str('id-1')])),

@@ -50,6 +50,20 @@ export function transferFrame(
   );
 }
 
+/** A $cbs put-token request for `audience`, signed with the emulator's default key. */
+export function putTokenMessage(audience: string, replyTo: string): Buffer {
+  return rheaMessage.encode({
+    message_id: 'put-1',
+    reply_to: replyTo,
+    body: sasToken(audience),
+    application_properties: {
+      operation: 'put-token',
+      name: audience,
+      type: 'servicebus.windows.net:sastoken',
+    },
+  });
+}
+
 export interface ReceivedFrame {
   channel: number;
   /** rhea's performative object: fields by name (handle, error, state, ...), or undefined for a heartbeat. */
@@ -261,19 +275,7 @@ export class RawAmqp {
       (f) => f.name === 'flow' && f.performative?.handle === cbsOut.handle,
       'credit on $cbs',
     );
-    this.transfer(
-      cbsOut.handle,
-      rheaMessage.encode({
-        message_id: 'put-1',
-        reply_to: 'cbs-in',
-        body: sasToken(audience),
-        application_properties: {
-          operation: 'put-token',
-          name: audience,
-          type: 'servicebus.windows.net:sastoken',
-        },
-      }),
-    );
+    this.transfer(cbsOut.handle, putTokenMessage(audience, 'cbs-in'));
     await this.waitForFrame(
       (f) => f.name === 'transfer' && f.performative?.handle !== undefined,
       'the put-token reply',
