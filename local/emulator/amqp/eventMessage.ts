@@ -94,7 +94,7 @@ function parseEvent(encoded: Buffer, batchPartitionKey: string | undefined, inBa
   for (const section of readMessage(encoded)) {
     if (section.code === HEADER) {
       header = encoded.subarray(section.start, section.end);
-    } else if (section.code === MESSAGE_ANNOTATIONS && encoded[section.valueStart] !== NULL) {
+    } else if (section.code === MESSAGE_ANNOTATIONS) {
       userAnnotations = [];
       for (const entry of readMapEntries(encoded, section.valueStart)) {
         if (entry.key === Annotation.partitionKey) {
@@ -131,7 +131,6 @@ function parseEvent(encoded: Buffer, batchPartitionKey: string | undefined, inBa
 
 /** The x-opt-partition-key of a message-annotations map, if it has one. */
 function partitionKeyOf(buf: Buffer, mapStart: number): string | undefined {
-  if (buf[mapStart] === NULL) return undefined;
   for (const entry of readMapEntries(buf, mapStart)) {
     if (entry.key === Annotation.partitionKey) return annotationKey(buf, entry.valueStart);
   }

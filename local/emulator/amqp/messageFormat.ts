@@ -31,9 +31,11 @@ const NAME: Record<number, string> = {
   [SectionCode.footer]: 'footer',
 };
 
-// The type each section's value must have (null stands for an empty section).
+// The type each section's value must have. A null list section is read as an empty one; a null
+// map section is refused, though AMQP allows it: rhea's message decoder, the JS SDK's included,
+// throws on it (rhea-upstream-report.md 11), and the event would reach every consumer.
 const LIST = [0x40, 0x45, 0xc0, 0xd0];
-const MAP = [0x40, 0xc1, 0xd1];
+const MAP = [0xc1, 0xd1];
 const VALUE_TYPES: Record<number, number[] | undefined> = {
   [SectionCode.header]: LIST,
   [SectionCode.deliveryAnnotations]: MAP,

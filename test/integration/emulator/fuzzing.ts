@@ -20,7 +20,10 @@ export async function checkProperty<T>(
     `fuzz ${name}: ${details.numRuns} runs tried, seed ${details.seed}${details.failed ? ' FAILED' : ''}`,
   );
   if (details.failed)
-    throw new Error(fc.defaultReportMessage(details) ?? `${name} failed (seed ${details.seed})`);
+    throw new Error(
+      `${fc.defaultReportMessage(details) ?? `${name} failed (seed ${details.seed})`}\n` +
+        `Error: ${String((details.errorInstance as Error)?.stack ?? details.errorInstance)}`,
+    );
 }
 
 // --- AMQP values, encoded ------------------------------------------------------------------------
