@@ -38,12 +38,15 @@ export const AMQP_PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, PROTOCO
 
 type Layer = 'protocol-header' | 'sasl' | 'amqp' | 'failed';
 
+/** 'not-started': no sasl-init yet; 'pending': rhea is deciding the outcome. */
+export type SaslState = 'done' | 'pending' | 'failed' | 'not-started';
+
 export interface FrameSink {
   /** Whole, checked frames (and protocol headers) for rhea, in order. */
   frames(bytes: Buffer): void;
-  /** True once rhea has finished SASL and reads AMQP frames. */
-  saslDone(): boolean;
-  /** Calls `resume` once saslDone() (the input is held meanwhile). */
+  /** Where rhea's SASL exchange stands: 'done' once it reads AMQP frames. */
+  saslState(): SaslState;
+  /** Calls `resume` once the state is 'done' (the input is held meanwhile). */
   awaitSasl(resume: () => void): void;
   /** The client broke the framing or sent an undecodable frame: stop and close. */
   fault(fault: ClientFault, reply?: Buffer): void;
@@ -183,7 +186,15 @@ export class FrameGuard {
    * on is held until rhea is done with SASL (the socket is paused meanwhile).
    */
   private holdForSasl(buf: Buffer, pos: number): boolean {
-    if (this.layer !== 'sasl' || this.sink.saslDone()) return false;
+    if (this.layer !== 'sasl') return false;
+    const state = this.sink.saslState();
+    if (state === 'done') return false;
+    if (state !== 'pending') {
+      throw new ClientFault(
+        FaultCondition.illegalState,
+        `the AMQP protocol header came ${state === 'failed' ? 'after a failed SASL exchange' : 'before sasl-init'}`,
+      );
+    }
     this.held = [Buffer.from(buf.subarray(pos))];
     this.sink.awaitSasl(() => {
       const held = Buffer.concat(this.held ?? []);

@@ -25,7 +25,7 @@ export function guardInput(rheaConnection: unknown, logger: Logger, id: string):
       if (reply) connection.socket?.write(reply);
       faults.close(fault);
     },
-    saslDone: () => saslState(connection) === 'done',
+    saslState: () => saslState(connection),
     awaitSasl: (resume) => {
       connection.socket?.pause();
       const deadline = Date.now() + SASL_DEADLINE_MS;

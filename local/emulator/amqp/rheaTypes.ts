@@ -116,12 +116,15 @@ interface SaslLayer {
   transport?: { read_complete: boolean };
   /** The outcome code sent: 0 is ok. */
   outcome?: number;
+  /** Set by a sasl-init naming a mechanism the server offers. */
+  mechanism?: unknown;
 }
 
 /** Where rhea's SASL exchange stands on a server connection ('done' also when there is none). */
-export function saslState(connection: GuardedConnection): 'done' | 'pending' | 'failed' {
+export function saslState(connection: GuardedConnection): 'done' | 'pending' | 'failed' | 'not-started' {
   const layer = connection.sasl_transport;
   const server = layer?.selected ?? layer;
   if (!server?.transport || server.transport.read_complete) return 'done';
-  return server.outcome !== undefined && server.outcome !== 0 ? 'failed' : 'pending';
+  if (server.outcome !== undefined) return server.outcome === 0 ? 'pending' : 'failed';
+  return server.mechanism === undefined ? 'not-started' : 'pending';
 }

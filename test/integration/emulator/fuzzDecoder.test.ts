@@ -237,7 +237,7 @@ describe('AMQP decoding, property-based', () => {
     const frameGuard = new FrameGuard({
       frames: (bytes) => passed.push(Buffer.from(bytes)),
       fault: (error) => (fault = error),
-      saslDone: () => true,
+      saslState: () => 'done',
       awaitSasl: (resume) => resume(),
     });
     let start = 0;

@@ -304,6 +304,13 @@ describe('hostile frames on the AMQP port', () => {
     raw.close();
   });
 
+  test('an AMQP header in place of sasl-init is refused, not waited on', async () => {
+    const raw = await RawAmqp.connect(emulator.amqpPort, { open: false });
+    raw.send(Buffer.concat([SASL_HEADER, AMQP_HEADER]));
+    await raw.waitForSocketClose();
+    expectWarning('the AMQP protocol header came before sasl-init');
+  });
+
   test('a disposition over 4 billion deliveries is refused at once, not looped over', async () => {
     const raw = await RawAmqp.connect(emulator.amqpPort);
     raw.sendPerformative(frames.disposition({ role: false, first: 0, last: 0xfffffffe, settled: true }));
