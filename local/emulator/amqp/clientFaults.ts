@@ -118,7 +118,7 @@ export class FaultHandler {
     socket.end();
     const abort = setTimeout(() => connection.abort_socket(socket), ABORT_AFTER_MS);
     abort.unref();
-    socket.once('close', () => {
+    socket.once?.('close', () => {
       clearTimeout(abort);
       // rhea reports no disconnect for a connection closed at both ends, which is what a close
       // before the client's open leaves: without this the emulator would keep its state forever.

@@ -27,13 +27,13 @@ export function guardInput(rheaConnection: unknown, logger: Logger, id: string):
     },
     saslState: () => saslState(connection),
     awaitSasl: (resume) => {
-      connection.socket?.pause();
+      connection.socket?.pause?.();
       const deadline = Date.now() + SASL_DEADLINE_MS;
       const check = () => {
         const state = saslState(connection);
         if (faults.isClosed) return;
         if (state === 'done') {
-          connection.socket?.resume();
+          connection.socket?.resume?.();
           resume();
         } else if (state === 'failed' || Date.now() > deadline) {
           faults.close(

@@ -89,12 +89,13 @@ export interface GuardedConnection {
   close(error?: { condition: string; description: string }): void;
   _process(): void;
   abort_socket(socket: unknown): void;
+  /** A net or TLS socket; other transports (rhea's WebSocket wrapper) may lack all but write and end. */
   socket?: {
     write(bytes: Buffer): void;
     end(): void;
-    pause(): void;
-    resume(): void;
-    once(event: 'close', listener: () => void): void;
+    pause?(): void;
+    resume?(): void;
+    once?(event: 'close', listener: () => void): void;
   };
   /** rhea's SASL layer: a SelectiveServer (plain or SASL) whose `selected` is a SaslServer, or a SaslServer. */
   sasl_transport?: SaslLayer & { selected?: SaslLayer };
