@@ -1,5 +1,11 @@
 // Shared Access Signature validation, as Event Hubs does it: the signature is
 // base64(HMAC-SHA256(key, urlencode(resource) + "\n" + expiry)) with the key used as UTF-8 text.
+// Parsing is strict, as the SDKs' own parser (azure-sdk-for-net, Azure.Messaging.EventHubs.Shared
+// src/Authorization/SharedAccessSignature.cs, ParseSignature) is: every field has a value, the
+// resource is not empty, the expiry is an integer (long.TryParse, NumberStyles.Integer, so not
+// "1e15" or "0x7fffffff"). The signature must be exactly the canonical base64 of the 32-byte MAC:
+// Node's base64 decoder skips characters it does not know and stops at padding, which would let
+// junk after a valid signature pass.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { entityPath } from './addresses';
 
@@ -22,31 +28,41 @@ export function validateSasToken(token: string, keys: SasKey[], nowMs = Date.now
   const fields = new Map<string, string>();
   for (const pair of token.slice(prefix.length).split('&')) {
     const eq = pair.indexOf('=');
-    if (eq > 0) fields.set(pair.slice(0, eq), pair.slice(eq + 1));
+    const name = pair.slice(0, eq);
+    // Token material is never echoed back: names only, and only the known ones.
+    const shown = KNOWN_FIELDS.has(name) ? `'${name}'` : 'a field';
+    if (eq <= 0) return malformed('every field needs a name and a value');
+    if (eq === pair.length - 1) return malformed(`${shown} has no value`);
+    if (fields.has(name)) return malformed(`${shown} appears twice`);
+    fields.set(name, pair.slice(eq + 1));
   }
-  const sr = fields.get('sr');
-  const sig = fields.get('sig');
-  const se = fields.get('se');
-  const skn = fields.get('skn');
+  const [sr, sig, se, skn] = [...KNOWN_FIELDS].map((name) => decodeField(fields.get(name)));
   if (sr === undefined || sig === undefined || se === undefined || skn === undefined) {
-    return { ok: false, reason: 'The token is malformed: sr, sig, se and skn are required.' };
+    return malformed('sr, sig, se and skn are required, each URL-encoded once');
   }
-  const keyName = safeDecode(skn);
-  const key = keys.find((candidate) => candidate.name === keyName);
+  const key = keys.find((candidate) => candidate.name === skn);
   if (!key) {
-    return { ok: false, reason: `InvalidSignature: the SAS key name '${keyName}' is not configured.` };
+    return { ok: false, reason: `InvalidSignature: the SAS key name '${skn}' is not configured.` };
   }
-  const expected = createHmac('sha256', key.key).update(`${sr}\n${se}`).digest();
-  const given = Buffer.from(safeDecode(sig), 'base64');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  const expected = createHmac('sha256', key.key)
+    .update(`${fields.get('sr')}\n${fields.get('se')}`)
+    .digest();
+  const given = Buffer.from(sig, 'base64');
+  if (
+    given.toString('base64') !== sig ||
+    given.length !== expected.length ||
+    !timingSafeEqual(given, expected)
+  ) {
     return {
       ok: false,
-      reason: `InvalidSignature: The token has an invalid signature (key '${keyName}' does not match).`,
+      reason: `InvalidSignature: The token has an invalid signature (key '${skn}' does not match).`,
     };
   }
-  const expirySeconds = Number(se);
-  if (!Number.isFinite(expirySeconds)) return { ok: false, reason: 'The token has an invalid expiry (se).' };
-  const expiresAtMs = expirySeconds * 1000;
+  // Whole seconds since the epoch, within the range of a Date.
+  if (!/^[0-9]{1,13}$/.test(se) || Number(se) > MAX_EXPIRY_SECONDS) {
+    return malformed('the expiry (se) is not a whole number of seconds since 1970');
+  }
+  const expiresAtMs = Number(se) * 1000;
   if (expiresAtMs <= nowMs) {
     return {
       ok: false,
@@ -55,7 +71,7 @@ export function validateSasToken(token: string, keys: SasKey[], nowMs = Date.now
         `Current time: '${new Date(nowMs).toISOString()}'.`,
     };
   }
-  return { ok: true, keyName, resourcePath: resourcePath(safeDecode(sr)), expiresAtMs };
+  return { ok: true, keyName: skn, resourcePath: resourcePath(sr), expiresAtMs };
 }
 
 /** The entity path of an audience or resource URI, lower-cased (names are case-insensitive). */
@@ -68,10 +84,19 @@ export function pathCovers(scope: string, target: string): boolean {
   return scope === '' || target === scope || target.startsWith(scope + '/');
 }
 
-function safeDecode(value: string): string {
+const KNOWN_FIELDS = new Set(['sr', 'sig', 'se', 'skn']);
+const MAX_EXPIRY_SECONDS = 8_640_000_000_000; // the last second a Date can hold
+
+function malformed(detail: string): SasResult {
+  return { ok: false, reason: `The token is malformed: ${detail}.` };
+}
+
+/** A field's value URL-decoded; undefined if absent or not valid percent-encoding. */
+function decodeField(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
   try {
     return decodeURIComponent(value);
   } catch {
-    return value;
+    return undefined;
   }
 }

@@ -2,6 +2,8 @@
 import net, { Socket } from 'node:net';
 import tls from 'node:tls';
 import { ConnectionOptions, Container, create_container } from 'rhea';
+import { MAX_FRAME_SIZE } from './amqp/frameGuard';
+import { guardInput } from './amqp/inputGuard';
 import { ServerConnection } from './amqp/rheaTypes';
 import { completeFrames } from './amqp/completeFrames';
 import { speedUpOutput } from './amqp/transferWriter';
@@ -11,11 +13,11 @@ import { offerSaslMechanisms } from './sasl';
 
 /**
  * Frame and channel limits of the OPEN, with Microsoft.Azure.Amqp's defaults (Azure/azure-amqp,
- * src/AmqpConstants.cs: DefaultMaxFrameSize 64 KB, DefaultMaxConcurrentChannels 8 K), always sent:
- * pyamqp compares max-frame-size without applying the AMQP default (azure-sdk-for-python,
- * azure-eventhub/azure/eventhub/_pyamqp/_connection.py, _incoming_open: `frame[2] < 512`).
+ * src/AmqpConstants.cs: DefaultMaxFrameSize 64 KB, see frameGuard.ts; DefaultMaxConcurrentChannels
+ * 8 K), always sent: pyamqp compares max-frame-size without applying the AMQP default
+ * (azure-sdk-for-python, azure-eventhub/azure/eventhub/_pyamqp/_connection.py, _incoming_open:
+ * `frame[2] < 512`).
  */
-export const MAX_FRAME_SIZE = 64 * 1024;
 export const CHANNEL_MAX = 8 * 1024 - 1;
 
 const CONNECTION_OPTIONS = {
@@ -82,6 +84,7 @@ export class AmqpServer {
       CONNECTION_OPTIONS as unknown as ConnectionOptions,
     ) as ServerConnection;
     const client = new ClientConnection(connection, this.context, (ended) => this.clients.delete(ended));
+    guardInput(connection, this.context.logger, client.id);
     this.clients.add(client);
     connection.accept(socket);
     completeFrames(connection);

@@ -41,61 +41,161 @@ export interface Section {
   end: number;
 }
 
-/** Returns the position just after the encoded value that starts at `pos`. */
-export function skipValue(buf: Buffer, pos: number): number {
-  if (pos >= buf.length) throw new AmqpFormatError(`truncated value at ${pos}`);
-  const code = buf[pos];
-  if (code === 0x00) return skipValue(buf, skipValue(buf, pos + 1));
-  let end: number;
-  switch (code >> 4) {
-    case 0x4:
-      end = pos + 1;
-      break;
-    case 0x5:
-      end = pos + 2;
-      break;
-    case 0x6:
-      end = pos + 3;
-      break;
-    case 0x7:
-      end = pos + 5;
-      break;
-    case 0x8:
-      end = pos + 9;
-      break;
-    case 0x9:
-      end = pos + 17;
-      break;
-    case 0xa:
-    case 0xc:
-    case 0xe:
-      need(buf, pos + 2);
-      end = pos + 2 + buf[pos + 1];
-      break;
-    case 0xb:
-    case 0xd:
-    case 0xf:
-      need(buf, pos + 5);
-      end = pos + 5 + buf.readUInt32BE(pos + 1);
-      break;
+/**
+ * Lists, maps, arrays and described values nested deeper than this are refused. Decoders that
+ * recurse per level (rhea's does) overflow the stack on a few hundred thousand levels; real
+ * messages and performatives nest a handful.
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+// Width in bytes of the value after each fixed-width constructor (AMQP 1.0 part 1, 1.6); -1 for
+// the other constructors, which are handled by code in skipBody.
+const FIXED_WIDTH = new Int8Array(256).fill(-1);
+for (const code of [0x40, 0x41, 0x42, 0x43, 0x44, 0x45]) FIXED_WIDTH[code] = 0;
+for (const code of [0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56]) FIXED_WIDTH[code] = 1;
+for (const code of [0x60, 0x61]) FIXED_WIDTH[code] = 2;
+for (const code of [0x70, 0x71, 0x72, 0x73, 0x74]) FIXED_WIDTH[code] = 4;
+for (const code of [0x80, 0x81, 0x82, 0x83, 0x84]) FIXED_WIDTH[code] = 8;
+for (const code of [0x94, 0x98]) FIXED_WIDTH[code] = 16;
+
+/** The constructors of variable-width, compound and array values. */
+const SIZED_CODES = new Set([0xa0, 0xa1, 0xa3, 0xb0, 0xb1, 0xb3, 0xc0, 0xc1, 0xd0, 0xd1, 0xe0, 0xf0]);
+
+/** Descriptors are a ulong or a symbol; every other type is reserved (AMQP 1.0 part 1, 1.5). */
+const DESCRIPTOR_CODES = new Set([0x44, 0x53, 0x80, 0xa3, 0xb3]);
+
+/**
+ * Returns the position just after the encoded value that starts at `pos`, having checked all of
+ * it against `end` (default: the end of `buf`): every constructor is one AMQP defines, every size
+ * and count fits the bytes that follow, the contents of a list, map or array fill exactly its
+ * size, and nesting stays within MAX_NESTING_DEPTH. Throws AmqpFormatError otherwise, so a value
+ * that passes can be handed to any decoder without it reading past the end, looping on counts
+ * the bytes cannot hold, or recursing without bound.
+ */
+export function skipValue(buf: Buffer, pos: number, end = buf.length, depth = 0): number {
+  if (pos >= end) throw new AmqpFormatError(`truncated value at ${pos}`);
+  if (buf[pos] !== 0x00) return skipBody(buf, buf[pos], pos + 1, end, depth);
+  if (depth >= MAX_NESTING_DEPTH) throw tooDeep(pos);
+  return skipValue(buf, skipDescriptor(buf, pos + 1, end), end, depth + 1);
+}
+
+function skipDescriptor(buf: Buffer, pos: number, end: number): number {
+  if (pos >= end) throw new AmqpFormatError(`truncated descriptor at ${pos}`);
+  if (!DESCRIPTOR_CODES.has(buf[pos]))
+    throw new AmqpFormatError(`a descriptor must be a ulong or a symbol, found 0x${hex(buf[pos])} at ${pos}`);
+  return skipBody(buf, buf[pos], pos + 1, end, 0);
+}
+
+/** The end of a value of type `code` whose bytes (after the constructor) start at `pos`. */
+function skipBody(buf: Buffer, code: number, pos: number, end: number, depth: number): number {
+  const width = FIXED_WIDTH[code];
+  if (width >= 0) return within(pos + width, end, pos);
+  switch (code) {
+    case 0xa0:
+    case 0xa1:
+    case 0xa3:
+      within(pos + 1, end, pos);
+      return within(pos + 1 + buf[pos], end, pos);
+    case 0xb0:
+    case 0xb1:
+    case 0xb3:
+      within(pos + 4, end, pos);
+      return within(pos + 4 + buf.readUInt32BE(pos), end, pos);
+    case 0xc0:
+      return skipCompound(buf, pos, 1, false, end, depth);
+    case 0xc1:
+      return skipCompound(buf, pos, 1, true, end, depth);
+    case 0xd0:
+      return skipCompound(buf, pos, 4, false, end, depth);
+    case 0xd1:
+      return skipCompound(buf, pos, 4, true, end, depth);
+    case 0xe0:
+      return skipArray(buf, pos, 1, end, depth);
+    case 0xf0:
+      return skipArray(buf, pos, 4, end, depth);
     default:
-      throw new AmqpFormatError(`unknown type constructor 0x${code.toString(16)} at ${pos}`);
+      throw new AmqpFormatError(`unknown type constructor 0x${hex(code)} at ${pos - 1}`);
   }
-  need(buf, end);
-  return end;
 }
 
-function need(buf: Buffer, end: number) {
-  if (end > buf.length) throw new AmqpFormatError(`truncated value: need ${end} bytes, have ${buf.length}`);
+/** Size and count of a list, map or array: `width` bytes each, the size counting what follows it. */
+function sizeAndCount(buf: Buffer, pos: number, width: 1 | 4, end: number) {
+  within(pos + 2 * width, end, pos);
+  const size = width === 1 ? buf[pos] : buf.readUInt32BE(pos);
+  const count = width === 1 ? buf[pos + 1] : buf.readUInt32BE(pos + width);
+  if (size < width) throw new AmqpFormatError(`size ${size} at ${pos} cannot hold its count`);
+  return { count, contents: pos + 2 * width, stop: within(pos + width + size, end, pos) };
 }
 
-/** Splits an encoded message into its sections. */
+function skipCompound(buf: Buffer, pos: number, width: 1 | 4, isMap: boolean, end: number, depth: number) {
+  if (depth >= MAX_NESTING_DEPTH) throw tooDeep(pos);
+  const { count, contents, stop } = sizeAndCount(buf, pos, width, end);
+  // Every element takes at least one byte (its constructor).
+  if (count > stop - contents) throw cannotHold(count, stop - contents, pos - 1);
+  if (isMap && count % 2 !== 0) throw new AmqpFormatError(`map at ${pos} has an odd element count ${count}`);
+  let cursor = contents;
+  for (let i = 0; i < count; i++) cursor = skipValue(buf, cursor, stop, depth + 1);
+  if (cursor !== stop) throw new AmqpFormatError(`the elements at ${pos} do not fill its size`);
+  return stop;
+}
+
+function skipArray(buf: Buffer, pos: number, width: 1 | 4, end: number, depth: number): number {
+  if (depth >= MAX_NESTING_DEPTH) throw tooDeep(pos);
+  const { count, contents, stop } = sizeAndCount(buf, pos, width, end);
+  let cursor = contents;
+  if (cursor >= stop) throw new AmqpFormatError(`array at ${pos} has no element constructor`);
+  if (buf[cursor] === 0x00) cursor = skipDescriptor(buf, cursor + 1, stop);
+  if (cursor >= stop) throw new AmqpFormatError(`array at ${pos} has no element constructor`);
+  const code = buf[cursor++];
+  const elementWidth = FIXED_WIDTH[code];
+  // Checked even for an empty array: a decoder looks the element type up before reading any.
+  if (elementWidth < 0 && !SIZED_CODES.has(code))
+    throw new AmqpFormatError(`unknown element constructor 0x${hex(code)} in the array at ${pos - 1}`);
+  if (elementWidth === 0) {
+    // Elements of null, true, false, uint0, ulong0 and list0 take no bytes at all: a decoder
+    // makes one value per count, so the count is held to the bytes that remain, as for others.
+    if (count > end - pos) throw cannotHold(count, end - pos, pos - 1);
+  } else if (elementWidth > 0) {
+    if (count * elementWidth !== stop - cursor)
+      throw new AmqpFormatError(
+        `array at ${pos}: ${count} elements of ${elementWidth} bytes do not fill its size`,
+      );
+    cursor = stop;
+  } else {
+    if (count > stop - cursor) throw cannotHold(count, stop - cursor, pos - 1);
+    for (let i = 0; i < count; i++) cursor = skipBody(buf, code, cursor, stop, depth + 1);
+  }
+  if (cursor !== stop) throw new AmqpFormatError(`the elements of the array at ${pos} do not fill its size`);
+  return stop;
+}
+
+function within(position: number, end: number, at: number): number {
+  if (position > end)
+    throw new AmqpFormatError(
+      `truncated value at ${at}: needs ${position - at} more bytes, ${end - at} remain`,
+    );
+  return position;
+}
+
+function cannotHold(count: number, bytes: number, at: number): AmqpFormatError {
+  return new AmqpFormatError(
+    `the count ${count} of the value at ${at} is more than the ${bytes} bytes after it can hold`,
+  );
+}
+
+function tooDeep(pos: number): AmqpFormatError {
+  return new AmqpFormatError(`nesting deeper than ${MAX_NESTING_DEPTH} levels at ${pos}`);
+}
+
+const hex = (byte: number | undefined) => (byte ?? 0).toString(16).padStart(2, '0');
+
+/** Splits an encoded message into its sections, each checked with skipValue. */
 export function readSections(buf: Buffer): Section[] {
   const sections: Section[] = [];
   let pos = 0;
   while (pos < buf.length) {
     if (buf[pos] !== 0x00) throw new AmqpFormatError(`expected a described section at ${pos}`);
-    const valueStart = skipValue(buf, pos + 1);
+    const valueStart = skipDescriptor(buf, pos + 1, buf.length);
     const code = descriptorCode(buf, pos + 1);
     const end = skipValue(buf, valueStart);
     sections.push({ code, start: pos, valueStart, end });
@@ -109,12 +209,9 @@ function descriptorCode(buf: Buffer, pos: number): number {
   if (constructor === 0x53) return buf[pos + 1];
   if (constructor === 0x80) return buf.readUInt32BE(pos + 5) + buf.readUInt32BE(pos + 1) * 2 ** 32;
   if (constructor === 0x44) return 0;
-  if (constructor === 0xa3 || constructor === 0xb3) {
-    const symbol = readString(buf, pos) ?? '';
-    const code = SYMBOLIC_SECTION_CODES[symbol];
-    if (code !== undefined) return code;
-  }
-  throw new AmqpFormatError(`unsupported section descriptor at ${pos}`);
+  const code = SYMBOLIC_SECTION_CODES[readString(buf, pos) ?? ''];
+  if (code !== undefined) return code;
+  throw new AmqpFormatError(`unknown section descriptor at ${pos}`);
 }
 
 /** The bytes of a binary (vbin8/vbin32) value, as a view on `buf`. */
@@ -175,32 +272,18 @@ export interface MapEntry {
 /** The entries of the map value at `pos` (map8 or map32), with positions into `buf`. */
 export function readMapEntries(buf: Buffer, pos: number): MapEntry[] {
   const code = buf[pos];
-  let count: number;
-  let cursor: number;
-  let mapEnd: number;
-  // Size and count come from the peer: check them against the buffer before trusting them.
-  if (code === 0xc1) {
-    need(buf, pos + 3);
-    mapEnd = pos + 2 + buf[pos + 1];
-    count = buf[pos + 2];
-    cursor = pos + 3;
-  } else if (code === 0xd1) {
-    need(buf, pos + 9);
-    mapEnd = pos + 5 + buf.readUInt32BE(pos + 1);
-    count = buf.readUInt32BE(pos + 5);
-    cursor = pos + 9;
-  } else {
-    throw new AmqpFormatError(`expected a map at ${pos}, found 0x${code?.toString(16)}`);
-  }
-  need(buf, mapEnd);
-  if (count % 2 !== 0) throw new AmqpFormatError(`map at ${pos} has an odd element count ${count}`);
+  if (code !== 0xc1 && code !== 0xd1)
+    throw new AmqpFormatError(`expected a map at ${pos}, found 0x${hex(code)}`);
+  // Size and count come from the peer: skipValue checks them against the buffer first.
+  const mapEnd = skipValue(buf, pos);
+  const width = code === 0xc1 ? 1 : 4;
+  const count = width === 1 ? buf[pos + 2] : buf.readUInt32BE(pos + 5);
   const entries: MapEntry[] = [];
+  let cursor = pos + 1 + 2 * width;
   for (let i = 0; i < count; i += 2) {
     const keyStart = cursor;
-    const valueStart = skipValue(buf, keyStart);
-    const end = skipValue(buf, valueStart);
-    if (end > mapEnd)
-      throw new AmqpFormatError(`map at ${pos} holds more than its size of ${mapEnd - pos} bytes`);
+    const valueStart = skipValue(buf, keyStart, mapEnd);
+    const end = skipValue(buf, valueStart, mapEnd);
     entries.push({ key: readString(buf, keyStart), keyStart, valueStart, end });
     cursor = end;
   }

@@ -2,7 +2,9 @@
 // AMQP message (format 0) or a batch (format 0x80013700) whose body is data sections, each an
 // encoded event. Each event is stored with the annotations the service adds (sequence number,
 // offset, enqueued time, partition key) spliced in as bytes; its properties and body are kept
-// byte for byte.
+// byte for byte. Every message is checked first (messageFormat.ts): a producer cannot pass its own
+// sequence number, offset or enqueued time off as the service's, nor file an event under one
+// partition key and label it with another.
 import {
   AmqpFormatError,
   encodeAnnotationsSection,
@@ -13,10 +15,10 @@ import {
   readBinary,
   readInteger,
   readMapEntries,
-  readSections,
   readString,
   SectionCode,
 } from './codec';
+import { readMessage } from './messageFormat';
 
 export const BATCH_MESSAGE_FORMAT = 0x80013700;
 
@@ -63,7 +65,7 @@ export interface IncomingTransfer {
 /** Parses a transfer's payload (a whole encoded message) into events. */
 export function parseTransfer(payload: Buffer, format: number): IncomingTransfer {
   if (format === 0) {
-    const event = parseEvent(payload, undefined);
+    const event = parseEvent(payload, undefined, false);
     return { events: [event], partitionKey: event.partitionKey };
   }
   if (format !== BATCH_MESSAGE_FORMAT) {
@@ -71,36 +73,46 @@ export function parseTransfer(payload: Buffer, format: number): IncomingTransfer
   }
   let partitionKey: string | undefined;
   const bodies: Buffer[] = [];
-  for (const section of readSections(payload)) {
+  for (const section of readMessage(payload)) {
     if (section.code === MESSAGE_ANNOTATIONS) {
-      partitionKey = annotationString(payload, section.valueStart, Annotation.partitionKey);
+      partitionKey = partitionKeyOf(payload, section.valueStart);
     } else if (section.code === DATA) {
       bodies.push(readBinary(payload, section.valueStart));
     }
   }
   if (bodies.length === 0)
     throw new AmqpFormatError('a batch message must contain at least one data section');
-  return { events: bodies.map((body) => parseEvent(body, partitionKey)), partitionKey };
+  return { events: bodies.map((body) => parseEvent(body, partitionKey, true)), partitionKey };
 }
 
-function parseEvent(encoded: Buffer, batchPartitionKey: string | undefined): IncomingEvent {
+function parseEvent(encoded: Buffer, batchPartitionKey: string | undefined, inBatch: boolean): IncomingEvent {
   let header: Buffer = EMPTY;
   let userAnnotations: Buffer[] = [];
   let partitionKey = batchPartitionKey;
   let producerSequenceNumber: number | undefined;
   let restStart = encoded.length;
-  for (const section of readSections(encoded)) {
+  for (const section of readMessage(encoded)) {
     if (section.code === HEADER) {
       header = encoded.subarray(section.start, section.end);
     } else if (section.code === MESSAGE_ANNOTATIONS) {
       userAnnotations = [];
       for (const entry of readMapEntries(encoded, section.valueStart)) {
         if (entry.key === Annotation.partitionKey) {
-          partitionKey = readString(encoded, entry.valueStart) ?? partitionKey;
+          const own = annotationKey(encoded, entry.valueStart);
+          // A batch is stored in the partition of its own key: an event labelled with another
+          // would be read from a partition its key does not hash to (Event Hubs refuses such batches).
+          if (inBatch && own !== undefined && own !== batchPartitionKey) {
+            throw new AmqpFormatError(
+              `an event's partition key '${own}' differs from its batch's ` +
+                (batchPartitionKey === undefined ? '(none)' : `'${batchPartitionKey}'`),
+            );
+          }
+          partitionKey = own ?? partitionKey;
           continue;
         }
         if (entry.key === PRODUCER_SEQUENCE_NUMBER)
           producerSequenceNumber = readInteger(encoded, entry.valueStart);
+        // The service's own annotations are set by the emulator alone (see AnnotatedEvent).
         if (entry.key === undefined || !SERVICE_ANNOTATIONS.has(entry.key)) {
           userAnnotations.push(
             encoded.subarray(entry.keyStart, entry.valueStart),
@@ -109,6 +121,7 @@ function parseEvent(encoded: Buffer, batchPartitionKey: string | undefined): Inc
         }
       }
     } else if (section.code >= PROPERTIES && restStart === encoded.length) {
+      // Sections are in order (readMessage): everything from here on is kept as sent.
       restStart = section.start;
     }
     // Delivery annotations are hop-by-hop: a producer's are not passed on to consumers.
@@ -116,11 +129,23 @@ function parseEvent(encoded: Buffer, batchPartitionKey: string | undefined): Inc
   return { header, userAnnotations, rest: encoded.subarray(restStart), partitionKey, producerSequenceNumber };
 }
 
-function annotationString(buf: Buffer, mapStart: number, key: string): string | undefined {
+/** The x-opt-partition-key of a message-annotations map, if it has one. */
+function partitionKeyOf(buf: Buffer, mapStart: number): string | undefined {
   for (const entry of readMapEntries(buf, mapStart)) {
-    if (entry.key === key) return readString(buf, entry.valueStart);
+    if (entry.key === Annotation.partitionKey) return annotationKey(buf, entry.valueStart);
   }
   return undefined;
+}
+
+/** A partition key is a string (null: none). */
+function annotationKey(buf: Buffer, valueStart: number): string | undefined {
+  if (buf[valueStart] === NULL) return undefined;
+  const key = readString(buf, valueStart);
+  if (key === undefined || buf[valueStart] === 0xa3 || buf[valueStart] === 0xb3)
+    throw new AmqpFormatError(
+      `the partition key must be a string, found type 0x${buf[valueStart].toString(16)}`,
+    );
+  return key;
 }
 
 /**
@@ -228,3 +253,4 @@ const KEY_LAST_SEQUENCE_NUMBER = encodeSymbol('last_enqueued_sequence_number');
 const KEY_LAST_ENQUEUED_TIME = encodeSymbol('last_enqueued_time_utc');
 const KEY_RETRIEVAL_TIME = encodeSymbol('runtime_info_retrieval_time_utc');
 const EMPTY = Buffer.alloc(0);
+const NULL = 0x40;
