@@ -61,9 +61,14 @@ export function createWebSocketListener(
       refuse(socket, refusal.status, refusal.message);
       return;
     }
-    webSockets.handleUpgrade(request, socket, head, (webSocket) =>
-      accept(new WebSocketStream(webSocket, request.socket)),
-    );
+    webSockets.handleUpgrade(request, socket, head, (webSocket) => {
+      const scheme = (request.socket as { encrypted?: boolean }).encrypted ? 'wss' : 'ws';
+      const agent = request.headers['user-agent'] ? `, ${request.headers['user-agent']}` : '';
+      logger.debug(
+        `WebSocket connection: ${scheme} ${request.url} (subprotocol ${webSocket.protocol}${agent})`,
+      );
+      accept(new WebSocketStream(webSocket, request.socket));
+    });
   };
   const plainRequest = (request: IncomingMessage, response: http.ServerResponse) => {
     const onPath = isWebSocketPath(request.url);
