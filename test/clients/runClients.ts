@@ -49,16 +49,22 @@ export function runJs(plan: object): Promise<ScenarioResults> {
   );
 }
 
-export function runDotnet(plan: object): Promise<ScenarioResults> {
-  return runDriver('dotnet', [DOTNET_DLL], plan);
+/** `env`: more environment, e.g. SSL_CERT_FILE, the CA file .NET trusts on Linux. */
+export function runDotnet(plan: object, env: NodeJS.ProcessEnv = {}): Promise<ScenarioResults> {
+  return runDriver('dotnet', [DOTNET_DLL], plan, env);
 }
 
-function runDriver(command: string, args: string[], plan: object): Promise<ScenarioResults> {
+function runDriver(
+  command: string,
+  args: string[],
+  plan: object,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ScenarioResults> {
   const planFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'ehemu-plan-')), 'plan.json');
   writeFileSync(planFile, JSON.stringify(plan));
   const child = spawn(command, [...args, planFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
+    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1', ...env },
   });
   let stdout = '';
   let stderr = '';

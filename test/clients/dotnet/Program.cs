@@ -14,7 +14,9 @@ using Azure.Messaging.EventHubs.Producer;
 var plan = JsonNode.Parse(File.ReadAllText(args[0]))!;
 // "AmqpWebSockets" in the plan: the SDK's WebSocket transport (ws:// with UseDevelopmentEmulator=true).
 var transport = Enum.Parse<EventHubsTransportType>(plan["transport"]?.GetValue<string>() ?? "AmqpTcp");
-var driver = new Driver(plan["connectionString"]!.GetValue<string>(), transport);
+// "customEndpointAddress": where to connect instead of the connection string's host (and port).
+var customEndpoint = plan["customEndpointAddress"]?.GetValue<string>() is string address ? new Uri(address) : null;
+var driver = new Driver(plan["connectionString"]!.GetValue<string>(), transport, customEndpoint);
 foreach (var scenario in plan["scenarios"]!.AsArray())
 {
     var name = scenario!["name"]!.GetValue<string>();
@@ -30,9 +32,9 @@ foreach (var scenario in plan["scenarios"]!.AsArray())
     Console.WriteLine(line.ToJsonString());
 }
 
-class Driver(string connectionString, EventHubsTransportType transport)
+class Driver(string connectionString, EventHubsTransportType transport, Uri? customEndpoint)
 {
-    EventHubConnectionOptions ConnectionOptions => new() { TransportType = transport };
+    EventHubConnectionOptions ConnectionOptions => new() { TransportType = transport, CustomEndpointAddress = customEndpoint };
 
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
     static readonly EventHubsRetryOptions NoRetries = new() { MaximumRetries = 0, TryTimeout = TimeSpan.FromSeconds(10) };

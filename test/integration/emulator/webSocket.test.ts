@@ -1,7 +1,8 @@
 // AMQP over WebSockets (--websocket): the three SDKs' WebSocket transports, unmodified, through
 // the conformance drivers (test/clients/*) against the emulator's WebSocket port only: the
 // JavaScript SDK with the `ws` package (wss), Python azure-eventhub with custom_endpoint_address
-// (wss, aiohttp) and .NET with TransportType.AmqpWebSockets and UseDevelopmentEmulator=true (ws).
+// (wss, aiohttp) and .NET with TransportType.AmqpWebSockets, with UseDevelopmentEmulator=true (ws)
+// and with CustomEndpointAddress (wss).
 // Then what the listener says to anything else, checked with a bare WebSocket client.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -24,21 +25,25 @@ jest.setTimeout(120_000);
 const CLIENTS = ['js', 'python', 'dotnet'] as const;
 type Client = (typeof CLIENTS)[number];
 const SCENARIOS = ['properties', 'multipleReceivers'];
-const hubOf = (client: Client, scenario: string) => `ws-${client}-${scenario}`.toLowerCase();
+const hubOf = (client: Client | 'dotnet-wss', scenario: string) => `ws-${client}-${scenario}`.toLowerCase();
 
 describe('AMQP over WebSockets', () => {
   const certDir = tempDir('websocket');
   let emulator: TestEmulator;
   const observed = {} as Record<Client, ScenarioResults>;
+  let dotnetWss: ScenarioResults;
 
   beforeAll(async () => {
     checkPython();
     ensureDotnetBuilt();
     emulator = await startTestEmulator({
       webSocket: { port: 0, certDir: certDir.path },
-      hubs: CLIENTS.flatMap((client) =>
-        SCENARIOS.map((name) => ({ name: hubOf(client, name), partitionCount: 4 })),
-      ),
+      hubs: [
+        ...CLIENTS.flatMap((client) =>
+          SCENARIOS.map((name) => ({ name: hubOf(client, name), partitionCount: 4 })),
+        ),
+        { name: hubOf('dotnet-wss', 'properties'), partitionCount: 4 },
+      ],
     });
     const port = emulator.webSocketPort!;
     const scenarios = (client: Client): Scenario[] =>
@@ -65,7 +70,20 @@ describe('AMQP over WebSockets', () => {
           scenarios: scenarios('dotnet'),
         }),
     };
-    await Promise.all(CLIENTS.map(async (client) => (observed[client] = await runs[client]())));
+    const wss = async () => {
+      // Without UseDevelopmentEmulator .NET uses TLS and drops the Endpoint's port; CustomEndpointAddress
+      // names the port, and .NET on Linux trusts the CA file in SSL_CERT_FILE.
+      dotnetWss = await runDotnet(
+        {
+          connectionString: emulator.webSocketConnectionString,
+          transport: 'AmqpWebSockets',
+          customEndpointAddress: `sb://localhost:${port}`,
+          scenarios: [{ name: 'properties', hub: hubOf('dotnet-wss', 'properties') }],
+        },
+        { SSL_CERT_FILE: emulator.tlsCertFile },
+      );
+    };
+    await Promise.all([...CLIENTS.map(async (client) => (observed[client] = await runs[client]())), wss()]);
   });
 
   afterAll(async () => {
@@ -109,7 +127,21 @@ describe('AMQP over WebSockets', () => {
     // aiohttp (Python) names itself; the JavaScript SDK's `ws` client and .NET send no user agent.
     expect(wss.some((line) => line.includes('aiohttp/'))).toBe(true);
     expect(wss.some((line) => line.endsWith('(subprotocol AMQPWSB10)'))).toBe(true);
-    expect(connections.some((line) => line.endsWith(`ws ${WEBSOCKET_PATH}/ (subprotocol amqp)`))).toBe(true);
+    expect(
+      connections.some((line) => line.endsWith(`connection: ws ${WEBSOCKET_PATH}/ (subprotocol amqp)`)),
+    ).toBe(true);
+  });
+
+  test('.NET over wss: CustomEndpointAddress, the certificate trusted through SSL_CERT_FILE', () => {
+    expect(dotnetWss.properties).toMatchObject({
+      result: {
+        hub: { name: hubOf('dotnet-wss', 'properties') },
+        partitions: { '1': { lastSequenceNumber: 2 } },
+      },
+    });
+    expect(emulator.logs.some((line) => line.endsWith(`wss ${WEBSOCKET_PATH}/ (subprotocol amqp)`))).toBe(
+      true,
+    );
   });
 
   describe('to anything else', () => {
