@@ -226,7 +226,7 @@ async function main(): Promise<void> {
     logger.info(
       `WebSocket connection string: ${masked(emulator.webSocketConnectionString)} ` +
         `(wss://localhost:${emulator.webSocketPort}/$servicebus/websocket, trust ${emulator.tlsCertFile}; ` +
-        'ws:// with UseDevelopmentEmulator=true; local/emulator/README.md shows each SDK)',
+        '.NET uses ws:// because of UseDevelopmentEmulator; local/emulator/README.md shows each SDK)',
     );
   }
   let stopping = false;

@@ -94,7 +94,10 @@ export interface RunningEmulator {
   connectionString: string;
   /** For clients without an emulator mode: `Endpoint=sb://localhost:<tlsPort>;...` (TLS only). */
   tlsConnectionString?: string;
-  /** `Endpoint=sb://localhost:<webSocketPort>;...` (WebSocket listener only); see the README per SDK. */
+  /**
+   * `Endpoint=sb://localhost:<webSocketPort>;...;UseDevelopmentEmulator=true;` for every SDK's WebSocket
+   * transport (JS and Python use wss whatever the flag says, .NET ws because of it); README per SDK.
+   */
   webSocketConnectionString?: string;
   stop(): Promise<void>;
 }
@@ -211,7 +214,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       connectionString: `Endpoint=sb://${clientHost}:${amqpPort};${keyPart};UseDevelopmentEmulator=true;`,
       tlsConnectionString: tlsPort ? `Endpoint=sb://${tlsHost}:${tlsPort};${keyPart};` : undefined,
       webSocketConnectionString: webSocketPort
-        ? `Endpoint=sb://${tlsHost}:${webSocketPort};${keyPart};`
+        ? `Endpoint=sb://${tlsHost}:${webSocketPort};${keyPart};UseDevelopmentEmulator=true;`
         : undefined,
       stop: () => {
         stopping ??= (async () => {

@@ -11,6 +11,7 @@ const USAGE = `Usage: npm start [-- options]      (npm run start:func = npm star
   --port <n>                    HTTP port of the Functions host (default: Host.LocalHttpPort, 7071)
   --emulator-health-port <n>    health port of the Event Hubs emulator (default ${DEFAULT_EMULATOR_HEALTH_PORT})
   --emulator-tls-port <n>       its AMQP over TLS port (default 5671, the port Python's azure-eventhub dials)
+  --emulator-websocket-port <n> also serve AMQP over WebSockets (wss and ws) on this port (default: off)
   --app-root <dir>              the app folder (default: this repository)
   --help
 
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'emulator-health-port': { type: 'string' },
       'emulator-tls-port': { type: 'string' },
+      'emulator-websocket-port': { type: 'string' },
       'app-root': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
     port: port(values.port, '--port'),
     emulatorHealthPort: port(values['emulator-health-port'], '--emulator-health-port'),
     emulatorTlsPort: port(values['emulator-tls-port'], '--emulator-tls-port'),
+    emulatorWebSocketPort: port(values['emulator-websocket-port'], '--emulator-websocket-port'),
   });
   const code = await stack.hostExited;
   if (!stopping) {

@@ -25,6 +25,8 @@ export interface StackOptions {
   emulatorHealthPort?: number;
   /** The emulator's AMQP over TLS port; default 5671 (what Python dials), 0 for a free one. */
   emulatorTlsPort?: number;
+  /** Also serve AMQP over WebSockets on this port; off unless given. */
+  emulatorWebSocketPort?: number;
   /** Where the stack's own lines and the host's output go. */
   print?: (line: string) => void;
 }
@@ -76,6 +78,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const emulator = await ensureEmulator(settings.eventHubs, {
         healthPort: options.emulatorHealthPort ?? DEFAULT_EMULATOR_HEALTH_PORT,
         tlsPort: options.emulatorTlsPort,
+        webSocketPort: options.emulatorWebSocketPort,
         eventHubName: settings.eventHubName,
         consumerGroup: settings.consumerGroup,
         dataDir: path.join(options.appRoot, '.data', 'eventhubs'),

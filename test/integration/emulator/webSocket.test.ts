@@ -8,7 +8,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { parseCommandLine } from '../../../local/emulator/cli';
-import { WEBSOCKET_PATH } from '../../../local/emulator/webSocket';
+import { MAX_WEBSOCKET_MESSAGE, WEBSOCKET_PATH } from '../../../local/emulator/webSocket';
 import type { Scenario } from '../../clients/js/conformance';
 import {
   checkPython,
@@ -48,7 +48,6 @@ describe('AMQP over WebSockets', () => {
     const port = emulator.webSocketPort!;
     const scenarios = (client: Client): Scenario[] =>
       SCENARIOS.map((name) => ({ name, hub: hubOf(client, name) }));
-    const key = 'SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;';
     const runs: Record<Client, () => Promise<ScenarioResults>> = {
       js: () =>
         runJs({
@@ -65,7 +64,7 @@ describe('AMQP over WebSockets', () => {
         }),
       dotnet: () =>
         runDotnet({
-          connectionString: `Endpoint=sb://127.0.0.1:${port};${key}UseDevelopmentEmulator=true;`,
+          connectionString: emulator.webSocketConnectionString,
           transport: 'AmqpWebSockets',
           scenarios: scenarios('dotnet'),
         }),
@@ -75,7 +74,7 @@ describe('AMQP over WebSockets', () => {
       // names the port, and .NET on Linux trusts the CA file in SSL_CERT_FILE.
       dotnetWss = await runDotnet(
         {
-          connectionString: emulator.webSocketConnectionString,
+          connectionString: emulator.webSocketConnectionString!.replace('UseDevelopmentEmulator=true;', ''),
           transport: 'AmqpWebSockets',
           customEndpointAddress: `sb://localhost:${port}`,
           scenarios: [{ name: 'properties', hub: hubOf('dotnet-wss', 'properties') }],
@@ -208,6 +207,14 @@ describe('AMQP over WebSockets', () => {
       socket.send('not binary');
       await waitFor(() => closeCode !== undefined, 'the close');
       expect(closeCode).toBe(1003);
+    });
+
+    test('a message over the cap closes with 1009', async () => {
+      const socket = new WebSocket(url(), ['amqp']);
+      await new Promise((resolve) => socket.once('open', resolve));
+      const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+      socket.send(Buffer.alloc(MAX_WEBSOCKET_MESSAGE + 1));
+      expect(await closed).toBe(1009);
     });
   });
 });
