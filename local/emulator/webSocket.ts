@@ -34,6 +34,7 @@ export const WEBSOCKET_SUBPROTOCOLS = ['AMQPWSB10', 'amqp'];
  */
 export const MAX_WEBSOCKET_MESSAGE = 4 * 1024 * 1024;
 const TLS_HANDSHAKE_RECORD = 0x16;
+const FIRST_BYTE_TIMEOUT_MS = 30_000;
 
 /** What AmqpServer needs of a socket: a byte stream, and setNoDelay for the TCP socket under it. */
 export interface AmqpStream extends Duplex {
@@ -86,7 +87,10 @@ export function createWebSocketListener(
     .on('upgrade', upgrade)
     .on('tlsClientError', (error) => logger.debug(`WebSocket TLS handshake failed: ${error.message}`));
   return net.createServer((socket) => {
+    // A connection that never says a word holds a socket; the HTTP servers time out slow headers.
+    socket.setTimeout(FIRST_BYTE_TIMEOUT_MS, () => socket.destroy());
     socket.once('data', (first: Buffer) => {
+      socket.setTimeout(0);
       socket.pause();
       socket.unshift(first);
       if (first[0] === TLS_HANDSHAKE_RECORD) {
