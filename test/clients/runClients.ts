@@ -13,6 +13,14 @@ export const DOTNET_DLL = path.join(DOTNET_PROJECT, 'bin', 'Release', 'net10.0',
 
 export type ScenarioResults = Record<string, { result?: unknown; error?: unknown }>;
 
+/** What a driver observed in one scenario; throws with the driver's error when it failed. */
+export function scenarioResult(results: ScenarioResults, client: string, scenario: string) {
+  const entry = results[scenario];
+  if (!entry || entry.error !== undefined)
+    throw new Error(`${client} ${scenario} failed: ${JSON.stringify(entry?.error ?? 'not run')}`);
+  return entry.result as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
 /** Says what to install when a client is missing, instead of a cryptic failure later. */
 export function checkPython(): void {
   try {

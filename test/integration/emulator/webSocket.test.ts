@@ -16,6 +16,7 @@ import {
   runDotnet,
   runJs,
   runPython,
+  scenarioResult,
   ScenarioResults,
 } from '../../clients/runClients';
 import { startTestEmulator, tempDir, TestEmulator, waitFor } from './helpers';
@@ -90,12 +91,7 @@ describe('AMQP over WebSockets', () => {
     certDir.remove();
   });
 
-  const resultOf = (client: Client, scenario: string) => {
-    const entry = observed[client][scenario];
-    if (!entry || entry.error !== undefined)
-      throw new Error(`${client} ${scenario} failed: ${JSON.stringify(entry?.error ?? 'not run')}`);
-    return entry.result as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  };
+  const resultOf = (client: Client, scenario: string) => scenarioResult(observed[client], client, scenario);
 
   describe.each(CLIENTS)('%s', (client) => {
     test('sends, and reads hub and partition properties (management READ)', () => {
