@@ -13,6 +13,7 @@ import {
   DEFAULT_RETENTION_BYTES,
   DEFAULT_RETENTION_MS,
   DEFAULT_TLS_PORT,
+  DEFAULT_WEBSOCKET_PORT,
   EmulatorOptions,
   EmulatorPortInUseError,
   PortOption,
@@ -33,10 +34,15 @@ Endpoints
   --health-port <n>         HTTP port of GET /health (default ${DEFAULT_HEALTH_PORT}; 0 picks a free port)
   --tls                     Also listen for AMQP over TLS (amqps), for clients without an emulator mode
   --tls-port <n>            TLS port (default ${DEFAULT_TLS_PORT}; implies --tls)
-  --tls-cert <file>         PEM certificate to serve (with --tls-key; implies --tls)
+  --tls-cert <file>         PEM certificate to serve, over TLS and WebSockets (with --tls-key;
+                            implies --tls unless --websocket is given)
   --tls-key <file>          PEM private key of --tls-cert
   --tls-cert-dir <dir>      Where the generated self-signed certificate is written and reused
                             (default <data-dir>/tls, else .data/eventhubs/tls)
+  --websocket               Also serve AMQP over WebSockets (wss, and ws on the same port) at
+                            /$servicebus/websocket, for the SDKs' WebSocket transport (behind proxies);
+                            uses the TLS certificate, without opening the TLS port
+  --websocket-port <n>      WebSocket port (default ${DEFAULT_WEBSOCKET_PORT}; Azure uses 443; implies --websocket)
 
 Entities (a config file, or flags for one hub)
   --config <file>           The official emulator's Config.json (UserConfig.NamespaceConfig[0].Entities)
@@ -68,6 +74,7 @@ const FLAG_OF_PORT: Record<PortOption, string> = {
   amqpPort: '--port',
   healthPort: '--health-port',
   tlsPort: '--tls-port',
+  webSocketPort: '--websocket-port',
 };
 
 class UsageError extends Error {}
@@ -86,6 +93,8 @@ export function parseCommandLine(argv: string[]): EmulatorOptions | 'help' {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-cert-dir': { type: 'string' },
+      websocket: { type: 'boolean' },
+      'websocket-port': { type: 'string' },
       config: { type: 'string' },
       hub: { type: 'string' },
       partitions: { type: 'string' },
@@ -105,7 +114,15 @@ export function parseCommandLine(argv: string[]): EmulatorOptions | 'help' {
   }
   const logLevel = values['log-level'] ?? 'info';
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const tlsWanted = Boolean(values.tls || values['tls-port'] || values['tls-cert'] || values['tls-key']);
+  const webSocketWanted = Boolean(values.websocket || values['websocket-port']);
+  // The certificate flags serve the WebSocket listener too; without --websocket they turn on TLS.
+  const certificateGiven = Boolean(values['tls-cert'] || values['tls-key']);
+  const tlsWanted = Boolean(values.tls || values['tls-port'] || (certificateGiven && !webSocketWanted));
+  const certificate = {
+    certFile: values['tls-cert'],
+    keyFile: values['tls-key'],
+    certDir: values['tls-cert-dir'],
+  };
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
     throw new UsageError('--tls-cert and --tls-key go together');
   }
@@ -114,13 +131,9 @@ export function parseCommandLine(argv: string[]): EmulatorOptions | 'help' {
     host: values.host,
     amqpPort: port(values.port, '--port'),
     healthPort: port(values['health-port'], '--health-port'),
-    tls: tlsWanted
-      ? {
-          port: port(values['tls-port'], '--tls-port'),
-          certFile: values['tls-cert'],
-          keyFile: values['tls-key'],
-          certDir: values['tls-cert-dir'],
-        }
+    tls: tlsWanted ? { port: port(values['tls-port'], '--tls-port'), ...certificate } : undefined,
+    webSocket: webSocketWanted
+      ? { port: port(values['websocket-port'], '--websocket-port'), ...certificate }
       : undefined,
     configFile: values.config,
     hubs: values.config
@@ -207,6 +220,13 @@ async function main(): Promise<void> {
   if (emulator.tlsConnectionString) {
     logger.info(
       `TLS connection string: ${masked(emulator.tlsConnectionString)} (trust ${emulator.tlsCertFile})`,
+    );
+  }
+  if (emulator.webSocketConnectionString) {
+    logger.info(
+      `WebSocket connection string: ${masked(emulator.webSocketConnectionString)} ` +
+        `(wss://localhost:${emulator.webSocketPort}/$servicebus/websocket, trust ${emulator.tlsCertFile}; ` +
+        '.NET uses ws:// because of UseDevelopmentEmulator; local/emulator/README.md shows each SDK)',
     );
   }
   let stopping = false;

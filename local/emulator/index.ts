@@ -21,18 +21,29 @@ export type { SasKey } from './sas';
 
 export const DEFAULT_AMQP_PORT = 5672;
 export const DEFAULT_TLS_PORT = 5671;
+/** Azure serves AMQP over WebSockets on 443, which needs privileges locally. */
+export const DEFAULT_WEBSOCKET_PORT = 5443;
 export const DEFAULT_HEALTH_PORT = 5300;
 export const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
 export const DEFAULT_RETENTION_BYTES = 64 * 1024 * 1024;
 
-export interface EmulatorTlsOptions {
-  /** Default 5671; 0 picks a free port. */
-  port?: number;
+/** The certificate of the TLS and WebSocket listeners (one for both; given in `tls` when both run). */
+export interface EmulatorCertificateOptions {
   /** Your own certificate and key (PEM files). Without them a self-signed pair is generated. */
   certFile?: string;
   keyFile?: string;
   /** Where the generated certificate is written and reused. Default `<dataDir>/tls` or `.data/eventhubs/tls`. */
   certDir?: string;
+}
+
+export interface EmulatorTlsOptions extends EmulatorCertificateOptions {
+  /** Default 5671; 0 picks a free port. */
+  port?: number;
+}
+
+export interface EmulatorWebSocketOptions extends EmulatorCertificateOptions {
+  /** Default 5443; 0 picks a free port. wss and ws are served on the same port. */
+  port?: number;
 }
 
 export interface EmulatorOptions {
@@ -44,6 +55,11 @@ export interface EmulatorOptions {
   healthPort?: number;
   /** TLS (amqps) listener; off unless given. `true` uses the defaults. */
   tls?: boolean | EmulatorTlsOptions;
+  /**
+   * AMQP over WebSockets (wss, and ws on the same port) at /$servicebus/websocket; off unless given.
+   * `true` uses the defaults.
+   */
+  webSocket?: boolean | EmulatorWebSocketOptions;
   /** The official emulator's Config.json. */
   configFile?: string;
   /** Hubs, when no config file is given. Default: `events` with 4 partitions and `$default`. */
@@ -69,17 +85,24 @@ export interface RunningEmulator {
   healthPort: number;
   /** Set when the TLS listener runs. */
   tlsPort?: number;
-  /** The certificate file clients must trust for TLS. */
+  /** Set when the WebSocket listener runs. */
+  webSocketPort?: number;
+  /** The certificate file clients must trust for TLS (amqps and wss). */
   tlsCertFile?: string;
   namespace: NamespaceConfig;
   /** Official emulator form: `Endpoint=sb://127.0.0.1:<port>;...;UseDevelopmentEmulator=true;`. */
   connectionString: string;
   /** For clients without an emulator mode: `Endpoint=sb://localhost:<tlsPort>;...` (TLS only). */
   tlsConnectionString?: string;
+  /**
+   * `Endpoint=sb://localhost:<webSocketPort>;...;UseDevelopmentEmulator=true;` for every SDK's WebSocket
+   * transport (JS and Python use wss whatever the flag says, .NET ws because of it); README per SDK.
+   */
+  webSocketConnectionString?: string;
   stop(): Promise<void>;
 }
 
-export type PortOption = 'amqpPort' | 'healthPort' | 'tlsPort';
+export type PortOption = 'amqpPort' | 'healthPort' | 'tlsPort' | 'webSocketPort';
 
 /** A port could not be bound; `option` names the setting that changes it. */
 export class EmulatorPortInUseError extends Error {
@@ -130,22 +153,36 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     );
     let tlsPort: number | undefined;
     let tlsCertFile: string | undefined;
-    if (options.tls) {
-      const tlsOptions = options.tls === true ? {} : options.tls;
+    let webSocketPort: number | undefined;
+    if (options.tls || options.webSocket) {
+      const tlsOptions = typeof options.tls === 'object' ? options.tls : {};
+      const webSocketOptions = typeof options.webSocket === 'object' ? options.webSocket : {};
+      const certificateOptions = options.tls ? tlsOptions : webSocketOptions;
       const certificate = await loadCertificate(
         {
-          certFile: tlsOptions.certFile,
-          keyFile: tlsOptions.keyFile,
+          certFile: certificateOptions.certFile,
+          keyFile: certificateOptions.keyFile,
           certDir:
-            tlsOptions.certDir ?? (dataDir ? path.join(dataDir, 'tls') : path.resolve('.data/eventhubs/tls')),
+            certificateOptions.certDir ??
+            (dataDir ? path.join(dataDir, 'tls') : path.resolve('.data/eventhubs/tls')),
           hostNames: host === '0.0.0.0' || host === '::' ? [] : [host],
         },
         logger,
       );
       tlsCertFile = certificate.certFile;
-      tlsPort = await bind('tlsPort', host, tlsOptions.port ?? DEFAULT_TLS_PORT, (port) =>
-        server.listenTls(host, port, certificate),
-      );
+      if (options.tls) {
+        tlsPort = await bind('tlsPort', host, tlsOptions.port ?? DEFAULT_TLS_PORT, (port) =>
+          server.listenTls(host, port, certificate),
+        );
+      }
+      if (options.webSocket) {
+        webSocketPort = await bind(
+          'webSocketPort',
+          host,
+          webSocketOptions.port ?? DEFAULT_WEBSOCKET_PORT,
+          (port) => server.listenWebSocket(host, port, certificate),
+        );
+      }
     }
     health = await bind('healthPort', host, options.healthPort ?? DEFAULT_HEALTH_PORT, (port) =>
       startHealthServer(host, port, () => ready),
@@ -161,6 +198,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     logger.info(
       `Event Hubs emulator ready: AMQP ${host}:${amqpPort}` +
         (tlsPort ? `, AMQPS ${host}:${tlsPort}` : '') +
+        (webSocketPort ? `, AMQP over WebSockets (wss and ws) ${host}:${webSocketPort}` : '') +
         `, health http://${clientHost}:${healthPort}/health; namespace ${namespace.name}; hubs: ${hubs}` +
         (dataDir ? `; data in ${dataDir}` : '; in memory'),
     );
@@ -170,10 +208,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       amqpPort,
       healthPort,
       tlsPort,
+      webSocketPort,
       tlsCertFile,
       namespace,
       connectionString: `Endpoint=sb://${clientHost}:${amqpPort};${keyPart};UseDevelopmentEmulator=true;`,
       tlsConnectionString: tlsPort ? `Endpoint=sb://${tlsHost}:${tlsPort};${keyPart};` : undefined,
+      webSocketConnectionString: webSocketPort
+        ? `Endpoint=sb://${tlsHost}:${webSocketPort};${keyPart};UseDevelopmentEmulator=true;`
+        : undefined,
       stop: () => {
         stopping ??= (async () => {
           ready = false;
@@ -213,5 +255,10 @@ function portOf(server: http.Server): number {
 }
 
 function describePort(option: PortOption): string {
-  return { amqpPort: 'AMQP port', healthPort: 'health port', tlsPort: 'TLS (AMQPS) port' }[option];
+  return {
+    amqpPort: 'AMQP port',
+    healthPort: 'health port',
+    tlsPort: 'TLS (AMQPS) port',
+    webSocketPort: 'WebSocket port',
+  }[option];
 }

@@ -1,4 +1,4 @@
-// The AMQP listeners (plain TCP and optionally TLS) on one rhea container.
+// The AMQP listeners (plain TCP, and optionally TLS and WebSockets) on one rhea container.
 import net, { Socket } from 'node:net';
 import tls from 'node:tls';
 import { ConnectionOptions, Container, create_container } from 'rhea';
@@ -10,6 +10,7 @@ import { speedUpOutput } from './amqp/transferWriter';
 import { ClientConnection, ServerContext } from './connection';
 import { closeServer, listen } from './listen';
 import { offerSaslMechanisms } from './sasl';
+import { createWebSocketListener } from './webSocket';
 
 /**
  * Frame and channel limits of the OPEN, with Microsoft.Azure.Amqp's defaults (Azure/azure-amqp,
@@ -61,6 +62,27 @@ export class AmqpServer {
     server.on('tlsClientError', (error) =>
       this.context.logger.debug(`TLS handshake failed: ${error.message}`),
     );
+    const bound = await listen(server, host, port);
+    this.servers.push(server);
+    return bound;
+  }
+
+  /** Listens for AMQP over WebSockets, wss and ws on one port (webSocket.ts); returns the bound port. */
+  async listenWebSocket(
+    host: string,
+    port: number,
+    credentials: { cert: string; key: string },
+  ): Promise<number> {
+    // The stream has what accept() uses of a Socket (setNoDelay, cork, write, close events).
+    const server = createWebSocketListener(
+      credentials,
+      (stream) => this.accept(stream as unknown as Socket),
+      this.context.logger,
+    );
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
     const bound = await listen(server, host, port);
     this.servers.push(server);
     return bound;

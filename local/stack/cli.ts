@@ -13,6 +13,7 @@ const USAGE = `Usage: npm start [-- options]      (npm run start:func = npm star
   --emulator-tls-port <n>       its AMQP over TLS port (default 5671, the port Python's azure-eventhub dials)
   --explorer-port <n>           port of the explorer page (default: EXPLORER_PORT, else the host's port + 10: 7081)
   --no-explorer                 do not serve the explorer
+  --emulator-websocket-port <n> also serve AMQP over WebSockets (wss and ws) on this port (default: off)
   --app-root <dir>              the app folder (default: this repository)
   --help
 
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
       'emulator-tls-port': { type: 'string' },
       'explorer-port': { type: 'string' },
       'no-explorer': { type: 'boolean' },
+      'emulator-websocket-port': { type: 'string' },
       'app-root': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
     emulatorHealthPort: port(values['emulator-health-port'], '--emulator-health-port'),
     emulatorTlsPort: port(values['emulator-tls-port'], '--emulator-tls-port'),
     explorerPort: values['no-explorer'] ? false : port(values['explorer-port'], '--explorer-port'),
+    emulatorWebSocketPort: port(values['emulator-websocket-port'], '--emulator-websocket-port'),
   });
   const code = await stack.hostExited;
   if (!stopping) {

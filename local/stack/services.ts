@@ -86,12 +86,24 @@ function clientLines(amqpPort: number, tlsPort: number, certFile: string): strin
   ];
 }
 
+/** The WebSocket form of each SDK (local/emulator/README.md, "AMQP over WebSockets"). */
+function webSocketLines(webSocketPort: number): string[] {
+  const key = 'SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE';
+  return [
+    `AMQP over WebSockets (every SDK): Endpoint=sb://localhost:${webSocketPort};${key};UseDevelopmentEmulator=true;`,
+    `  with JavaScript webSocketOptions: { webSocket: WebSocket } (the ws package), Python ` +
+      `custom_endpoint_address="sb://localhost:${webSocketPort}", .NET TransportType = AmqpWebSockets`,
+  ];
+}
+
 export async function ensureEmulator(
   target: Extract<EventHubsTarget, { kind: 'emulator' }>,
   options: {
     healthPort: number;
     /** Default 5671, the port Python dials; 0 picks a free one (tests). */
     tlsPort?: number;
+    /** Also serve AMQP over WebSockets on this port (a reused emulator is taken as it is). */
+    webSocketPort?: number;
     eventHubName: string;
     consumerGroup: string;
     dataDir: string;
@@ -144,7 +156,11 @@ export async function ensureEmulator(
     hub: { name: options.eventHubName, consumerGroups: groups },
     dataDir: options.dataDir,
     // TLS next to plain AMQP, with the certificate generated once into <data-dir>/tls and reused.
-    extraArgs: ['--tls-port', String(tlsPort)],
+    extraArgs: [
+      '--tls-port',
+      String(tlsPort),
+      ...(options.webSocketPort === undefined ? [] : ['--websocket-port', String(options.webSocketPort)]),
+    ],
     child: options.child,
   });
   return {
@@ -153,7 +169,10 @@ export async function ensureEmulator(
       `'${options.consumerGroup}' (started; data in ${path.relative(process.cwd(), options.dataDir) || options.dataDir})`,
     reused: false,
     connectionString: emulator.connectionString,
-    clientLines: clientLines(amqpPort, tlsPort, path.join(options.dataDir, TLS_CERT_FILE)),
+    clientLines: [
+      ...clientLines(amqpPort, tlsPort, path.join(options.dataDir, TLS_CERT_FILE)),
+      ...(options.webSocketPort === undefined ? [] : webSocketLines(options.webSocketPort)),
+    ],
     stop: () => emulator.stop(),
     kill: () => emulator.child.process.kill('SIGKILL'),
   };

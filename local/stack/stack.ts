@@ -28,6 +28,8 @@ export interface StackOptions {
   emulatorTlsPort?: number;
   /** The explorer's port (0 = any free one); default: EXPLORER_PORT, else the host's port + 10. False: none. */
   explorerPort?: number | false;
+  /** Also serve AMQP over WebSockets on this port; off unless given. */
+  emulatorWebSocketPort?: number;
   /** Where the stack's own lines and the host's output go. */
   print?: (line: string) => void;
 }
@@ -88,6 +90,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const emulator = await ensureEmulator(settings.eventHubs, {
         healthPort: options.emulatorHealthPort ?? DEFAULT_EMULATOR_HEALTH_PORT,
         tlsPort: options.emulatorTlsPort,
+        webSocketPort: options.emulatorWebSocketPort,
         eventHubName: settings.eventHubName,
         consumerGroup: settings.consumerGroup,
         dataDir: path.join(options.appRoot, '.data', 'eventhubs'),

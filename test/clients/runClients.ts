@@ -13,6 +13,14 @@ export const DOTNET_DLL = path.join(DOTNET_PROJECT, 'bin', 'Release', 'net10.0',
 
 export type ScenarioResults = Record<string, { result?: unknown; error?: unknown }>;
 
+/** What a driver observed in one scenario; throws with the driver's error when it failed. */
+export function scenarioResult(results: ScenarioResults, client: string, scenario: string) {
+  const entry = results[scenario];
+  if (!entry || entry.error !== undefined)
+    throw new Error(`${client} ${scenario} failed: ${JSON.stringify(entry?.error ?? 'not run')}`);
+  return entry.result as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
 /** Says what to install when a client is missing, instead of a cryptic failure later. */
 export function checkPython(): void {
   try {
@@ -49,16 +57,22 @@ export function runJs(plan: object): Promise<ScenarioResults> {
   );
 }
 
-export function runDotnet(plan: object): Promise<ScenarioResults> {
-  return runDriver('dotnet', [DOTNET_DLL], plan);
+/** `env`: more environment, e.g. SSL_CERT_FILE, the CA file .NET trusts on Linux. */
+export function runDotnet(plan: object, env: NodeJS.ProcessEnv = {}): Promise<ScenarioResults> {
+  return runDriver('dotnet', [DOTNET_DLL], plan, env);
 }
 
-function runDriver(command: string, args: string[], plan: object): Promise<ScenarioResults> {
+function runDriver(
+  command: string,
+  args: string[],
+  plan: object,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ScenarioResults> {
   const planFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'ehemu-plan-')), 'plan.json');
   writeFileSync(planFile, JSON.stringify(plan));
   const child = spawn(command, [...args, planFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1' },
+    env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1', ...env },
   });
   let stdout = '';
   let stderr = '';

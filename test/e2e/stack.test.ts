@@ -12,7 +12,8 @@ import path from 'node:path';
 import { DEV_ACCOUNT_KEY } from '../../local/azurite';
 import { REPO_ROOT, TsChild } from '../../local/stack/childProcess';
 import { startEmulatorProcess } from '../../local/stack/processes';
-import { RunningStack, startStack } from '../../local/stack/stack';
+import WebSocket from 'ws';
+import { RunningStack, StackOptions, startStack } from '../../local/stack/stack';
 import { eventually } from './support/backends';
 
 jest.setTimeout(120_000);
@@ -67,13 +68,19 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function start(dir: string, ports: Ports, output: string[]): Promise<RunningStack> {
+function start(
+  dir: string,
+  ports: Ports,
+  output: string[],
+  more: Partial<StackOptions> = {},
+): Promise<RunningStack> {
   return startStack({
     appRoot: dir,
     port: 0,
     emulatorHealthPort: ports.health,
     emulatorTlsPort: 0,
     print: (line) => output.push(line),
+    ...more,
   });
 }
 
@@ -83,7 +90,8 @@ test('npm start brings up the whole pipeline; a second stack reuses the running 
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
 
   const output: string[] = [];
-  const stack = await start(dir, ports, output);
+  const webSocketPort = await freePort();
+  const stack = await start(dir, ports, output, { emulatorWebSocketPort: webSocketPort });
   cleanups.push(() => stack.stop());
   expect(existsSync(path.join(dir, 'local.settings.json'))).toBe(true);
   const text = output.join('\n');
@@ -93,6 +101,11 @@ test('npm start brings up the whole pipeline; a second stack reuses the running 
     `Event Hubs emulator at 127.0.0.1:${ports.amqp}, hub 'events', consumer group 'processor' (started`,
   );
   expect(text).toContain(`curl -i -X POST ${stack.url}/api/events -H 'Content-Type: application/json'`);
+  // --emulator-websocket-port: the emulator serves AMQP over WebSockets there (webSocket.test.ts has the SDKs).
+  expect(text).toContain(`AMQP over WebSockets (every SDK): Endpoint=sb://localhost:${webSocketPort};`);
+  const webSocket = new WebSocket(`ws://127.0.0.1:${webSocketPort}/$servicebus/websocket`, ['AMQPWSB10']);
+  await new Promise((resolve, reject) => webSocket.once('open', resolve).once('error', reject));
+  webSocket.close();
 
   const response = await fetch(`${stack.url}/api/events`, {
     method: 'POST',

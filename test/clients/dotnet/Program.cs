@@ -12,7 +12,11 @@ using Azure.Messaging.EventHubs.Primitives;
 using Azure.Messaging.EventHubs.Producer;
 
 var plan = JsonNode.Parse(File.ReadAllText(args[0]))!;
-var driver = new Driver(plan["connectionString"]!.GetValue<string>());
+// "AmqpWebSockets" in the plan: the SDK's WebSocket transport (ws:// with UseDevelopmentEmulator=true).
+var transport = Enum.Parse<EventHubsTransportType>(plan["transport"]?.GetValue<string>() ?? "AmqpTcp");
+// "customEndpointAddress": where to connect instead of the connection string's host (and port).
+var customEndpoint = plan["customEndpointAddress"]?.GetValue<string>() is string address ? new Uri(address) : null;
+var driver = new Driver(plan["connectionString"]!.GetValue<string>(), transport, customEndpoint);
 foreach (var scenario in plan["scenarios"]!.AsArray())
 {
     var name = scenario!["name"]!.GetValue<string>();
@@ -28,8 +32,10 @@ foreach (var scenario in plan["scenarios"]!.AsArray())
     Console.WriteLine(line.ToJsonString());
 }
 
-class Driver(string connectionString)
+class Driver(string connectionString, EventHubsTransportType transport, Uri? customEndpoint)
 {
+    EventHubConnectionOptions ConnectionOptions => new() { TransportType = transport, CustomEndpointAddress = customEndpoint };
+
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
     static readonly EventHubsRetryOptions NoRetries = new() { MaximumRetries = 0, TryTimeout = TimeSpan.FromSeconds(10) };
 
@@ -57,11 +63,11 @@ class Driver(string connectionString)
     };
 
     EventHubProducerClient Producer(string hub, EventHubProducerClientOptions? options = null, string? connection = null) =>
-        new(connection ?? connectionString, hub, options ?? new EventHubProducerClientOptions { RetryOptions = NoRetries });
+        new(connection ?? connectionString, hub, options ?? new EventHubProducerClientOptions { RetryOptions = NoRetries, ConnectionOptions = ConnectionOptions });
 
     PartitionReceiver Receiver(string hub, string partitionId, EventPosition position, long? ownerLevel = null, string consumerGroup = "$Default") =>
         new(consumerGroup, partitionId, position, connectionString, hub,
-            new PartitionReceiverOptions { RetryOptions = NoRetries, OwnerLevel = ownerLevel });
+            new PartitionReceiverOptions { RetryOptions = NoRetries, OwnerLevel = ownerLevel, ConnectionOptions = ConnectionOptions });
 
     static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
@@ -298,7 +304,7 @@ class Driver(string connectionString)
                 await producer.SendAsync([new EventData(Utf8($"p{id}"))], new SendEventOptions { PartitionId = id });
         }
         // One connection, four receivers opened at once: their put-tokens go out concurrently.
-        await using var connection = new EventHubConnection(connectionString, hub);
+        await using var connection = new EventHubConnection(connectionString, hub, ConnectionOptions);
         var receivers = Enumerable.Range(0, 4).Select(i => new PartitionReceiver("$Default", i.ToString(), EventPosition.Earliest, connection,
             new PartitionReceiverOptions { RetryOptions = NoRetries })).ToList();
         var results = await Task.WhenAll(receivers.Select(r => Receive(r, 1)));
@@ -352,7 +358,7 @@ class Driver(string connectionString)
         var failures = new JsonArray();
         var succeeded = 0;
         await using (var producer = new EventHubBufferedProducerClient(connectionString, hub,
-            new EventHubBufferedProducerClientOptions { EnableIdempotentRetries = true, RetryOptions = NoRetries }))
+            new EventHubBufferedProducerClientOptions { EnableIdempotentRetries = true, RetryOptions = NoRetries, ConnectionOptions = ConnectionOptions }))
         {
             producer.SendEventBatchSucceededAsync += args => { Interlocked.Add(ref succeeded, args.EventBatch.Count); return Task.CompletedTask; };
             producer.SendEventBatchFailedAsync += args => { lock (failures) failures.Add(ErrorOf(args.Exception)); return Task.CompletedTask; };
@@ -389,7 +395,7 @@ class Driver(string connectionString)
     {
         var hub = s["hub"]!.GetValue<string>();
         var count = s["count"]!.GetValue<int>();
-        await using var connection = new EventHubConnection(connectionString, hub);
+        await using var connection = new EventHubConnection(connectionString, hub, ConnectionOptions);
         await using var client = new EventHubConsumerClient("$Default", connection);
         var ids = await client.GetPartitionIdsAsync();
         var receivers = ids.Select(id => new PartitionReceiver("$Default", id, EventPosition.Earliest, connection, new PartitionReceiverOptions { RetryOptions = NoRetries })).ToList();

@@ -11,9 +11,12 @@ import {
   ReceivedEventData,
 } from '@azure/event-hubs';
 import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
 
 export interface Plan {
   connectionString: string;
+  /** AMQP over WebSockets (wss, the SDK's only form), trusting this CA file. */
+  webSocket?: { caFile: string };
 }
 
 export type Scenario = { name: string; hub: string } & Record<string, unknown>;
@@ -71,10 +74,24 @@ function native(prop: TypedValue): unknown {
 }
 
 export class JsDriver {
-  constructor(private readonly plan: Plan) {}
+  private readonly options;
+
+  constructor(private readonly plan: Plan) {
+    // The SDK's WebSocket transport, as its users set it up in Node.js: the `ws` package as the
+    // constructor, its options (here the CA to trust) passed through.
+    this.options = plan.webSocket
+      ? {
+          ...NO_RETRIES,
+          webSocketOptions: {
+            webSocket: WebSocket,
+            webSocketConstructorOptions: { ca: readFileSync(plan.webSocket.caFile) },
+          },
+        }
+      : NO_RETRIES;
+  }
 
   producer(hub: string, connectionString = this.plan.connectionString): EventHubProducerClient {
-    return new EventHubProducerClient(connectionString, hub, NO_RETRIES);
+    return new EventHubProducerClient(connectionString, hub, this.options);
   }
 
   /** Receives up to `count` events or the first error; `onReady` runs once the link waits. */
@@ -93,7 +110,7 @@ export class JsDriver {
       options.consumerGroup ?? '$Default',
       this.plan.connectionString,
       hub,
-      NO_RETRIES,
+      this.options,
     );
     const events: Record<string, Json>[] = [];
     const errors: Json[] = [];

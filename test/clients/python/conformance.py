@@ -43,6 +43,10 @@ class Plan:
     def __init__(self, plan):
         self.connection_string = plan["connectionString"]
         self.ca_file = plan["caFile"]
+        # AMQP over WebSockets: azure-eventhub dials wss://<this host:port>/$servicebus/websocket.
+        self.endpoint = (
+            {"custom_endpoint_address": plan["customEndpointAddress"]} if "customEndpointAddress" in plan else {}
+        )
 
     def producer(self, hub, connection_string=None):
         return EventHubProducerClient.from_connection_string(
@@ -50,6 +54,7 @@ class Plan:
             eventhub_name=hub,
             connection_verify=self.ca_file,
             retry_total=0,
+            **self.endpoint,
         )
 
     def consumer(self, hub, consumer_group="$Default", **kwargs):
@@ -60,6 +65,7 @@ class Plan:
             connection_verify=self.ca_file,
             retry_total=0,
             load_balancing_interval=0.5,
+            **self.endpoint,
             **kwargs,
         )
 

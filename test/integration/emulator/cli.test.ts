@@ -46,6 +46,8 @@ describe('emulator CLI', () => {
       '--tls-cert',
       '--tls-key',
       '--tls-cert-dir',
+      '--websocket',
+      '--websocket-port',
       '--config',
       '--hub',
       '--partitions',

@@ -13,6 +13,7 @@ import {
   runDotnet,
   runJs,
   runPython,
+  scenarioResult,
   ScenarioResults,
 } from '../../clients/runClients';
 import { startWithPythonTls, tempDir, TestEmulator } from './helpers';
@@ -165,12 +166,7 @@ describe('emulator conformance with the JavaScript, Python and .NET SDKs', () =>
     certDir.remove();
   });
 
-  const resultOf = (client: Client, scenario: string) => {
-    const entry = observed[client][scenario];
-    if (!entry || entry.error !== undefined)
-      throw new Error(`${client} ${scenario} failed: ${JSON.stringify(entry?.error ?? 'not run')}`);
-    return entry.result as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  };
+  const resultOf = (client: Client, scenario: string) => scenarioResult(observed[client], client, scenario);
 
   describe.each(CLIENTS)('%s', (client) => {
     test('hub and partition properties', () => {
