@@ -6,6 +6,7 @@ import { MAX_FRAME_SIZE } from './amqp/frameGuard';
 import { guardInput } from './amqp/inputGuard';
 import { ServerConnection } from './amqp/rheaTypes';
 import { completeFrames } from './amqp/completeFrames';
+import { ignoreFramesOfEndedSessions } from './amqp/missingSessions';
 import { speedUpOutput } from './amqp/transferWriter';
 import { ClientConnection, ServerContext } from './connection';
 import { closeServer, listen } from './listen';
@@ -107,6 +108,7 @@ export class AmqpServer {
     ) as ServerConnection;
     const client = new ClientConnection(connection, this.context, (ended) => this.clients.delete(ended));
     guardInput(connection, this.context.logger, client.id);
+    ignoreFramesOfEndedSessions(connection, (what) => this.context.logger.debug(`${client.id}: ${what}`));
     this.clients.add(client);
     connection.accept(socket);
     completeFrames(connection);

@@ -61,9 +61,6 @@ for (const code of [0x94, 0x98]) FIXED_WIDTH[code] = 16;
 /** The constructors of variable-width, compound and array values. */
 const SIZED_CODES = new Set([0xa0, 0xa1, 0xa3, 0xb0, 0xb1, 0xb3, 0xc0, 0xc1, 0xd0, 0xd1, 0xe0, 0xf0]);
 
-/** Descriptors are a ulong or a symbol; every other type is reserved (AMQP 1.0 part 1, 1.5). */
-const DESCRIPTOR_CODES = new Set([0x44, 0x53, 0x80, 0xa3, 0xb3]);
-
 /**
  * Returns the position just after the encoded value that starts at `pos`, having checked all of
  * it against `end` (default: the end of `buf`): every constructor is one AMQP defines, every size
@@ -76,14 +73,19 @@ export function skipValue(buf: Buffer, pos: number, end = buf.length, depth = 0)
   if (pos >= end) throw new AmqpFormatError(`truncated value at ${pos}`);
   if (buf[pos] !== 0x00) return skipBody(buf, buf[pos], pos + 1, end, depth);
   if (depth >= MAX_NESTING_DEPTH) throw tooDeep(pos);
-  return skipValue(buf, skipDescriptor(buf, pos + 1, end), end, depth + 1);
+  return skipValue(buf, skipDescriptor(buf, pos + 1, end, depth + 1), end, depth + 1);
 }
 
-function skipDescriptor(buf: Buffer, pos: number, end: number): number {
+/**
+ * A descriptor may be any value: AMQP 1.0 part 1, 1.5 reserves all but ulong and symbol, "while not
+ * syntactically invalid", and Microsoft.Azure.Amqp decodes any (src/Encoding/DescribedEncoding.cs).
+ * pyamqp relies on it: it encodes a tuple as a described value, so the `security_token` of its
+ * management requests, an AccessToken (token, expires_on), arrives as a binary descriptor on an int
+ * (azure-eventhub _pyamqp/_encode.py encode_value; _client_base.py _management_request).
+ */
+function skipDescriptor(buf: Buffer, pos: number, end: number, depth: number): number {
   if (pos >= end) throw new AmqpFormatError(`truncated descriptor at ${pos}`);
-  if (!DESCRIPTOR_CODES.has(buf[pos]))
-    throw new AmqpFormatError(`a descriptor must be a ulong or a symbol, found 0x${hex(buf[pos])} at ${pos}`);
-  return skipBody(buf, buf[pos], pos + 1, end, 0);
+  return skipValue(buf, pos, end, depth);
 }
 
 /** The end of a value of type `code` whose bytes (after the constructor) start at `pos`. */
@@ -144,7 +146,7 @@ function skipArray(buf: Buffer, pos: number, width: 1 | 4, end: number, depth: n
   const { count, contents, stop } = sizeAndCount(buf, pos, width, end);
   let cursor = contents;
   if (cursor >= stop) throw new AmqpFormatError(`array at ${pos} has no element constructor`);
-  if (buf[cursor] === 0x00) cursor = skipDescriptor(buf, cursor + 1, stop);
+  if (buf[cursor] === 0x00) cursor = skipDescriptor(buf, cursor + 1, stop, depth + 1);
   if (cursor >= stop) throw new AmqpFormatError(`array at ${pos} has no element constructor`);
   const code = buf[cursor++];
   const elementWidth = FIXED_WIDTH[code];
@@ -195,7 +197,7 @@ export function readSections(buf: Buffer): Section[] {
   let pos = 0;
   while (pos < buf.length) {
     if (buf[pos] !== 0x00) throw new AmqpFormatError(`expected a described section at ${pos}`);
-    const valueStart = skipDescriptor(buf, pos + 1, buf.length);
+    const valueStart = skipDescriptor(buf, pos + 1, buf.length, 0);
     const code = descriptorCode(buf, pos + 1);
     const end = skipValue(buf, valueStart);
     sections.push({ code, start: pos, valueStart, end });

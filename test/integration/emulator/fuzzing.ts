@@ -85,11 +85,15 @@ function array(wide: boolean, constructor: Buffer, bodies: Buffer[]): Buffer {
   return Buffer.concat([Buffer.from([0xf0]), u32(body.length + 4), u32(bodies.length), body]);
 }
 
+// Mostly the ulong and symbol descriptors AMQP defines, also the reserved kinds a decoder must
+// still read (pyamqp sends a binary one: codec.ts skipDescriptor).
 const descriptor = fc.oneof(
   fc.integer({ min: 0, max: 255 }).map((code) => Buffer.from([0x53, code])),
   fc.constant(Buffer.from([0x44])),
   fixedBody(8).map((body) => withCode(0x80, body)),
   variableBody(0xa3).map((body) => withCode(0xa3, body)),
+  variableBody(0xa0).map((body) => withCode(0xa0, body)),
+  fc.constant(Buffer.from([0x71, 0, 0, 0, 7])),
 );
 
 export const amqpValue: fc.Arbitrary<Buffer> = fc.letrec<{

@@ -70,6 +70,8 @@ export interface ReceivedFrame {
   performative?: Record<string, unknown> & { constructor: { toString(): string } };
   payload?: Buffer;
   name: string;
+  /** The whole frame as received. */
+  bytes: Buffer;
 }
 
 export class RawAmqp {
@@ -310,7 +312,8 @@ export class RawAmqp {
       if (this.buffered.length < 4) break;
       const size = this.buffered.readUInt32BE(0);
       if (this.buffered.length < size) break;
-      const decoded = frames.read_frame(this.buffered.subarray(0, size)) as ReceivedFrame;
+      const bytes = Buffer.from(this.buffered.subarray(0, size));
+      const decoded = Object.assign(frames.read_frame(bytes) as ReceivedFrame, { bytes });
       decoded.name = decoded.performative ? String(decoded.performative.constructor).split('#')[0] : 'empty';
       this.received.push(decoded);
       this.buffered = this.buffered.subarray(size);
