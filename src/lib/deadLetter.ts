@@ -7,7 +7,7 @@ import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-b
 import { createCredential } from './credentials';
 import { safeJson, type LoggableEvent } from './eventLog';
 import { readStorageSettings, SettingsError, STORAGE_CONNECTION, type Environment } from './settings';
-import type { EventCoordinates } from './triggerEvents';
+import { coordinateFields, type EventCoordinates } from './triggerEvents';
 
 export interface DeadLetter {
   eventHubName: string;
@@ -65,12 +65,7 @@ export function deadLetterDocument(letter: DeadLetter): DeadLetterDocument {
   return {
     eventHubName: letter.eventHubName,
     consumerGroup: letter.consumerGroup,
-    partitionId: event.partitionId,
-    sequenceNumber: event.sequenceNumber,
-    offset: event.offset,
-    enqueuedTimeUtc: event.enqueuedTimeUtc,
-    partitionKey: event.partitionKey,
-    properties: event.properties,
+    ...coordinateFields(event),
     contentType: event.contentType,
     bodyEncoding: utf8 ? 'utf8' : 'base64',
     body: event.rawBody.toString(utf8 ? 'utf8' : 'base64'),

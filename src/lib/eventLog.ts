@@ -3,7 +3,7 @@
 //   traces | where message startswith "EventProcessed " | extend e = parse_json(substring(message, 15))
 import { isUtf8 } from 'node:buffer';
 import { traceIdOf } from './traceContext';
-import type { EventCoordinates } from './triggerEvents';
+import { coordinateFields, type EventCoordinates } from './triggerEvents';
 
 /** What a log line or dead letter needs of an event: coordinates and the exact body. */
 export interface LoggableEvent extends EventCoordinates {
@@ -141,12 +141,7 @@ export function bodyForLog(rawBody: Buffer, maxChars: number): LoggedBody {
 
 function eventFields(event: LoggableEvent, nowMs: number, maxBodyChars: number): Record<string, unknown> {
   return {
-    partitionId: event.partitionId,
-    sequenceNumber: event.sequenceNumber,
-    offset: event.offset,
-    enqueuedTimeUtc: event.enqueuedTimeUtc,
-    partitionKey: event.partitionKey,
-    properties: event.properties,
+    ...coordinateFields(event),
     traceId: traceIdOf(event.properties),
     contentType: event.contentType,
     ...bodyForLog(event.rawBody, maxBodyChars),

@@ -27,6 +27,21 @@ export interface EventCoordinates {
   contentType: string | null;
 }
 
+/**
+ * The coordinates the consumer's log lines and dead letters both record, in the order they show
+ * them (the content type comes after fields of their own).
+ */
+export function coordinateFields(event: EventCoordinates) {
+  return {
+    partitionId: event.partitionId,
+    sequenceNumber: event.sequenceNumber,
+    offset: event.offset,
+    enqueuedTimeUtc: event.enqueuedTimeUtc,
+    partitionKey: event.partitionKey,
+    properties: event.properties,
+  };
+}
+
 /** An event as delivered, before its body is decoded. */
 export interface ReceivedEvent extends EventCoordinates {
   /** The body exactly as it is in Event Hubs. */
