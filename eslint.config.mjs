@@ -14,7 +14,10 @@ const emulatorSubpath = { regex: '^@local/eventhubs-emulator/', message: EMULATO
 /** From test/, bench/, scripts/ (and src/), any relative path to the emulator passes through local/emulator. */
 const emulatorByPath = [{ regex: '(^|/)local/emulator(/|$)', message: EMULATOR_MESSAGE }, emulatorSubpath];
 /** From local/ itself, the emulator is ./emulator or ../emulator (../../emulator deeper down). */
-const emulatorFromLocal = [{ regex: '^(\\./|(\\.\\./)+)emulator(/|$)', message: EMULATOR_MESSAGE }, emulatorSubpath];
+const emulatorFromLocal = [
+  { regex: '^(\\./|(\\.\\./)+)emulator(/|$)', message: EMULATOR_MESSAGE },
+  emulatorSubpath,
+];
 const boundaries = [
   {
     files: ['src/**/*.ts'],

@@ -13,8 +13,21 @@ import { FrameGuard, MAX_FRAME_SIZE } from '../amqp/frameGuard';
 import { readMessage } from '../amqp/messageFormat';
 import { checkPerformative, InvalidFieldError } from '../amqp/performatives';
 import { bin, list, map, Section, section, str, sym } from '../../../test/integration/emulator/amqpBytes';
-import { amqpValue, checkProperty, FUZZ_SCALE, mutate, mutations, position, symbolText } from '../../../test/integration/emulator/fuzzing';
-import { AMQP_HEADER, frame, performativeBytes, SASL_HEADER } from '../../../test/integration/emulator/rawAmqp';
+import {
+  amqpValue,
+  checkProperty,
+  FUZZ_SCALE,
+  mutate,
+  mutations,
+  position,
+  symbolText,
+} from '../../../test/integration/emulator/fuzzing';
+import {
+  AMQP_HEADER,
+  frame,
+  performativeBytes,
+  SASL_HEADER,
+} from '../../../test/integration/emulator/rawAmqp';
 
 const TIMEOUT = 60_000 * FUZZ_SCALE;
 

@@ -4,11 +4,7 @@
 // crash, and nothing of them is stored.
 import { message as rheaMessage } from 'rhea';
 import { AmqpFormatError } from '../amqp/codec';
-import {
-  AnnotatedEvent,
-  BATCH_MESSAGE_FORMAT,
-  parseTransfer,
-} from '../amqp/eventMessage';
+import { AnnotatedEvent, BATCH_MESSAGE_FORMAT, parseTransfer } from '../amqp/eventMessage';
 import { readMessage } from '../amqp/messageFormat';
 import {
   batch,

@@ -22,7 +22,7 @@ import {
   timestamp,
 } from './amqpBytes';
 import { EmulatorProcess } from './emulatorProcess';
-import { startTestEmulator, tempDir, waitFor } from './helpers';
+import { startTestEmulator, tempDir } from './helpers';
 import { AMQP_HEADER, frame, performativeBytes, RawAmqp, SASL_HEADER, transferFrame } from './rawAmqp';
 
 const BATCH_FORMAT = 0x80013700;
