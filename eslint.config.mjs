@@ -6,10 +6,18 @@ import tseslint from 'typescript-eslint';
 const { devDependencies } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
 // The boundaries between what is deployed and what only runs here (README, "Layout").
-const emulatorInternals = {
-  group: ['**/emulator/*', '!**/emulator/index'],
-  message: 'Outside local/emulator, use the emulator through its entry (local/emulator/index.ts).',
-};
+// The emulator is its own package (local/emulator, a workspace): everything else imports it by its
+// name, whose only export is its entry (index.ts), never by a path into its folder.
+const EMULATOR_MESSAGE =
+  "Outside local/emulator, import the emulator by its package name, '@local/eventhubs-emulator' (its entry, local/emulator/index.ts).";
+const emulatorSubpath = { regex: '^@local/eventhubs-emulator/', message: EMULATOR_MESSAGE };
+/** From test/, bench/, scripts/ (and src/), any relative path to the emulator passes through local/emulator. */
+const emulatorByPath = [{ regex: '(^|/)local/emulator(/|$)', message: EMULATOR_MESSAGE }, emulatorSubpath];
+/** From local/ itself, the emulator is ./emulator or ../emulator (../../emulator deeper down). */
+const emulatorFromLocal = [
+  { regex: '^(\\./|(\\.\\./)+)emulator(/|$)', message: EMULATOR_MESSAGE },
+  emulatorSubpath,
+];
 const boundaries = [
   {
     files: ['src/**/*.ts'],
@@ -43,21 +51,19 @@ const boundaries = [
               group: ['**/src/**'],
               message: 'The local host runs any app: it may not import this one (src/).',
             },
-            emulatorInternals,
+            ...emulatorFromLocal,
           ],
         },
       ],
     },
   },
   {
-    files: [
-      'local/stack/**/*.ts',
-      'local/explorer/**/*.ts',
-      'local/*.ts',
-      'scripts/**/*.ts',
-      'bench/**/*.ts',
-    ],
-    rules: { 'no-restricted-imports': ['error', { patterns: [emulatorInternals] }] },
+    files: ['local/stack/**/*.ts', 'local/explorer/**/*.ts', 'local/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: emulatorFromLocal }] },
+  },
+  {
+    files: ['scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: emulatorByPath }] },
   },
 ];
 

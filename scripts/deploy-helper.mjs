@@ -9,6 +9,7 @@
 //   node scripts/deploy-helper.mjs post-event <url> <body>  function key on stdin
 //   node scripts/deploy-helper.mjs query-rows               `az monitor app-insights query` JSON on stdin
 import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 
@@ -45,14 +46,55 @@ async function productionPackages() {
   if (lines.length === 0) fail('npm ls printed nothing');
   const [root, ...packages] = lines;
   const paths = /^[A-Za-z]:[\\/]/.test(root) || root.startsWith('\\\\') ? path.win32 : path.posix;
-  const relative = packages
+  const listed = packages
     .map((dir) => paths.relative(root, dir).split(paths.sep).join('/'))
     .filter((dir) => dir.startsWith('node_modules/'))
     .sort();
+  const relative = withoutWorkspaces(root, paths, listed);
   const outermost = relative.filter(
     (dir, index) => !relative.slice(0, index).some((parent) => dir.startsWith(`${parent}/`)),
   );
   process.stdout.write(outermost.map((dir) => `${dir}\n`).join(''));
+}
+
+function readManifest(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    if (error?.code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * npm ls counts the project's workspaces (local/emulator) and their dependencies as production
+ * packages, and `npm ls --workspaces=false` fails (npm 11). With workspaces declared, only what the
+ * project's own dependencies reach is kept, each name resolved as Node.js resolves it (the nearest
+ * node_modules upwards), following dependencies, optionalDependencies and peerDependencies.
+ */
+function withoutWorkspaces(root, paths, listed) {
+  const manifest = readManifest(paths.join(root, 'package.json'));
+  if (!manifest?.workspaces) return listed;
+  const installed = new Set(listed);
+  const requires = (pkg) =>
+    Object.keys({ ...pkg?.dependencies, ...pkg?.optionalDependencies, ...pkg?.peerDependencies });
+  const resolve = (from, name) => {
+    for (let dir = from; ; dir = dir.replace(/\/?(node_modules\/(@[^/]+\/)?[^/]+)?$/, '')) {
+      const candidate = dir === '' ? `node_modules/${name}` : `${dir}/node_modules/${name}`;
+      if (installed.has(candidate)) return candidate;
+      if (dir === '') return undefined;
+    }
+  };
+  const reached = new Set();
+  const pending = requires(manifest).map((name) => resolve('', name));
+  while (pending.length > 0) {
+    const dir = pending.pop();
+    if (dir === undefined || reached.has(dir)) continue;
+    reached.add(dir);
+    const pkg = readManifest(paths.join(root, ...dir.split('/'), 'package.json'));
+    for (const name of requires(pkg)) pending.push(resolve(dir, name));
+  }
+  return listed.filter((dir) => reached.has(dir));
 }
 
 /** POSTs the body with the key from stdin; prints "<status> <start of the body>", or "000 <error>". */

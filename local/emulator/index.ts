@@ -18,6 +18,12 @@ export type { HubOption, NamespaceConfig } from './config';
 export { createLogger } from './logger';
 export type { LogLevel, Logger } from './logger';
 export type { SasKey } from './sas';
+/** Where Event Hubs places a partition key: the service's hash, which tests use to find keyed events. */
+export { partitionForKey } from './partitionKey';
+/** The names of the generated certificate and key in `certDir` (reusable as your own files). */
+export { CERT_FILE_NAME, KEY_FILE_NAME } from './tls';
+/** Where AMQP over WebSockets is served, and the largest WebSocket message accepted. */
+export { MAX_WEBSOCKET_MESSAGE, WEBSOCKET_PATH } from './webSocket';
 
 export const DEFAULT_AMQP_PORT = 5672;
 export const DEFAULT_TLS_PORT = 5671;

@@ -70,6 +70,8 @@ describe('scripts/deploy.sh, whole path on the real project with stand-ins for A
       'tsx',
       '@kusto/language-service-next',
       'selfsigned',
+      'ws',
+      '@local/eventhubs-emulator',
       'playwright-core',
       'esbuild',
       'azure-functions-core-tools',

@@ -1,7 +1,7 @@
 // scripts/deploy-helper.mjs, the Node.js half of deploy.sh: the same answers from POSIX npm paths and
 // from the C:\... paths a Windows npm prints under Git Bash (the staging step found no production
 // dependency there when bash stripped a /c/... prefix off C:\... lines).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from './support/bicep';
 
@@ -39,6 +39,25 @@ describe('scripts/deploy-helper.mjs', () => {
     ].join('\r\n');
     expect(helper(['production-packages'], listing)).toMatchObject({ status: 0, stdout: expectedPackages });
   });
+
+  test('production-packages ships nothing of the emulator workspace: not it, nor what only it needs', () => {
+    // The real npm on this checkout, as deploy.sh runs it: npm ls lists the workspace (linked to
+    // local/emulator) and its dependencies among the production packages; the helper drops them.
+    const listing = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+    expect(listing).toContain(path.join('node_modules', '@local', 'eventhubs-emulator'));
+    const result = helper(['production-packages'], listing);
+    expect(result.status).toBe(0);
+    const packages = result.stdout.split('\n').filter(Boolean);
+    for (const runtime of ['@azure/event-hubs', '@azure/functions', '@azure/identity', '@azure/storage-blob'])
+      expect(packages).toContain(`node_modules/${runtime}`);
+    // rhea stays: @azure/event-hubs needs it too.
+    expect(packages).toContain('node_modules/rhea');
+    for (const emulatorOnly of ['@local/eventhubs-emulator', 'selfsigned', 'ws', '@types/ws'])
+      expect(packages).not.toContain(`node_modules/${emulatorOnly}`);
+  }, 60_000);
 
   test('output: one deployment output, and a clear error for a missing one', () => {
     const outputs = JSON.stringify({ functionAppName: { type: 'String', value: 'func-demo-abcd1234' } });

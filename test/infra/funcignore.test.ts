@@ -67,6 +67,8 @@ describe('.funcignore (as Core Tools applies it when publishing)', () => {
     'dist/src/functions/publishEvents.js.map',
     'local/azurite.ts',
     'local/emulator/cli.ts',
+    'local/emulator/package.json',
+    'local/emulator/CHANGELOG.md',
     'local/explorer/server.ts',
     'local/explorer/page/index.html',
     'test/infra/templates.test.ts',

@@ -32,8 +32,10 @@ const importing = (file: string, from: string): Case => ({
 });
 
 /** The emulator's folder as a relative import from `file`. */
-const emulatorFrom = (file: string) =>
-  path.relative(path.dirname(path.join(ROOT, file)), path.join(ROOT, 'local/emulator'));
+const emulatorFrom = (file: string) => {
+  const relative = path.relative(path.dirname(path.join(ROOT, file)), path.join(ROOT, 'local/emulator'));
+  return relative.startsWith('.') ? relative : `./${relative}`;
+};
 
 const FROM_SRC: [string, string][] = [
   ['local runs', '../../local/emulator'],
@@ -41,8 +43,18 @@ const FROM_SRC: [string, string][] = [
   ['benchmarks', '../../bench/lib/processStats'],
   ['scripts', '../../scripts/lib/checkpoints'],
   ['a devDependency', 'rhea'],
+  ['the emulator package', '@local/eventhubs-emulator'],
 ];
-const OUTSIDE_EMULATOR = ['local/host/x.ts', 'local/stack/x.ts', 'scripts/x.ts', 'bench/x.ts'];
+const EMULATOR = '@local/eventhubs-emulator';
+const OUTSIDE_EMULATOR = [
+  'local/x.ts',
+  'local/host/x.ts',
+  'local/stack/x.ts',
+  'scripts/x.ts',
+  'bench/x.ts',
+  'test/integration/emulator/x.test.ts',
+  'test/e2e/x.test.ts',
+];
 
 const cases: Record<string, Case> = {
   ...Object.fromEntries(FROM_SRC.map(([what, from]) => [`src ${what}`, importing('src/lib/x.ts', from)])),
@@ -52,9 +64,15 @@ const cases: Record<string, Case> = {
   ...Object.fromEntries(
     OUTSIDE_EMULATOR.flatMap((file) => [
       [`${file} internal`, importing(file, `${emulatorFrom(file)}/amqp/codec`)],
-      [`${file} entry`, importing(file, emulatorFrom(file))],
+      [`${file} entry by path`, importing(file, `${emulatorFrom(file)}/index`)],
+      [`${file} folder by path`, importing(file, emulatorFrom(file))],
+      [`${file} package subpath`, importing(file, `${EMULATOR}/amqp/codec`)],
+      [`${file} package`, importing(file, EMULATOR)],
     ]),
   ),
+  'emulator test internal': importing('local/emulator/test/x.test.ts', '../amqp/codec'),
+  'test a sibling named emulator': importing('test/e2e/x.test.ts', '../support/emulator'),
+  'bench a sibling named emulator': importing('bench/x.ts', './emulator'),
 };
 
 let found: Record<string, string[]>;
@@ -84,8 +102,17 @@ describe('import boundaries', () => {
     expect(found['host app']).toHaveLength(1);
   });
 
-  test.each(OUTSIDE_EMULATOR)('in %s, only the emulator entry may be imported', (file) => {
+  test.each(OUTSIDE_EMULATOR)('in %s, the emulator is imported by its package name only', (file) => {
     expect(found[`${file} internal`]).toHaveLength(1);
-    expect(found[`${file} entry`]).toEqual([]);
+    expect(found[`${file} entry by path`]).toHaveLength(1);
+    expect(found[`${file} folder by path`]).toHaveLength(1);
+    expect(found[`${file} package subpath`]).toHaveLength(1);
+    expect(found[`${file} package`]).toEqual([]);
+  });
+
+  test('the emulator’s own tests may reach inside it; other files named emulator are not it', () => {
+    expect(found['emulator test internal']).toEqual([]);
+    expect(found['test a sibling named emulator']).toEqual([]);
+    expect(found['bench a sibling named emulator']).toEqual([]);
   });
 });

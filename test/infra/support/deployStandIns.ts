@@ -5,7 +5,7 @@
 // the consumer's EventProcessed line for the smoke event the server received, so the script's proof
 // runs end to end. Every stand-in records its arguments, so tests can check what was asked and that
 // the function key never appeared on a command line.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   cpSync,
@@ -14,7 +14,6 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import {
@@ -83,6 +82,20 @@ export interface Scenario {
  * A throwaway project with the real scripts/, a prebuilt dist/ and one production package, so runs
  * take seconds: `npm` is a stand-in too here (the real build and staging run in deployFlow.test.ts).
  */
+/**
+ * The checkout's node_modules as a copy of hard links (a second or so): npm resolves the
+ * workspace link relative to the copy, which a symlinked node_modules defeats. Where hard links
+ * cannot be made (another file system), a real copy.
+ */
+function copyInstall(from: string, to: string): void {
+  try {
+    execFileSync('cp', ['-al', from, to], { stdio: 'ignore' });
+  } catch {
+    rmSync(to, { recursive: true, force: true });
+    cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+  }
+}
+
 export class DeployStandIns {
   readonly received: Received[] = [];
   private statuses: number[] = [];
@@ -120,7 +133,13 @@ export class DeployStandIns {
       ];
       for (const entry of entries)
         cpSync(path.join(repoRoot, entry), path.join(project, entry), { recursive: true });
-      symlinkSync(path.join(repoRoot, 'node_modules'), path.join(project, 'node_modules'));
+      // The emulator's workspace, so the install's link to it resolves as in the checkout (npm ls
+      // checks it); the staging must still leave it out.
+      cpSync(path.join(repoRoot, 'local', 'emulator'), path.join(project, 'local', 'emulator'), {
+        recursive: true,
+        filter: (source) => !source.includes(`${path.sep}node_modules`),
+      });
+      copyInstall(path.join(repoRoot, 'node_modules'), path.join(project, 'node_modules'));
     } else {
       cpSync(path.join(repoRoot, 'scripts'), path.join(project, 'scripts'), { recursive: true });
       for (const file of ['host.json', 'package.json', '.funcignore']) {

@@ -8,7 +8,7 @@ import {
   type ReceivedEventData,
 } from '@azure/event-hubs';
 import type { HttpResponseInit } from '@azure/functions';
-import { startEmulator, type RunningEmulator } from '../../../local/emulator';
+import { startEmulator, type RunningEmulator } from '@local/eventhubs-emulator';
 import { createServer, type Socket } from 'node:net';
 import { createPublishEventsHandler, publishEvents } from '../../../src/functions/publishEvents';
 import { closeSharedProducer, createProducerClient } from '../../../src/lib/eventHubClient';

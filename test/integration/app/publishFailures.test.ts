@@ -3,7 +3,7 @@
 // carry the documented status and code, and nothing secret.
 import type { HttpResponseInit } from '@azure/functions';
 import { EventHubConsumerClient, type EventHubProducerClient } from '@azure/event-hubs';
-import { startEmulator, type RunningEmulator } from '../../../local/emulator';
+import { startEmulator, type RunningEmulator } from '@local/eventhubs-emulator';
 import { createPublishEventsHandler } from '../../../src/functions/publishEvents';
 import { createProducerClient } from '../../../src/lib/eventHubClient';
 import { capturingContext, eventsRequest, type CapturedLog } from '../../unit/support/invocation';

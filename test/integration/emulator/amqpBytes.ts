@@ -1,6 +1,18 @@
 // Hand-written AMQP 1.0 encodings for tests that need bytes no encoder produces: sections out of
 // order, forged annotations, counts the bytes cannot hold, deep nesting.
-import { SectionCode as Section } from '../../../local/emulator/amqp/codec';
+// The section descriptor codes of AMQP 1.0 part 3.2 (amqp:header:list is 0x70 ... amqp:footer:map
+// 0x78), written out here rather than taken from the emulator: these bytes test its decoder.
+const Section = {
+  header: 0x70,
+  deliveryAnnotations: 0x71,
+  messageAnnotations: 0x72,
+  properties: 0x73,
+  applicationProperties: 0x74,
+  data: 0x75,
+  amqpSequence: 0x76,
+  amqpValue: 0x77,
+  footer: 0x78,
+} as const;
 
 export const nul = () => Buffer.from([0x40]);
 export const bool = (value: boolean) => Buffer.from([value ? 0x41 : 0x42]);

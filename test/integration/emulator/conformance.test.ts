@@ -5,7 +5,7 @@
 // (not the emulator's) written out where they apply. docs/fidelity.md lists them.
 //
 // Python's TLS listener: see startWithPythonTls in helpers.ts.
-import { partitionForKey } from '../../../local/emulator/partitionKey';
+import { partitionForKey } from '@local/eventhubs-emulator';
 import type { Scenario } from '../../clients/js/conformance';
 import {
   checkPython,

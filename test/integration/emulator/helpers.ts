@@ -12,12 +12,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  createLogger,
   EmulatorOptions,
   EmulatorPortInUseError,
+  LogLevel,
   RunningEmulator,
   startEmulator,
-} from '../../../local/emulator';
-import { createLogger, LogLevel } from '../../../local/emulator/logger';
+} from '@local/eventhubs-emulator';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 export const SAS_KEY_VALUE = 'SAS_KEY_VALUE';

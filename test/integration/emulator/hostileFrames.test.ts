@@ -22,14 +22,7 @@ import {
   timestamp,
 } from './amqpBytes';
 import { EmulatorProcess } from './emulatorProcess';
-import { defaultNamespace } from '../../../local/emulator/config';
-import { ProducerRegistry } from '../../../local/emulator/idempotence';
-import { createLogger } from '../../../local/emulator/logger';
-import { OwnershipRegistry } from '../../../local/emulator/ownership';
-import { DEFAULT_SAS_KEY } from '../../../local/emulator/sas';
-import { AmqpServer } from '../../../local/emulator/server';
-import { EventStore } from '../../../local/emulator/store/eventStore';
-import { startTestEmulator, tempDir, waitFor } from './helpers';
+import { startTestEmulator, tempDir } from './helpers';
 import { AMQP_HEADER, frame, performativeBytes, RawAmqp, SASL_HEADER, transferFrame } from './rawAmqp';
 
 const BATCH_FORMAT = 0x80013700;
@@ -360,39 +353,6 @@ describe('link credit', () => {
     } finally {
       await persistent.stop();
       dir.remove();
-    }
-  });
-});
-
-describe('connection state', () => {
-  test('a connection closed for a fault before the client’s open leaves nothing behind', async () => {
-    const lines: string[] = [];
-    const logger = createLogger('warn', (line) => lines.push(line));
-    const namespace = defaultNamespace();
-    const store = await EventStore.open(
-      namespace,
-      { retentionMs: 3_600_000, retentionBytes: 1 << 20, now: Date.now },
-      undefined,
-      logger,
-    );
-    const server = new AmqpServer({
-      namespace,
-      store,
-      ownership: new OwnershipRegistry(),
-      producers: new ProducerRegistry(),
-      sasKeys: [DEFAULT_SAS_KEY],
-      logger,
-    });
-    // The server's live connections (private: nothing else shows them).
-    const clients = (server as unknown as { clients: Set<unknown> }).clients;
-    try {
-      const raw = await RawAmqp.connect(await server.listenPlain('127.0.0.1', 0), { open: false });
-      raw.send(Buffer.concat([AMQP_HEADER, frame(array32(3, 0x40))]));
-      expect((await raw.closeError())?.condition).toBe('amqp:invalid-field');
-      await waitFor(() => clients.size === 0, 'the connection to be forgotten');
-    } finally {
-      await server.close();
-      await store.close();
     }
   });
 });

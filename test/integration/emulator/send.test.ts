@@ -7,7 +7,7 @@ import {
   MessagingError,
 } from '@azure/event-hubs';
 import { types } from 'rhea';
-import { partitionForKey } from '../../../local/emulator/partitionKey';
+import { partitionForKey } from '@local/eventhubs-emulator';
 // The SDK's client-side key mapping (used by its buffered producer); internal, so imported by path.
 import { mapPartitionKeyToId } from '../../../node_modules/@azure/event-hubs/dist/commonjs/impl/partitionKeyToIdMapper.js';
 import { FAST_FAIL, receiveEvents, sendBodies, startTestEmulator, TestEmulator } from './helpers';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CERT_FILE_NAME, KEY_FILE_NAME } from '../../../local/emulator/tls';
+import { CERT_FILE_NAME, KEY_FILE_NAME } from '@local/eventhubs-emulator';
 import { exited, FAST_FAIL, ROOT, startTestEmulator, tempDir } from './helpers';
 
 jest.setTimeout(30_000);

@@ -7,8 +7,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { parseCommandLine } from '../../../local/emulator/cli';
-import { MAX_WEBSOCKET_MESSAGE, WEBSOCKET_PATH } from '../../../local/emulator/webSocket';
+import { MAX_WEBSOCKET_MESSAGE, WEBSOCKET_PATH } from '@local/eventhubs-emulator';
 import type { Scenario } from '../../clients/js/conformance';
 import {
   checkPython,
@@ -224,21 +223,6 @@ describe('AMQP over WebSockets is off by default and behind a flag', () => {
     } finally {
       await emulator.stop();
     }
-  });
-
-  test('--websocket-port turns it on without the TLS port; the certificate flags serve it', () => {
-    expect(parseCommandLine(['--websocket-port', '0'])).toMatchObject({
-      webSocket: { port: 0 },
-      tls: undefined,
-    });
-    expect(parseCommandLine(['--websocket', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).toMatchObject({
-      webSocket: { certFile: 'c.pem', keyFile: 'k.pem' },
-      tls: undefined,
-    });
-    expect(parseCommandLine(['--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).toMatchObject({
-      webSocket: undefined,
-      tls: { certFile: 'c.pem', keyFile: 'k.pem' },
-    });
   });
 
   test('a stop with a WebSocket client still connected closes it', async () => {

@@ -2,16 +2,16 @@
 // surface: an exception in a connection handler is logged at error level, and an exception in a
 // receiver woken by new events neither fails the send nor un-numbers stored events.
 import { message as rheaMessage } from 'rhea';
-import { IncomingEvent, parseTransfer } from '../../../local/emulator/amqp/eventMessage';
-import { defaultNamespace } from '../../../local/emulator/config';
-import { ProducerRegistry } from '../../../local/emulator/idempotence';
-import { createLogger, LogLevel } from '../../../local/emulator/logger';
-import { OwnershipRegistry } from '../../../local/emulator/ownership';
-import { DEFAULT_SAS_KEY } from '../../../local/emulator/sas';
-import { AmqpServer } from '../../../local/emulator/server';
-import { EventStore } from '../../../local/emulator/store/eventStore';
-import { tempDir, waitFor } from './helpers';
-import { RawClient } from './rawClient';
+import { IncomingEvent, parseTransfer } from '../amqp/eventMessage';
+import { defaultNamespace } from '../config';
+import { ProducerRegistry } from '../idempotence';
+import { createLogger, LogLevel } from '../logger';
+import { OwnershipRegistry } from '../ownership';
+import { DEFAULT_SAS_KEY } from '../sas';
+import { AmqpServer } from '../server';
+import { EventStore } from '../store/eventStore';
+import { tempDir, waitFor } from '../../../test/integration/emulator/helpers';
+import { RawClient } from '../../../test/integration/emulator/rawClient';
 
 const RETENTION = { retentionMs: 3_600_000, retentionBytes: 1 << 20, now: Date.now };
 

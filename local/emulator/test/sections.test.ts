@@ -3,13 +3,9 @@
 // key is its batch's. Malformed messages are AmqpFormatError (a decode-error rejection), never a
 // crash, and nothing of them is stored.
 import { message as rheaMessage } from 'rhea';
-import { AmqpFormatError } from '../../../local/emulator/amqp/codec';
-import {
-  AnnotatedEvent,
-  BATCH_MESSAGE_FORMAT,
-  parseTransfer,
-} from '../../../local/emulator/amqp/eventMessage';
-import { readMessage } from '../../../local/emulator/amqp/messageFormat';
+import { AmqpFormatError } from '../amqp/codec';
+import { AnnotatedEvent, BATCH_MESSAGE_FORMAT, parseTransfer } from '../amqp/eventMessage';
+import { readMessage } from '../amqp/messageFormat';
 import {
   batch,
   bin,
@@ -25,7 +21,7 @@ import {
   str,
   sym,
   timestamp,
-} from './amqpBytes';
+} from '../../../test/integration/emulator/amqpBytes';
 
 const properties = section(Section.properties, list([str('message-1')]));
 const applicationProperties = section(Section.applicationProperties, map([str('tenant'), str('contoso')]));

@@ -2,7 +2,7 @@
 // SharedAccessSignature.ParseSignature): junk after a valid signature, non-integer expiries, an
 // empty resource and malformed fields are refused, each with a reason that quotes no token material.
 import { createHmac } from 'node:crypto';
-import { DEFAULT_SAS_KEY, validateSasToken } from '../../../local/emulator/sas';
+import { DEFAULT_SAS_KEY, validateSasToken } from '../sas';
 
 const NOW_MS = Date.UTC(2026, 0, 1);
 const EXPIRY = String(NOW_MS / 1000 + 3600);

@@ -6,15 +6,28 @@ import fc from 'fast-check';
 import { message as rheaMessage, types } from 'rhea';
 import frames from 'rhea/lib/frames.js';
 import terminus from 'rhea/lib/terminus.js';
-import { AmqpFormatError, skipValue } from '../../../local/emulator/amqp/codec';
-import { BATCH_MESSAGE_FORMAT, parseTransfer } from '../../../local/emulator/amqp/eventMessage';
-import { ClientFault } from '../../../local/emulator/amqp/clientFaults';
-import { FrameGuard, MAX_FRAME_SIZE } from '../../../local/emulator/amqp/frameGuard';
-import { readMessage } from '../../../local/emulator/amqp/messageFormat';
-import { checkPerformative, InvalidFieldError } from '../../../local/emulator/amqp/performatives';
-import { bin, list, map, Section, section, str, sym } from './amqpBytes';
-import { amqpValue, checkProperty, FUZZ_SCALE, mutate, mutations, position, symbolText } from './fuzzing';
-import { AMQP_HEADER, frame, performativeBytes, SASL_HEADER } from './rawAmqp';
+import { AmqpFormatError, skipValue } from '../amqp/codec';
+import { BATCH_MESSAGE_FORMAT, parseTransfer } from '../amqp/eventMessage';
+import { ClientFault } from '../amqp/clientFaults';
+import { FrameGuard, MAX_FRAME_SIZE } from '../amqp/frameGuard';
+import { readMessage } from '../amqp/messageFormat';
+import { checkPerformative, InvalidFieldError } from '../amqp/performatives';
+import { bin, list, map, Section, section, str, sym } from '../../../test/integration/emulator/amqpBytes';
+import {
+  amqpValue,
+  checkProperty,
+  FUZZ_SCALE,
+  mutate,
+  mutations,
+  position,
+  symbolText,
+} from '../../../test/integration/emulator/fuzzing';
+import {
+  AMQP_HEADER,
+  frame,
+  performativeBytes,
+  SASL_HEADER,
+} from '../../../test/integration/emulator/rawAmqp';
 
 const TIMEOUT = 60_000 * FUZZ_SCALE;
 

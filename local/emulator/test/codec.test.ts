@@ -1,6 +1,6 @@
 // The emulator's AMQP map reader takes sizes and counts from the peer: malformed maps are refused
 // with AmqpFormatError (a decode error for the client), never read past their end or crash.
-import { AmqpFormatError, readMapEntries } from '../../../local/emulator/amqp/codec';
+import { AmqpFormatError, readMapEntries } from '../amqp/codec';
 
 /** map32 header: constructor, size (bytes after the size field), count, then the entries. */
 function map32(size: number, count: number, entries: Buffer): Buffer {

@@ -2,8 +2,8 @@
 import { earliestEventPosition, EventHubProducerClient } from '@azure/event-hubs';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, namespaceFromHubs, parseConfig } from '../../../local/emulator/config';
-import { receiveEvents, startTestEmulator, tempDir } from './helpers';
+import { ConfigError, namespaceFromHubs, parseConfig } from '../config';
+import { receiveEvents, startTestEmulator, tempDir } from '../../../test/integration/emulator/helpers';
 
 // The sample shipped with the official emulator (PartitionCount is a string there).
 const OFFICIAL_SAMPLE = {

@@ -1,6 +1,6 @@
 // The emulator's partition-key hash against the SDK's own client-side mapper, over many keys.
 import { randomBytes } from 'node:crypto';
-import { hashPartitionKey, partitionForKey } from '../../../local/emulator/partitionKey';
+import { hashPartitionKey, partitionForKey } from '../partitionKey';
 // Internal to the SDK (used by its buffered producer), so imported by path.
 import { mapPartitionKeyToId } from '../../../node_modules/@azure/event-hubs/dist/commonjs/impl/partitionKeyToIdMapper.js';
 

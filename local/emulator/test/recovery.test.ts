@@ -5,7 +5,7 @@
 import { earliestEventPosition, EventHubProducerClient } from '@azure/event-hubs';
 import { appendFileSync, readdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { receiveEvents, startTestEmulator, tempDir } from './helpers';
+import { receiveEvents, startTestEmulator, tempDir } from '../../../test/integration/emulator/helpers';
 
 jest.setTimeout(60_000);
 

@@ -1,7 +1,7 @@
 // Idempotent-producer state is kept per partition and producer while it has links, and forgotten
 // after an hour without any, so a long-running emulator does not collect every producer ever seen.
 import { types } from 'rhea';
-import { PRODUCER_ID, PRODUCER_SEQUENCE_NUMBER, ProducerRegistry } from '../../../local/emulator/idempotence';
+import { PRODUCER_ID, PRODUCER_SEQUENCE_NUMBER, ProducerRegistry } from '../idempotence';
 
 const HOUR = 60 * 60 * 1000;
 
