@@ -77,7 +77,9 @@ const FLAG_OF_PORT: Record<PortOption, string> = {
   webSocketPort: '--websocket-port',
 };
 
-class UsageError extends Error {}
+class EmulatorUsageError extends Error {
+  override readonly name = 'EmulatorUsageError';
+}
 
 export function parseCommandLine(argv: string[]): EmulatorOptions | 'help' {
   const { values } = parseArgs({
@@ -110,10 +112,11 @@ export function parseCommandLine(argv: string[]): EmulatorOptions | 'help' {
   });
   if (values.help) return 'help';
   if (values.config && (values.hub || values.partitions || values['consumer-group'])) {
-    throw new UsageError('--config cannot be combined with --hub, --partitions or --consumer-group');
+    throw new EmulatorUsageError('--config cannot be combined with --hub, --partitions or --consumer-group');
   }
   const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!isLogLevel(logLevel))
+    throw new EmulatorUsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const webSocketWanted = Boolean(values.websocket || values['websocket-port']);
   // The certificate flags serve the WebSocket listener too; without --websocket they turn on TLS.
   const certificateGiven = Boolean(values['tls-cert'] || values['tls-key']);
@@ -124,7 +127,7 @@ export function parseCommandLine(argv: string[]): EmulatorOptions | 'help' {
     certDir: values['tls-cert-dir'],
   };
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
-    throw new UsageError('--tls-cert and --tls-key go together');
+    throw new EmulatorUsageError('--tls-cert and --tls-key go together');
   }
   const sasKey = values['sas-key'] ?? process.env.EVENTHUBS_EMULATOR_SAS_KEY;
   return {
@@ -159,37 +162,41 @@ export function parseCommandLine(argv: string[]): EmulatorOptions | 'help' {
 
 export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/i.exec(text.trim());
-  if (!match) throw new UsageError(`--retention must be a duration like 90s, 30m, 1h or 7d (got "${text}")`);
+  if (!match)
+    throw new EmulatorUsageError(`--retention must be a duration like 90s, 30m, 1h or 7d (got "${text}")`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2].toLowerCase() as 'ms'];
   const ms = Number(match[1]) * unit;
-  if (ms < 1000) throw new UsageError('--retention must be at least 1s');
+  if (ms < 1000) throw new EmulatorUsageError('--retention must be at least 1s');
   return ms;
 }
 
 export function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`--retention-size must be a size like 512KB, 64MB or 1GB (got "${text}")`);
+  if (!match)
+    throw new EmulatorUsageError(`--retention-size must be a size like 512KB, 64MB or 1GB (got "${text}")`);
   const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b'];
   const bytes = Math.floor(Number(match[1]) * unit);
-  if (bytes < 64 * 1024) throw new UsageError('--retention-size must be at least 64KB');
+  if (bytes < 64 * 1024) throw new EmulatorUsageError('--retention-size must be at least 64KB');
   return bytes;
 }
 
 function partitions(text: string): number {
   const value = integer(text, '--partitions');
-  if (value < 1 || value > MAX_PARTITIONS) throw new UsageError(`--partitions must be 1..${MAX_PARTITIONS}`);
+  if (value < 1 || value > MAX_PARTITIONS)
+    throw new EmulatorUsageError(`--partitions must be 1..${MAX_PARTITIONS}`);
   return value;
 }
 
 function port(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const value = integer(text, flag);
-  if (value > 65535) throw new UsageError(`${flag} must be 0..65535`);
+  if (value > 65535) throw new EmulatorUsageError(`${flag} must be 0..65535`);
   return value;
 }
 
 function integer(text: string, flag: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag} must be a whole number (got "${text}")`);
+  if (!/^\d+$/.test(text.trim()))
+    throw new EmulatorUsageError(`${flag} must be a whole number (got "${text}")`);
   return Number(text);
 }
 

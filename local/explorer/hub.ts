@@ -23,6 +23,7 @@ export const MAX_PAGE_SIZE = 100;
 const PEEK_DEADLINE_MS = 15_000;
 
 export class ExplorerError extends Error {
+  override readonly name = 'ExplorerError';
   constructor(
     readonly status: number,
     readonly code: string,

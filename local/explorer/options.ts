@@ -2,7 +2,7 @@
 // <n>`, else EXPLORER_PORT (the shell, or Values in local.settings.json), else the Functions host's
 // port + 10 (7081 next to 7071), so that two stacks on two host ports get two explorers, and a host
 // on any free port (0, as the tests run it) gets an explorer on any free port too.
-import { SettingsError } from '../host/settings';
+import { HostSettingsError } from '../host/settings';
 import type { Environment } from '../../src/lib/settings';
 
 export const EXPLORER_PORT_SETTING = 'EXPLORER_PORT';
@@ -14,7 +14,7 @@ export function explorerPort(explicit: number | undefined, settings: Environment
   if (setting !== undefined && setting !== '') {
     const port = Number(setting);
     if (!/^\d+$/.test(setting) || port > 65535)
-      throw new SettingsError(`${EXPLORER_PORT_SETTING} must be a port number (0 = any free port)`);
+      throw new HostSettingsError(`${EXPLORER_PORT_SETTING} must be a port number (0 = any free port)`);
     return port;
   }
   if (hostPort === 0) return 0;

@@ -3,7 +3,7 @@
 // `AzureWebJobsStorage__blobServiceUri` / `__accountName`, with `__credential` and `__clientId`).
 import { DefaultAzureCredential, ManagedIdentityCredential, TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { readSettingSection, SettingsError } from './settings';
+import { readSettingSection, HostSettingsError } from './settings';
 
 export const HOST_STORAGE_SETTING = 'AzureWebJobsStorage';
 
@@ -21,7 +21,7 @@ export function eventHubsConnection(
   if (namespace) {
     return { kind: 'identity', fullyQualifiedNamespace: namespace, credential: credentialFrom(section) };
   }
-  throw new SettingsError(
+  throw new HostSettingsError(
     `Connection setting "${settingName}" is missing: set ${settingName} (a connection string) or ` +
       `${settingName}__fullyQualifiedNamespace in local.settings.json Values`,
   );
@@ -33,7 +33,7 @@ export function hostStorageClient(env: NodeJS.ProcessEnv = process.env): BlobSer
   const uri =
     section.blobserviceuri ?? (section.accountname && `https://${section.accountname}.blob.core.windows.net`);
   if (uri) return new BlobServiceClient(uri, credentialFrom(section));
-  throw new SettingsError(
+  throw new HostSettingsError(
     `${HOST_STORAGE_SETTING} is missing: the Event Hubs trigger keeps its checkpoints there. Set it in ` +
       `local.settings.json Values (UseDevelopmentStorage=true for Azurite) or set ${HOST_STORAGE_SETTING}__accountName.`,
   );

@@ -1,6 +1,6 @@
 // host.json: the parts the local host honours, with the Functions host's defaults.
 import { existsSync, readFileSync } from 'node:fs';
-import { SettingsError } from './settings';
+import { HostSettingsError } from './settings';
 
 export type InitialOffset =
   { type: 'fromStart' } | { type: 'fromEnd' } | { type: 'fromEnqueuedTime'; enqueuedTimeUtc: Date };
@@ -56,7 +56,7 @@ export function readHostJson(file: string): HostJson {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new SettingsError(`${file} is not valid JSON: ${(error as Error).message}`);
+    throw new HostSettingsError(`${file} is not valid JSON: ${(error as Error).message}`);
   }
   const extensions = section(json, 'extensions');
   const routePrefix = section(extensions, 'http').routePrefix;
@@ -76,7 +76,7 @@ function parseEventHubsOptions(raw: RawJson, file: string): EventHubsHostOptions
     const value = raw[name];
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new SettingsError(`${file}: extensions.eventHubs.${name} must be a positive integer`);
+      throw new HostSettingsError(`${file}: extensions.eventHubs.${name} must be a positive integer`);
     }
     return value;
   };
@@ -84,7 +84,7 @@ function parseEventHubsOptions(raw: RawJson, file: string): EventHubsHostOptions
   const maxEventBatchSize = positive('maxEventBatchSize', d.maxEventBatchSize);
   const minEventBatchSize = positive('minEventBatchSize', d.minEventBatchSize);
   if (minEventBatchSize > maxEventBatchSize) {
-    throw new SettingsError(`${file}: extensions.eventHubs.minEventBatchSize exceeds maxEventBatchSize`);
+    throw new HostSettingsError(`${file}: extensions.eventHubs.minEventBatchSize exceeds maxEventBatchSize`);
   }
   return {
     maxEventBatchSize,
@@ -124,13 +124,13 @@ function parseInitialOffset(raw: RawJson, file: string): InitialOffset {
   if (type === 'fromenqueuedtime') {
     const time = new Date(String(raw.enqueuedTimeUtc ?? ''));
     if (Number.isNaN(time.getTime())) {
-      throw new SettingsError(
+      throw new HostSettingsError(
         `${file}: initialOffsetOptions.enqueuedTimeUtc must be a date for fromEnqueuedTime`,
       );
     }
     return { type: 'fromEnqueuedTime', enqueuedTimeUtc: time };
   }
-  throw new SettingsError(
+  throw new HostSettingsError(
     `${file}: initialOffsetOptions.type must be fromStart, fromEnd or fromEnqueuedTime`,
   );
 }
@@ -145,7 +145,7 @@ function section(json: RawJson, key: string): RawJson {
 /** Parses a .NET TimeSpan string (`[d.]hh:mm:ss[.fffffff]`) into milliseconds. */
 export function parseTimeSpan(value: unknown, file = 'host.json'): number {
   const match = /^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$/.exec(String(value).trim());
-  if (!match) throw new SettingsError(`${file}: "${String(value)}" is not a time span like 00:01:00`);
+  if (!match) throw new HostSettingsError(`${file}: "${String(value)}" is not a time span like 00:01:00`);
   const [, days, hours, minutes, seconds, fraction] = match;
   const ms =
     ((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60_000 +

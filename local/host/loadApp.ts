@@ -20,6 +20,7 @@ export const DEFAULT_WORKER_CAPABILITIES: Readonly<Record<string, string>> = {
 };
 
 export class AppLoadError extends Error {
+  override readonly name = 'AppLoadError';
   readonly code = 'AppLoadFailed';
 }
 

@@ -10,7 +10,8 @@ export interface LocalSettings {
   localHttpPort?: number;
 }
 
-export class SettingsError extends Error {
+export class HostSettingsError extends Error {
+  override readonly name = 'HostSettingsError';
   readonly code = 'InvalidSettings';
 }
 
@@ -20,22 +21,24 @@ export function readLocalSettings(file: string): LocalSettings {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new SettingsError(`${file} is not valid JSON: ${(error as Error).message}`);
+    throw new HostSettingsError(`${file} is not valid JSON: ${(error as Error).message}`);
   }
   if (parsed.IsEncrypted === true) {
-    throw new SettingsError(
+    throw new HostSettingsError(
       `${file} is encrypted (IsEncrypted=true); the local host reads plain values only`,
     );
   }
   const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed.Values ?? {})) {
     if (value === null || value === undefined) continue;
-    if (typeof value === 'object') throw new SettingsError(`${file}: Values.${name} must be a string`);
+    if (typeof value === 'object') throw new HostSettingsError(`${file}: Values.${name} must be a string`);
     values[name] = String(value);
   }
   const port = parsed.Host?.LocalHttpPort;
   if (port !== undefined && !(Number.isInteger(port) && (port as number) >= 0 && (port as number) < 65536)) {
-    throw new SettingsError(`${file}: Host.LocalHttpPort must be a port number, got ${JSON.stringify(port)}`);
+    throw new HostSettingsError(
+      `${file}: Host.LocalHttpPort must be a port number, got ${JSON.stringify(port)}`,
+    );
   }
   return { file, values, localHttpPort: port as number | undefined };
 }
@@ -61,7 +64,7 @@ export function resolveSettingReferences(value: string, env: NodeJS.ProcessEnv =
   return value.replace(/%([^%]+)%/g, (_match, name: string) => {
     const resolved = env[name];
     if (resolved === undefined || resolved === '') {
-      throw new SettingsError(
+      throw new HostSettingsError(
         `'%${name}%' does not resolve to a value: add "${name}" to local.settings.json Values`,
       );
     }

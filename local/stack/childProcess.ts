@@ -27,6 +27,7 @@ export interface ChildOptions {
 }
 
 export class ChildExitedError extends Error {
+  override readonly name = 'ChildExitedError';
   readonly code = 'ChildExited';
 }
 

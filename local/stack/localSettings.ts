@@ -28,6 +28,7 @@ export interface StackSettings {
 }
 
 export class StackSettingsError extends Error {
+  override readonly name = 'StackSettingsError';
   readonly code = 'InvalidLocalSettings';
 }
 

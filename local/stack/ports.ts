@@ -3,6 +3,7 @@
 import { createServer } from 'node:net';
 
 export class PortConflictError extends Error {
+  override readonly name = 'PortConflictError';
   readonly code = 'PortConflict';
 }
 

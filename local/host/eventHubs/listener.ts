@@ -18,7 +18,7 @@ import { EventHubsHostOptions, InitialOffset } from '../hostJson';
 import { Invoker } from '../invoke';
 import { HostLogger } from '../logger';
 import { retryPolicyFrom, RetryPolicy } from '../retry';
-import { resolveSettingReferences, SettingsError } from '../settings';
+import { resolveSettingReferences, HostSettingsError } from '../settings';
 import { PartitionProcessor } from './partitionProcessor';
 import { TriggerShape } from './triggerInput';
 
@@ -67,7 +67,7 @@ export function describeEventHubFunctions(
     const setting = (name: string) => {
       const raw = binding[name];
       if (typeof raw !== 'string' || raw === '')
-        throw new SettingsError(`${where}: the trigger has no ${name}`);
+        throw new HostSettingsError(`${where}: the trigger has no ${name}`);
       return resolveSettingReferences(raw, env);
     };
     const cardinality = String(binding.cardinality ?? 'many').toLowerCase() === 'one' ? 'one' : 'many';

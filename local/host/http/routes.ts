@@ -23,6 +23,7 @@ interface Parameter {
 type Segment = { literal: string } | { pattern: RegExp; parameters: Parameter[] };
 
 export class RouteTemplateError extends Error {
+  override readonly name = 'RouteTemplateError';
   readonly code = 'InvalidRouteTemplate';
 }
 

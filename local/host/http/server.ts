@@ -22,7 +22,8 @@ const NO_BODY: Buffer = Buffer.alloc(0);
 const KESTREL = 'Microsoft.AspNetCore.Server.Kestrel';
 const HTTP_REASON = 'This function was programmatically called via the host APIs.';
 
-export class PortInUseError extends Error {
+export class HostPortInUseError extends Error {
+  override readonly name = 'HostPortInUseError';
   readonly code = 'PortInUse';
   constructor(
     readonly port: number,
@@ -243,7 +244,7 @@ export function startHttpServer(options: {
 
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError(options.port, options.host) : error);
+      reject(error.code === 'EADDRINUSE' ? new HostPortInUseError(options.port, options.host) : error);
     });
     server.listen(options.port, options.host, () => {
       const { port } = server.address() as AddressInfo;

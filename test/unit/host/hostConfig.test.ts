@@ -6,7 +6,7 @@ import {
   applyToEnvironment,
   readSettingSection,
   resolveSettingReferences,
-  SettingsError,
+  HostSettingsError,
 } from '../../../local/host/settings';
 import { canRetry, retryDelayMs, retryPolicyFrom } from '../../../local/host/retry';
 import { eventHubsTarget, storageTarget } from '../../../local/stack/localSettings';
@@ -49,7 +49,7 @@ test('host.json: route prefix, Event Hubs options and time spans', () => {
   });
   expect(hostJson({ extensions: { http: { routePrefix: '' } } }).routePrefix).toBe('');
   expect(parseTimeSpan('1.02:03:04.5')).toBe(((26 * 60 + 3) * 60 + 4) * 1000 + 500);
-  expect(() => hostJson({ extensions: { eventHubs: { maxEventBatchSize: 0 } } })).toThrow(SettingsError);
+  expect(() => hostJson({ extensions: { eventHubs: { maxEventBatchSize: 0 } } })).toThrow(HostSettingsError);
   expect(() => hostJson({ extensions: { eventHubs: { maxWaitTime: '5s' } } })).toThrow(/time span/);
 });
 
