@@ -10,14 +10,8 @@ import { readRecords } from '../../local/host/recorder';
 import { startHostProcess, HostProcess } from '../../local/stack/processes';
 import { startAppHost } from './support/app';
 import { rawExchange, rawRequest } from './support/rawHttp';
-import {
-  Backends,
-  eventually,
-  listBlobs,
-  startBackends,
-  writeHostJson,
-  writeSettings,
-} from './support/backends';
+import { Backends, listBlobs, startBackends, writeHostJson, writeSettings } from './support/backends';
+import { waitFor } from '../support/waitFor';
 
 jest.setTimeout(120_000);
 
@@ -243,7 +237,10 @@ describe('HTTP: the host web server rules', () => {
     });
     // A later request is recorded; the refused one never was.
     expect((await fetch(`${host.url}/api/echo/2/x`)).status).toBe(200);
-    await eventually(() => invocationsOf('echo') === before + 1 || undefined, 5_000, 'the later echo');
+    await waitFor(() => invocationsOf('echo') === before + 1 || undefined, {
+      what: 'the later echo',
+      timeoutMs: 5_000,
+    });
     expect(invocationsOf('echo')).toBe(before + 1);
   });
 
@@ -450,7 +447,7 @@ describe('Event Hubs trigger', () => {
     ]);
     // One AMQP batch normally arrives as one invocation; merge in case the receiver split it.
     type Metadata = Record<string, unknown> & { partitionContext: { partitionId: string } };
-    const records = await eventually(
+    const records = await waitFor(
       () => {
         const found = readRecords(recordFile).filter(
           (r) =>
@@ -464,8 +461,7 @@ describe('Event Hubs trigger', () => {
           ? found
           : undefined;
       },
-      30_000,
-      'the consume invocations of partition 0',
+      { what: 'the consume invocations of partition 0', timeoutMs: 30_000 },
     );
     const merged = (key: string) =>
       records.flatMap((r) => (r.triggerMetadata as Record<string, unknown[]>)[key]);
@@ -505,15 +501,14 @@ describe('Event Hubs trigger', () => {
     // The host never sends its `sys` binding data (ScriptInvocationContextExtensions.ShouldSkipBindingData).
     expect(metadata).not.toHaveProperty('sys');
 
-    const checkpoint = await eventually(
+    const checkpoint = await waitFor(
       async () =>
         (await listBlobs(backends.blobService, 'azure-webjobs-eventhub')).find(
           (blob) =>
             blob.name === `127.0.0.1/fixture/${CONSUMER_GROUP}/checkpoint/0` &&
             blob.metadata.sequencenumber === '3',
         ),
-      10_000,
-      'the checkpoint of partition 0',
+      { what: 'the checkpoint of partition 0', timeoutMs: 10_000 },
     );
     expect(checkpoint.metadata.offset).toBe(String((metadata.offsetArray as unknown[])[3]));
     await host.child.waitForLine(
@@ -526,13 +521,12 @@ describe('Event Hubs trigger', () => {
     await send('fixture', [
       [[{ body: Buffer.from('"retry me"'), properties: { failAttempts: 2 } }], { partitionId: '1' }],
     ]);
-    const attempts = await eventually(
+    const attempts = await waitFor(
       () => {
         const found = readRecords(recordFile).filter((r) => JSON.stringify(r.inputs) === '[["retry me"]]');
         return found.some((r) => r.succeeded) ? found : undefined;
       },
-      30_000,
-      'the retried invocation to succeed',
+      { what: 'the retried invocation to succeed', timeoutMs: 30_000 },
     );
     expect(attempts.map((r) => [r.retryCount, r.succeeded, r.error ?? null])).toEqual([
       [0, false, 'failing attempt 0'],
@@ -548,26 +542,24 @@ describe('Event Hubs trigger', () => {
     await send('fixture', [
       [[{ body: Buffer.from('"always fails"'), properties: { failAttempts: 99 } }], { partitionId: '1' }],
     ]);
-    const failures = await eventually(
+    const failures = await waitFor(
       () => {
         const found = readRecords(recordFile).filter(
           (r) => JSON.stringify(r.inputs) === '[["always fails"]]',
         );
         return found.length === 4 ? found : undefined;
       },
-      30_000,
-      'four failed attempts',
+      { what: 'four failed attempts', timeoutMs: 30_000 },
     );
     expect(failures.map((r) => r.retryCount)).toEqual([0, 1, 2, 3]);
-    await eventually(
+    await waitFor(
       async () =>
         (await listBlobs(backends.blobService, 'azure-webjobs-eventhub')).find(
           (blob) =>
             blob.name === `127.0.0.1/fixture/${CONSUMER_GROUP}/checkpoint/1` &&
             blob.metadata.sequencenumber === '1',
         ),
-      10_000,
-      'the checkpoint past the failed batch',
+      { what: 'the checkpoint past the failed batch', timeoutMs: 10_000 },
     );
   });
 
@@ -584,13 +576,12 @@ describe('Event Hubs trigger', () => {
         { partitionId: '0' },
       ],
     ]);
-    const attempts = await eventually(
+    const attempts = await waitFor(
       () => {
         const found = readRecords(recordFile).filter((r) => r.functionName === 'consumeObjects');
         return found.length >= 3 ? found : undefined;
       },
-      30_000,
-      'three failed consumeObjects attempts',
+      { what: 'three failed consumeObjects attempts', timeoutMs: 30_000 },
     );
     expect(attempts.map((r) => [r.succeeded, r.retryCount, r.inputs])).toEqual([
       [false, 0, []],
@@ -610,15 +601,14 @@ describe('Event Hubs trigger', () => {
     await host.child.waitForLine(/Function execution failed after '2' retries\./, 5_000);
     expect(host.child.lines.some((line) => line.includes('consumeObjects got'))).toBe(false);
     // Like the extension: the batch is checkpointed "regardless of function success/failure".
-    await eventually(
+    await waitFor(
       async () =>
         (await listBlobs(backends.blobService, 'azure-webjobs-eventhub')).find(
           (blob) =>
             blob.name === `127.0.0.1/objects/${CONSUMER_GROUP}/checkpoint/0` &&
             blob.metadata.sequencenumber === '1',
         ),
-      10_000,
-      'the checkpoint past the batch that could not be bound',
+      { what: 'the checkpoint past the batch that could not be bound', timeoutMs: 10_000 },
     );
 
     // JSON alone binds: Newtonsoft's round trip rewrites the date and keeps the number's value.
@@ -628,10 +618,9 @@ describe('Event Hubs trigger', () => {
         { partitionId: '0' },
       ],
     ]);
-    const bound = await eventually(
+    const bound = await waitFor(
       () => readRecords(recordFile).find((r) => r.functionName === 'consumeObjects' && r.succeeded),
-      30_000,
-      'a consumeObjects invocation that binds',
+      { what: 'a consumeObjects invocation that binds', timeoutMs: 30_000 },
     );
     expect(bound.inputs[0]).toEqual([{ at: '2024-01-02T03:04:05Z', n: 1.5 }, null]);
   });
@@ -652,10 +641,9 @@ describe('Event Hubs trigger', () => {
         { partitionId: '0' },
       ],
     ]);
-    const record = await eventually(
+    const record = await waitFor(
       () => readRecords(recordFile).find((r) => r.functionName === 'consumeBytes'),
-      30_000,
-      'the consumeBytes invocation',
+      { what: 'the consumeBytes invocation', timeoutMs: 30_000 },
     );
     const delivered = (record.inputs[0] as { $bytes: string }[]).map((b) => Buffer.from(b.$bytes, 'base64'));
     expect(delivered).toEqual(bodies);
@@ -724,7 +712,7 @@ describe('Event Hubs trigger', () => {
     const first = await startHostProcess({ ...common, recordFile: recordsA });
     const second = await startHostProcess({ ...common, recordFile: recordsB });
     try {
-      const owners = await eventually(
+      const owners = await waitFor(
         async () => {
           const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
           const owned = blobs.filter((b) =>
@@ -736,8 +724,7 @@ describe('Event Hubs trigger', () => {
           const counts = [...byOwner.values()].sort();
           return owned.length === 4 && counts.join() === '2,2' ? byOwner : undefined;
         },
-        30_000,
-        'each host to own two partitions',
+        { what: 'each host to own two partitions', timeoutMs: 30_000 },
       );
       expect(owners.size).toBe(2);
 
@@ -751,15 +738,14 @@ describe('Event Hubs trigger', () => {
           { partitionId: String(partition) },
         ]),
       );
-      const seen = await eventually(
+      const seen = await waitFor(
         () => {
           const all = [...readRecords(recordsA), ...readRecords(recordsB)].flatMap(
             (r) => r.inputs[0] as { n: number }[],
           );
           return all.length >= total ? all : undefined;
         },
-        30_000,
-        'all events processed by the two hosts',
+        { what: 'all events processed by the two hosts', timeoutMs: 30_000 },
       );
       expect(seen.map((e) => e.n).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
 
