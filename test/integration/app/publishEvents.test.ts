@@ -8,16 +8,17 @@ import {
   type ReceivedEventData,
 } from '@azure/event-hubs';
 import type { HttpResponseInit } from '@azure/functions';
-import { startEmulator, type RunningEmulator } from '../../../local/emulator';
 import { createServer, type Socket } from 'node:net';
 import { createPublishEventsHandler, publishEvents } from '../../../src/functions/publishEvents';
 import { closeSharedProducer, createProducerClient } from '../../../src/lib/eventHubClient';
 import { capturingContext, eventsRequest, type RequestOptions } from '../../unit/support/invocation';
+import { emulatorConnectionString } from '../../support/connectionStrings';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator';
 
 const HUB = 'events';
 const PARTITIONS = ['0', '1', '2', '3'];
 const savedEnv = { ...process.env };
-let emulator: RunningEmulator | undefined;
+let emulator: TestEmulator | undefined;
 let connectionString: string;
 
 interface ReadEvent {
@@ -33,12 +34,9 @@ interface ReadEvent {
 type PartitionEnds = Record<string, number>;
 
 beforeAll(async () => {
-  emulator = await startEmulator({
-    amqpPort: 0,
-    healthPort: 0,
-    hubs: [{ name: HUB, partitionCount: PARTITIONS.length, consumerGroups: ['processor'] }],
-    logLevel: (process.env.EMULATOR_LOG ?? 'error') as 'error',
-  });
+  emulator = await startTestEmulator([
+    { name: HUB, partitions: PARTITIONS.length, consumerGroups: ['processor'] },
+  ]);
   connectionString = emulator.connectionString;
   Object.assign(process.env, {
     EventHubConnection: connectionString,
@@ -300,7 +298,7 @@ test('a silent Event Hubs (connection accepted, never answered) gets 503 event_h
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const port = (silent.address() as { port: number }).port;
   const producer = createProducerClient({
-    EventHubConnection: `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
+    EventHubConnection: emulatorConnectionString(port),
     EVENTHUB_NAME: HUB,
   });
   const handler = createPublishEventsHandler({

@@ -3,21 +3,16 @@
 // carry the documented status and code, and nothing secret.
 import type { HttpResponseInit } from '@azure/functions';
 import { EventHubConsumerClient, type EventHubProducerClient } from '@azure/event-hubs';
-import { startEmulator, type RunningEmulator } from '../../../local/emulator';
 import { createPublishEventsHandler } from '../../../src/functions/publishEvents';
 import { createProducerClient } from '../../../src/lib/eventHubClient';
 import { capturingContext, eventsRequest, type CapturedLog } from '../../unit/support/invocation';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator';
 
 const WRONG_KEY = 'd3Jvbmcta2V5LW5vdC10aGUtZW11bGF0b3Jz';
-let emulator: RunningEmulator;
+let emulator: TestEmulator;
 
 beforeAll(async () => {
-  emulator = await startEmulator({
-    amqpPort: 0,
-    healthPort: 0,
-    hubs: [{ name: 'events', partitionCount: 2, consumerGroups: [] }],
-    logLevel: 'error',
-  });
+  emulator = await startTestEmulator([{ name: 'events', partitions: 2, consumerGroups: [] }]);
 });
 
 /** The answer when Event Hubs refused for good before any event was accepted. */
