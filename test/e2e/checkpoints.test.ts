@@ -228,11 +228,12 @@ test('minEventBatchSize holds events back until enough arrived, maxWaitTime send
     minEventBatchSize: 3,
     maxWaitTime: '00:00:05',
   });
+  // The receiver is open before the first two are sent, so they reach it (and, without
+  // minEventBatchSize, would be invoked) before the third event exists: a batch of three below is
+  // minEventBatchSize holding them back.
+  await host.child.waitForLine(/started processing partition 0$/, 30_000);
   await send('minbatch', bodies(0, 1));
   await send('minbatch', bodies(1, 1));
-  // Time for the receiver to take both in (not a proof of anything: without minEventBatchSize they
-  // would be invoked now, before the third event exists, and the batch below would not hold three).
-  await new Promise((resolve) => setTimeout(resolve, 1000));
   const thirdSentAt = Date.now();
   await send('minbatch', bodies(2, 1));
   const first = await untilInvoked(host.recordFile, 2, 'the first three events');
