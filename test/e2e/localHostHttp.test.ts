@@ -1,7 +1,6 @@
 // The local Functions host's HTTP side as a user runs it (`tsx local/host/cli.ts`), against a small
 // fixture app (test/e2e/fixtures/hostApp): HTTP in and out exactly as the app returns it, Core
 // Tools-style logs, hooks, the host web server's rules, and the real app's HTTP function behind it.
-import { EventHubProducerClient } from '@azure/event-hubs';
 import path from 'node:path';
 import { readRecords } from '../../local/host/recorder';
 import { startHostProcess, HostProcess } from '../../local/stack/processes';
@@ -9,6 +8,7 @@ import { startAppHost } from './support/app';
 import { Backends } from './support/backends';
 import { BODY_LIMIT, fixtureSettings, startFixtureHost, stopFixtureHost } from './support/hostFixture';
 import { rawExchange, rawRequest } from './support/rawHttp';
+import { partitionEnds } from '../support/partitionEnds';
 import { waitFor } from '../support/waitFor';
 
 jest.setTimeout(120_000);
@@ -322,16 +322,7 @@ describe('HTTP: the host web server rules', () => {
 
 describe('HTTP: the app through the local host', () => {
   let appHost: HostProcess;
-  const ends = async () => {
-    const producer = new EventHubProducerClient(backends.eventHubsConnectionString, 'app');
-    try {
-      const ids = await producer.getPartitionIds();
-      const properties = await Promise.all(ids.map((id) => producer.getPartitionProperties(id)));
-      return properties.map((p) => (p.isEmpty ? -1 : p.lastEnqueuedSequenceNumber));
-    } finally {
-      await producer.close();
-    }
-  };
+  const ends = () => partitionEnds(backends.eventHubsConnectionString, 'app');
 
   beforeAll(async () => {
     appHost = await startAppHost(backends, 'app', { functions: ['publishEvents'] });

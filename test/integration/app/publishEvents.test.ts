@@ -14,6 +14,7 @@ import { closeSharedProducer, createProducerClient } from '../../../src/lib/even
 import { capturingContext, eventsRequest, type RequestOptions } from '../../unit/support/invocation';
 import { emulatorConnectionString } from '../../support/connectionStrings';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator';
+import { partitionEnds, type PartitionEnds } from '../../support/partitionEnds';
 
 const HUB = 'events';
 const PARTITIONS = ['0', '1', '2', '3'];
@@ -29,9 +30,6 @@ interface ReadEvent {
   partitionKey?: string | null;
   properties?: Record<string, unknown>;
 }
-
-/** Per partition, the sequence number of its last event (-1 while empty). */
-type PartitionEnds = Record<string, number>;
 
 beforeAll(async () => {
   emulator = await startTestEmulator([
@@ -59,20 +57,8 @@ async function post(options: RequestOptions): Promise<HttpResponseInit> {
   return (await publishEvents(eventsRequest(options), context)) as HttpResponseInit;
 }
 
-/** Where every partition ends now, as Event Hubs reports it (getPartitionProperties). */
-async function endOfPartitions(): Promise<PartitionEnds> {
-  const client = new EventHubConsumerClient('$default', connectionString, HUB);
-  try {
-    const ends: PartitionEnds = {};
-    for (const id of PARTITIONS) {
-      const properties = await client.getPartitionProperties(id);
-      ends[id] = properties.isEmpty ? -1 : properties.lastEnqueuedSequenceNumber;
-    }
-    return ends;
-  } finally {
-    await client.close();
-  }
-}
+/** Where every partition ends now. */
+const endOfPartitions = () => partitionEnds(connectionString, HUB);
 
 /**
  * Every event stored after `since`, read back with a real consumer: the partitions' current ends say
