@@ -5,14 +5,8 @@ import { EventData, EventHubProducerClient } from '@azure/event-hubs';
 import path from 'node:path';
 import { readRecords } from '../../local/host/recorder';
 import { HostProcess, startHostProcess } from '../../local/stack/processes';
-import {
-  Backends,
-  eventually,
-  listBlobs,
-  startBackends,
-  writeHostJson,
-  writeSettings,
-} from './support/backends';
+import { Backends, listBlobs, startBackends, writeHostJson, writeSettings } from './support/backends';
+import { waitFor } from '../support/waitFor';
 
 jest.setTimeout(120_000);
 
@@ -108,13 +102,12 @@ function invocations(recordFile: string): Invocation[] {
 }
 
 function untilInvoked(recordFile: string, sequenceNumber: number, what: string): Promise<Invocation[]> {
-  return eventually(
+  return waitFor(
     () => {
       const all = invocations(recordFile);
       return all.some((i) => i.succeeded && i.sequenceNumbers.includes(sequenceNumber)) ? all : undefined;
     },
-    30_000,
-    what,
+    { what: what, timeoutMs: 30_000 },
   );
 }
 
@@ -150,10 +143,9 @@ test('stopping the host while an invocation is in retry completes, checkpoints n
   const eventHubs = { maxEventBatchSize: 1, batchCheckpointFrequency: 3 };
   const first = await startHost('retrystop', 'retrystop-1', eventHubs, { failing: true });
   await send('retrystop', [{ body: { n: 0 } }, { body: { n: 1 }, properties: { fail: true } }]);
-  await eventually(
+  await waitFor(
     () => invocations(first.recordFile).find((i) => i.sequenceNumbers[0] === 1 && i.retryCount >= 1),
-    30_000,
-    'the second event to be in retry',
+    { what: 'the second event to be in retry', timeoutMs: 30_000 },
   );
 
   await first.stop();
@@ -177,11 +169,10 @@ test('retry counts live in one instance: a batch in retry that another host pick
     { failing: true, ...balancing },
   );
   await send('moving', [{ body: { n: 0 }, properties: { fail: true } }]);
-  await eventually(
-    () => invocations(first.recordFile).find((i) => i.retryCount >= 2),
-    30_000,
-    'the event to be in its second retry on the first host',
-  );
+  await waitFor(() => invocations(first.recordFile).find((i) => i.retryCount >= 2), {
+    what: 'the event to be in its second retry on the first host',
+    timeoutMs: 30_000,
+  });
   // A second instance (another owner id) waits while the first owns the partition.
   const second = await startHost('moving', 'moving-2', { maxEventBatchSize: 1 }, balancing);
   await first.kill();
@@ -202,11 +193,10 @@ test('a checkpoint write that fails restarts the partition from the stored check
   );
   await send('ckfail', bodies(0, 1));
   await untilInvoked(host.recordFile, 0, 'the first event');
-  await eventually(
-    async () => ((await checkpointOf('ckfail')) === '0' ? true : undefined),
-    10_000,
-    'checkpoint 0',
-  );
+  await waitFor(async () => ((await checkpointOf('ckfail')) === '0' ? true : undefined), {
+    what: 'checkpoint 0',
+    timeoutMs: 10_000,
+  });
   // An infinite lease held by someone else makes every write of the checkpoint blob fail (412).
   const blob = backends.blobService
     .getContainerClient('azure-webjobs-eventhub')
@@ -214,22 +204,20 @@ test('a checkpoint write that fails restarts the partition from the stored check
   const lease = blob.getBlobLeaseClient();
   await lease.acquireLease(-1);
   await send('ckfail', bodies(1, 1));
-  const again = await eventually(
+  const again = await waitFor(
     () => {
       const seen = invocations(host.recordFile).filter((i) => i.sequenceNumbers[0] === 1);
       return seen.length >= 2 ? seen : undefined;
     },
-    30_000,
-    'the second event delivered again after its checkpoint failed',
+    { what: 'the second event delivered again after its checkpoint failed', timeoutMs: 30_000 },
   );
   expect(again.every((i) => i.succeeded)).toBe(true);
   expect(await checkpointOf('ckfail')).toBe('0');
   await lease.releaseLease();
-  await eventually(
-    async () => ((await checkpointOf('ckfail')) === '1' ? true : undefined),
-    30_000,
-    'checkpoint 1',
-  );
+  await waitFor(async () => ((await checkpointOf('ckfail')) === '1' ? true : undefined), {
+    what: 'checkpoint 1',
+    timeoutMs: 30_000,
+  });
   // The restart began at the stored checkpoint: the first event never came again.
   expect(invocations(host.recordFile).filter((i) => i.sequenceNumbers[0] === 0)).toHaveLength(1);
 });
@@ -240,11 +228,12 @@ test('minEventBatchSize holds events back until enough arrived, maxWaitTime send
     minEventBatchSize: 3,
     maxWaitTime: '00:00:05',
   });
+  // The receiver is open before the first two are sent, so they reach it (and, without
+  // minEventBatchSize, would be invoked) before the third event exists: a batch of three below is
+  // minEventBatchSize holding them back.
+  await host.child.waitForLine(/started processing partition 0$/, 30_000);
   await send('minbatch', bodies(0, 1));
   await send('minbatch', bodies(1, 1));
-  // Time for the receiver to take both in (not a proof of anything: without minEventBatchSize they
-  // would be invoked now, before the third event exists, and the batch below would not hold three).
-  await new Promise((resolve) => setTimeout(resolve, 1000));
   const thirdSentAt = Date.now();
   await send('minbatch', bodies(2, 1));
   const first = await untilInvoked(host.recordFile, 2, 'the first three events');

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import type { LogEntry, PartitionView } from '../../local/explorer/api';
-import { eventually } from './support/backends';
+import { waitFor } from '../support/waitFor';
 import { RunningStack, startStack } from '../../local/stack/stack';
 import { launchBrowser, type Browser } from './support/browser';
 import { freeStackPorts, stackFolder } from './support/stackFolder';
@@ -213,7 +213,7 @@ test('a poison event sent from the page is dead-lettered; the page replays its d
   // The sample handler fails the replay too (it still carries poison=true): its line names the
   // original, and it leaves a dead letter of its own, which the page deletes.
   const host = new URL(explorerUrl).host;
-  const replayed = await eventually(
+  const replayed = await waitFor(
     async () => {
       const entries = JSON.parse(
         (await rawRequest('GET', `${explorerUrl}api/log`, { host })).body,
@@ -225,8 +225,7 @@ test('a poison event sent from the page is dead-lettered; the page replays its d
           (entry.fields.properties as Record<string, unknown>)['x-replay-of'] === `2/${originalSequence}`,
       );
     },
-    WAIT_MS,
-    'the EventFailed line of the replayed event',
+    { what: 'the EventFailed line of the replayed event', timeoutMs: WAIT_MS },
   );
   const second = String(replayed.fields.deadLetterBlob);
   await open(`#dead-letters?blob=${encodeURIComponent(second)}`);

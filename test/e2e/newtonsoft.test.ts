@@ -3,11 +3,11 @@
 // the worker's JSON.parse, or the same error text (message, path, line, position). Inputs: the shapes
 // bodies take (JSON, text, bytes decoded as UTF-8) and generated ones (fast-check, fixed seed, bounded).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { newtonsoftRoundTrip } from '../../local/host/eventHubs/newtonsoftJson';
+import { tempDir } from '../support/tempDir';
 
 jest.setTimeout(180_000);
 
@@ -81,7 +81,8 @@ function sameOutcome(mine: string, theirs: string): boolean {
 }
 
 test('the local Newtonsoft round trip gives what Newtonsoft.Json 13.0.3 gives', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'newtonsoft-'));
+  const folder = tempDir('newtonsoft');
+  const dir = folder.path;
   try {
     for (const file of ['NewtonsoftReferee.csproj', 'Program.cs']) {
       copyFileSync(path.join(PROJECT, file), path.join(dir, file));
@@ -110,6 +111,6 @@ test('the local Newtonsoft round trip gives what Newtonsoft.Json 13.0.3 gives', 
     expect(differences.length).toBeLessThanOrEqual(2);
     expect(cases.slice(0, CURATED.length).map(local)).toEqual(output.slice(0, CURATED.length).map(String));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    folder.remove();
   }
 });

@@ -6,7 +6,8 @@
 import { EventHubConsumerClient, EventHubProducerClient, type ReceivedEventData } from '@azure/event-hubs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { Backends, eventually, listBlobs, startBackends } from './support/backends';
+import { Backends, listBlobs, startBackends } from './support/backends';
+import { waitFor } from '../support/waitFor';
 import { APP_ROOT, AppHost, CONSUMER_GROUP, consumerLines, post, startAppHost } from './support/app';
 
 jest.setTimeout(240_000);
@@ -89,11 +90,10 @@ async function eventsAfter(hub: string, partitionId: string, afterSequenceNumber
     },
   );
   try {
-    return await eventually(
-      () => (received.length >= count ? received : undefined),
-      30_000,
-      `${count} events`,
-    );
+    return await waitFor(() => (received.length >= count ? received : undefined), {
+      what: `${count} events`,
+      timeoutMs: 30_000,
+    });
   } finally {
     await subscription.close();
     await client.close();
@@ -125,7 +125,7 @@ test("a request's traceparent reaches every EventProcessed line of its events; w
   const own = String(untraced.json?.traceparent);
   expect(own).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
 
-  const lines = await eventually(
+  const lines = await waitFor(
     () => {
       const processed = consumerLines(host, 'EventProcessed') as unknown as {
         body: string;
@@ -133,8 +133,7 @@ test("a request's traceparent reaches every EventProcessed line of its events; w
       }[];
       return processed.length >= 4 ? processed : undefined;
     },
-    30_000,
-    '4 EventProcessed lines',
+    { what: '4 EventProcessed lines', timeoutMs: 30_000 },
   );
   const traceOf = Object.fromEntries(lines.map((line) => [line.body, line.traceId]));
   expect(traceOf).toEqual({
@@ -158,13 +157,12 @@ test('poison events are dead-lettered, listed, replayed once each with x-replay-
   ).toBe(202);
   expect((await post(host.url, 'plain poison', 'text/plain', { headers: poison })).status).toBe(202);
   expect((await post(host.url, '{"fine":true}', 'application/json')).status).toBe(202);
-  const failed = await eventually(
+  const failed = await waitFor(
     () => {
       const lines = consumerLines(host, 'EventFailed');
       return lines.length >= 3 && consumerLines(host, 'EventProcessed').length >= 1 ? lines : undefined;
     },
-    30_000,
-    '3 EventFailed lines and 1 EventProcessed line',
+    { what: '3 EventFailed lines and 1 EventProcessed line', timeoutMs: 30_000 },
   );
   // Stopped, so that the replays are not consumed (and dead-lettered again) while they are counted.
   await host.stop();
@@ -237,16 +235,24 @@ test('a rewind to a time re-delivers what came after it; it is refused while the
   const processed = (host: AppHost) => consumerLines(host, 'EventProcessed').map((line) => line.body);
 
   await publish(bodies('a', 3));
-  await eventually(() => (processed(first).length === 3 ? true : undefined), 30_000, 'batch a processed');
+  await waitFor(() => (processed(first).length === 3 ? true : undefined), {
+    what: 'batch a processed',
+    timeoutMs: 30_000,
+  });
   const rewindTo = new Date();
   // Events enqueued in the same millisecond as the rewind time would count as before it.
-  await eventually(() => (Date.now() > rewindTo.getTime() ? true : undefined), 1_000, 'the clock to move on');
+  await waitFor(() => (Date.now() > rewindTo.getTime() ? true : undefined), {
+    what: 'the clock to move on',
+    timeoutMs: 1_000,
+  });
   await publish(bodies('b', 2));
-  await eventually(() => (processed(first).length === 5 ? true : undefined), 30_000, 'batch b processed');
-  await eventually(
+  await waitFor(() => (processed(first).length === 5 ? true : undefined), {
+    what: 'batch b processed',
+    timeoutMs: 30_000,
+  });
+  await waitFor(
     async () => ((await checkpointOf('rewound', '0'))?.sequencenumber === '4' ? true : undefined),
-    30_000,
-    'checkpoint at 4',
+    { what: 'checkpoint at 4', timeoutMs: 30_000 },
   );
 
   const refused = await tool(
@@ -296,16 +302,14 @@ test('a rewind to a time re-delivers what came after it; it is refused while the
   expect(await checkpointOf('rewound', '0')).toMatchObject({ sequencenumber: '2' });
 
   const second = await appHost('rewound');
-  await eventually(
-    () => (processed(second).length >= 2 ? true : undefined),
-    30_000,
-    'batch b delivered again',
-  );
+  await waitFor(() => (processed(second).length >= 2 ? true : undefined), {
+    what: 'batch b delivered again',
+    timeoutMs: 30_000,
+  });
   expect(processed(second)).toEqual(bodies('b', 2));
-  await eventually(
+  await waitFor(
     async () => ((await checkpointOf('rewound', '0'))?.sequencenumber === '4' ? true : undefined),
-    30_000,
-    'checkpoint at 4 again',
+    { what: 'checkpoint at 4 again', timeoutMs: 30_000 },
   );
   await second.stop();
 
@@ -314,11 +318,10 @@ test('a rewind to a time re-delivers what came after it; it is refused while the
   });
   expect(await checkpointOf('rewound', '0')).toMatchObject({ sequencenumber: '-1', offset: '-1' });
   const third = await appHost('rewound');
-  await eventually(
-    () => (processed(third).length >= 5 ? true : undefined),
-    30_000,
-    'everything delivered again',
-  );
+  await waitFor(() => (processed(third).length >= 5 ? true : undefined), {
+    what: 'everything delivered again',
+    timeoutMs: 30_000,
+  });
   expect(processed(third)).toEqual([...bodies('a', 3), ...bodies('b', 2)]);
 });
 
@@ -327,11 +330,10 @@ test('ConsumerLag lines match the hub and the checkpoints: stop the consumer, pu
   expect(
     (await post(consumer.url, '{"seed":0}', 'application/json', { query: 'partitionId=0' })).status,
   ).toBe(202);
-  await eventually(
-    async () => ((await checkpointOf('lagging', '0')) ? true : undefined),
-    30_000,
-    'a checkpoint on partition 0',
-  );
+  await waitFor(async () => ((await checkpointOf('lagging', '0')) ? true : undefined), {
+    what: 'a checkpoint on partition 0',
+    timeoutMs: 30_000,
+  });
   await consumer.stop();
 
   await withHub('lagging', async (producer) => {
@@ -350,14 +352,13 @@ test('ConsumerLag lines match the hub and the checkpoints: stop the consumer, pu
     { functions: ['consumerLag'] },
     { CONSUMER_LAG_SCHEDULE: '*/2 * * * * *' },
   );
-  const lines = await eventually(
+  const lines = await waitFor(
     () => {
       const all = lagLines(lag);
       const latest = ['0', '1'].map((id) => all.filter((line) => line.partitionId === id).pop());
       return latest.every(Boolean) ? latest : undefined;
     },
-    30_000,
-    'a ConsumerLag line per partition',
+    { what: 'a ConsumerLag line per partition', timeoutMs: 30_000 },
   );
   expect(lines).toEqual([
     {

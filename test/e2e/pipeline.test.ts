@@ -2,7 +2,8 @@
 // the Event Hubs emulator -> the processEvents trigger -> its log lines, checkpoints and dead letters
 // in Azurite. Real processes and sockets on random ports; each test uses its own event hub.
 import { EventHubConsumerClient, EventHubProducerClient } from '@azure/event-hubs';
-import { Backends, eventually, listBlobs, startBackends, writeHostJson } from './support/backends';
+import { Backends, listBlobs, startBackends, writeHostJson } from './support/backends';
+import { waitFor } from '../support/waitFor';
 import { AppHost, CONSUMER_GROUP, consumerLines, deliveredEvents, post, startAppHost } from './support/app';
 
 jest.setTimeout(180_000);
@@ -131,13 +132,12 @@ test('every accepted request form reaches the consumer as sent, across partition
     partitionKey: 'true',
   });
 
-  const processed = await eventually(
+  const processed = await waitFor(
     () => {
       const lines = consumerLines(host, 'EventProcessed');
       return lines.length >= expected.length ? lines : undefined;
     },
-    30_000,
-    `${expected.length} EventProcessed lines`,
+    { what: `${expected.length} EventProcessed lines`, timeoutMs: 30_000 },
   );
   expect(processed).toHaveLength(expected.length);
   expect(consumerLines(host, 'EventFailed')).toEqual([]);
@@ -170,7 +170,7 @@ test('every accepted request form reaches the consumer as sent, across partition
       line.partitionId,
       Math.max(lastByPartition.get(line.partitionId) ?? -1, line.sequenceNumber),
     );
-  await eventually(
+  await waitFor(
     async () => {
       const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
       return [...lastByPartition].every(([partition, last]) =>
@@ -183,8 +183,10 @@ test('every accepted request form reaches the consumer as sent, across partition
         ? true
         : undefined;
     },
-    10_000,
-    'checkpoints at azure-webjobs-eventhub/127.0.0.1/forms/processor/checkpoint/<partition>',
+    {
+      what: 'checkpoints at azure-webjobs-eventhub/127.0.0.1/forms/processor/checkpoint/<partition>',
+      timeoutMs: 10_000,
+    },
   );
 });
 
@@ -197,11 +199,10 @@ test('a restarted host continues from the checkpoints: no event is processed twi
     }
   };
   await publishMany(first.url, 'before');
-  await eventually(
-    () => (consumerLines(first, 'EventProcessed').length >= 50 ? true : undefined),
-    30_000,
-    '50 events',
-  );
+  await waitFor(() => (consumerLines(first, 'EventProcessed').length >= 50 ? true : undefined), {
+    what: '50 events',
+    timeoutMs: 30_000,
+  });
   await first.stop();
 
   const second = await appHost('restart', { port: first.port });
@@ -217,11 +218,10 @@ test('a restarted host continues from the checkpoints: no event is processed twi
   }
   const idsOf = (host: AppHost) =>
     consumerLines(host, 'EventProcessed').map((line) => (JSON.parse(line.body) as { id: string }).id);
-  await eventually(
-    () => (partitions.every((p) => idsOf(second).includes(`marker-${p}`)) ? true : undefined),
-    30_000,
-    'the marker of every partition',
-  );
+  await waitFor(() => (partitions.every((p) => idsOf(second).includes(`marker-${p}`)) ? true : undefined), {
+    what: 'the marker of every partition',
+    timeoutMs: 30_000,
+  });
 
   const events = [...idsOf(first), ...idsOf(second)].filter((id) => !id.startsWith('marker-'));
   expect(events).toHaveLength(100);
@@ -250,24 +250,22 @@ test('a host killed with SIGKILL mid-stream loses nothing: after a restart every
     extensions: { eventHubs: { maxEventBatchSize: 10 } },
   });
   const first = await appHost('crash', { hostJsonFile });
-  await eventually(
-    () => (deliveredEvents(first.recordFile).length >= 100 ? true : undefined),
-    30_000,
-    'the first deliveries',
-  );
+  await waitFor(() => (deliveredEvents(first.recordFile).length >= 100 ? true : undefined), {
+    what: 'the first deliveries',
+    timeoutMs: 30_000,
+  });
   await first.kill();
   const beforeKill = new Set(deliveredEvents(first.recordFile));
   expect(beforeKill.size).toBeLessThan(total);
 
   // Same port, so the same owner id: the new host takes the dead one's partitions back at once.
   const second = await appHost('crash', { hostJsonFile, port: first.port });
-  const delivered = await eventually(
+  const delivered = await waitFor(
     () => {
       const all = new Set([...beforeKill, ...deliveredEvents(second.recordFile)]);
       return all.size >= total ? all : undefined;
     },
-    60_000,
-    `all ${total} events delivered`,
+    { what: `all ${total} events delivered`, timeoutMs: 60_000 },
   );
   const expectedKeys = ['0', '1', '2', '3'].flatMap((p) =>
     Array.from({ length: total / 4 }, (_, n) => `${p}/${n}`),
@@ -282,7 +280,7 @@ test('two hosts share the partitions and together process every event once', asy
   const options = { loadBalancingIntervalMs: 500, ownershipExpirationMs: 5_000 };
   const a = await appHost('shared', options);
   const b = await appHost('shared', options);
-  await eventually(
+  await waitFor(
     async () => {
       const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
       const owners = blobs
@@ -291,8 +289,7 @@ test('two hosts share the partitions and together process every event once', asy
       const counts = [...new Set(owners)].map((owner) => owners.filter((o) => o === owner).length).sort();
       return owners.length === 4 && counts.join() === '2,2' ? true : undefined;
     },
-    30_000,
-    'two partitions per host',
+    { what: 'two partitions per host', timeoutMs: 30_000 },
   );
 
   const ids: string[] = [];
@@ -305,13 +302,12 @@ test('two hosts share the partitions and together process every event once', asy
         .status,
     ).toBe(202);
   }
-  const lines = await eventually(
+  const lines = await waitFor(
     () => {
       const all = [...consumerLines(a, 'EventProcessed'), ...consumerLines(b, 'EventProcessed')];
       return all.length >= ids.length ? all : undefined;
     },
-    30_000,
-    'all shared events',
+    { what: 'all shared events', timeoutMs: 30_000 },
   );
   expect(lines.map((line) => (JSON.parse(line.body) as { id: string }).id).sort()).toEqual([...ids].sort());
   const partitionsOf = (host: AppHost) =>
@@ -336,11 +332,10 @@ test('one failing event: the rest of the batch is processed, the failure logged 
   } finally {
     await producer.close();
   }
-  const failed = await eventually(
-    () => consumerLines(host, 'EventFailed')[0],
-    30_000,
-    'the EventFailed line',
-  );
+  const failed = await waitFor(() => consumerLines(host, 'EventFailed')[0], {
+    what: 'the EventFailed line',
+    timeoutMs: 30_000,
+  });
   expect(failed).toMatchObject({
     partitionId: '1',
     sequenceNumber: 1,
@@ -349,13 +344,12 @@ test('one failing event: the rest of the batch is processed, the failure logged 
     deadLetterBlob: 'dead-letter-events/poison/processor/1/1.json',
   });
   expect(failed.error).toMatch(/poison/);
-  const processed = await eventually(
+  const processed = await waitFor(
     () => {
       const lines = consumerLines(host, 'EventProcessed');
       return lines.length >= 2 ? lines : undefined;
     },
-    10_000,
-    'the two good events',
+    { what: 'the two good events', timeoutMs: 10_000 },
   );
   expect(processed.map((line) => line.body)).toEqual(['{"id":"first"}', '{"id":"last"}']);
 
@@ -367,7 +361,7 @@ test('one failing event: the rest of the batch is processed, the failure logged 
   expect(stored).toMatchObject({ error: expect.stringMatching(/poison/) });
 
   // The batch is checkpointed even though one event failed: it is kept in the dead letter, not redelivered.
-  await eventually(
+  await waitFor(
     async () => {
       const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
       return blobs.find(
@@ -375,8 +369,7 @@ test('one failing event: the rest of the batch is processed, the failure logged 
           b.name === `127.0.0.1/poison/${CONSUMER_GROUP}/checkpoint/1` && b.metadata.sequencenumber === '2',
       );
     },
-    10_000,
-    'the checkpoint past the batch',
+    { what: 'the checkpoint past the batch', timeoutMs: 10_000 },
   );
 });
 

@@ -5,63 +5,16 @@
 // no child behind when it is killed, interrupted while starting, or loses its terminal.
 import { execFileSync } from 'node:child_process';
 import { createServer, Server } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { DEV_ACCOUNT_KEY } from '../../local/azurite';
-import { REPO_ROOT, TsChild } from '../../local/stack/childProcess';
+import { TsChild } from '../../local/stack/childProcess';
 import { startEmulatorProcess } from '../../local/stack/processes';
 import WebSocket from 'ws';
 import { RunningStack, StackOptions, startStack } from '../../local/stack/stack';
-import { eventually } from './support/backends';
+import { waitFor } from '../support/waitFor';
+import { freePort, freeStackPorts, stackFolder, type StackPorts } from './support/stackFolder';
 
 jest.setTimeout(120_000);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface Ports {
-  blob: number;
-  queue: number;
-  table: number;
-  amqp: number;
-  health: number;
-}
-
-function appFolder(ports: Ports): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'stack-'));
-  for (const entry of ['package.json', 'host.json', 'dist', 'node_modules']) {
-    symlinkSync(path.join(REPO_ROOT, entry), path.join(dir, entry));
-  }
-  const account = 'devstoreaccount1';
-  const example = JSON.parse(readFileSync(path.join(REPO_ROOT, 'local.settings.example.json'), 'utf8'));
-  example.Values.AzureWebJobsStorage =
-    `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${DEV_ACCOUNT_KEY};` +
-    `BlobEndpoint=http://127.0.0.1:${ports.blob}/${account};QueueEndpoint=http://127.0.0.1:${ports.queue}/${account};` +
-    `TableEndpoint=http://127.0.0.1:${ports.table}/${account};`;
-  example.Values.EventHubConnection = example.Values.EventHubConnection.replace(
-    'Endpoint=sb://localhost;',
-    `Endpoint=sb://localhost:${ports.amqp};`,
-  );
-  writeFileSync(path.join(dir, 'local.settings.example.json'), JSON.stringify(example, null, 2));
-  return dir;
-}
-
-async function allFreePorts(): Promise<Ports> {
-  return {
-    blob: await freePort(),
-    queue: await freePort(),
-    table: await freePort(),
-    amqp: await freePort(),
-    health: await freePort(),
-  };
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -70,7 +23,7 @@ afterEach(async () => {
 
 function start(
   dir: string,
-  ports: Ports,
+  ports: StackPorts,
   output: string[],
   more: Partial<StackOptions> = {},
 ): Promise<RunningStack> {
@@ -85,8 +38,8 @@ function start(
 }
 
 test('npm start brings up the whole pipeline; a second stack reuses the running emulators', async () => {
-  const ports = await allFreePorts();
-  const dir = appFolder(ports);
+  const ports = await freeStackPorts();
+  const dir = stackFolder(ports);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
 
   const output: string[] = [];
@@ -113,13 +66,12 @@ test('npm start brings up the whole pipeline; a second stack reuses the running 
     body: '[{"stack":"first"},{"stack":"second"}]',
   });
   expect(response.status).toBe(202);
-  await eventually(
+  await waitFor(
     () =>
       output.filter((line) => / EventProcessed \{.*"body":"\{\\"stack\\"/.test(line)).length === 2
         ? true
         : undefined,
-    30_000,
-    'the consumer lines in the stack output',
+    { what: 'the consumer lines in the stack output', timeoutMs: 30_000 },
   );
 
   const secondOutput: string[] = [];
@@ -134,7 +86,7 @@ test('npm start brings up the whole pipeline; a second stack reuses the running 
   expect((await fetch(`http://127.0.0.1:${ports.health}/health`)).status).toBe(200);
 
   await stack.stop();
-  await eventually(
+  await waitFor(
     async () => {
       try {
         await fetch(`http://127.0.0.1:${ports.health}/health`);
@@ -143,14 +95,13 @@ test('npm start brings up the whole pipeline; a second stack reuses the running 
         return true;
       }
     },
-    10_000,
-    'the emulator to be stopped',
+    { what: 'the emulator to be stopped', timeoutMs: 10_000 },
   );
 });
 
 test('a port taken by something else is named, with the setting that changes it', async () => {
-  const ports = await allFreePorts();
-  const dir = appFolder(ports);
+  const ports = await freeStackPorts();
+  const dir = stackFolder(ports);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const squatter: Server = createServer((_req, res) => res.end('not azurite'));
   await new Promise<void>((resolve) => squatter.listen(ports.blob, '127.0.0.1', resolve));
@@ -185,8 +136,8 @@ test('a port taken by something else is named, with the setting that changes it'
 });
 
 test('a running emulator without the consumer group is not reused: npm start names the group and the fix', async () => {
-  const ports = await allFreePorts();
-  const dir = appFolder(ports);
+  const ports = await freeStackPorts();
+  const dir = stackFolder(ports);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const emulator = await startEmulatorProcess({
     amqpPort: ports.amqp,
@@ -214,7 +165,7 @@ function processesMentioning(text: string): string[] {
     .filter((line) => line.includes(text) && !/^\s*\d+\s+Z/.test(line));
 }
 
-function startStackCli(dir: string, ports: Ports): TsChild {
+function startStackCli(dir: string, ports: StackPorts): TsChild {
   const cli = new TsChild('npm start', 'local/stack/cli.ts', {
     args: [
       '--app-root',
@@ -236,16 +187,15 @@ function startStackCli(dir: string, ports: Ports): TsChild {
 }
 
 function untilNothingLeft(dir: string): Promise<true> {
-  return eventually(
-    () => (processesMentioning(dir).length === 0 ? true : undefined),
-    30_000,
-    `no process of the stack in ${dir}`,
-  );
+  return waitFor(() => (processesMentioning(dir).length === 0 ? true : undefined), {
+    what: `no process of the stack in ${dir}`,
+    timeoutMs: 30_000,
+  });
 }
 
 test('the npm start process killed with SIGKILL takes Azurite, the emulator and the host with it', async () => {
-  const ports = await allFreePorts();
-  const dir = appFolder(ports);
+  const ports = await freeStackPorts();
+  const dir = stackFolder(ports);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const cli = startStackCli(dir, ports);
   await cli.waitForLine(/Local pipeline ready:/, 90_000);
@@ -259,8 +209,8 @@ test('the npm start process killed with SIGKILL takes Azurite, the emulator and 
 });
 
 test('Ctrl-C while npm start is still starting leaves nothing behind', async () => {
-  const ports = await allFreePorts();
-  const dir = appFolder(ports);
+  const ports = await freeStackPorts();
+  const dir = stackFolder(ports);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const cli = startStackCli(dir, ports);
   await cli.waitForLine(/Starting the Event Hubs emulator\.\.\./, 60_000);
@@ -272,8 +222,8 @@ test('Ctrl-C while npm start is still starting leaves nothing behind', async () 
 });
 
 test('a closed terminal (SIGHUP) stops npm start in order, like Ctrl-C', async () => {
-  const ports = await allFreePorts();
-  const dir = appFolder(ports);
+  const ports = await freeStackPorts();
+  const dir = stackFolder(ports);
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const cli = startStackCli(dir, ports);
   await cli.waitForLine(/Local pipeline ready:/, 90_000);

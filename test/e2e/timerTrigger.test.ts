@@ -2,33 +2,32 @@
 // runOnStartup, seconds-level NCRONTAB, the TimerInfo the handler gets, the host's log lines, and a
 // function with an unreadable schedule listed in error while the others run. See docs/fidelity.md,
 // "Timer trigger".
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readRecords } from '../../local/host/recorder';
 import { HostProcess, startHostProcess } from '../../local/stack/processes';
-import { eventually } from './support/backends';
+import { waitFor } from '../support/waitFor';
+import { type TempDir, tempDir } from '../support/tempDir';
 
 jest.setTimeout(90_000);
 
-let dir: string;
+let dir: TempDir | undefined;
 let host: HostProcess;
 let recordFile: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'timer-'));
-  recordFile = path.join(dir, 'records.ndjson');
+  dir = tempDir('timer');
+  recordFile = path.join(dir.path, 'records.ndjson');
   host = await startHostProcess({
     appRoot: path.join(__dirname, 'fixtures', 'timerApp'),
     port: 0,
-    settingsFile: path.join(dir, 'none.json'),
+    settingsFile: path.join(dir.path, 'none.json'),
     recordFile,
   });
 });
 
 afterAll(async () => {
   await host?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir?.remove();
 });
 
 const invocations = (name: string) =>
@@ -48,10 +47,9 @@ test('timer functions are listed; one whose schedule cannot be read is in error 
 });
 
 test('runOnStartup invokes once at start, with the host reason and trigger details, and TimerInfo with a schedule status', async () => {
-  const [startup] = await eventually(
+  const [startup] = await waitFor(
     () => (invocations('startupTimer').length > 0 ? invocations('startupTimer') : undefined),
-    30_000,
-    'the startup invocation',
+    { what: 'the startup invocation', timeoutMs: 30_000 },
   );
   expect(startup.inputs[0]).toEqual({
     schedule: { adjustForDST: true },
@@ -75,10 +73,9 @@ test('runOnStartup invokes once at start, with the host reason and trigger detai
 });
 
 test('a seconds schedule fires on whole seconds, one invocation at a time, without a schedule status (sub-minute)', async () => {
-  const fired = await eventually(
+  const fired = await waitFor(
     () => (invocations('everySecond').length >= 3 ? invocations('everySecond') : undefined),
-    30_000,
-    '3 invocations',
+    { what: '3 invocations', timeoutMs: 30_000 },
   );
   for (const record of fired) {
     expect(record.succeeded).toBe(true);

@@ -3,20 +3,10 @@
 // signed-out CLI and an installed Core Tools are played by two-line stand-ins: those states cannot be
 // produced for real on a machine without Azure.
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from './support/bicep';
+import { type TempDir, tempDir } from '../support/tempDir';
 
 const scripts = ['deploy.sh', 'teardown.sh', 'install-bicep.sh'];
 
@@ -54,11 +44,13 @@ function run(script: string, args: string[], pathValue?: string) {
 const basicTools = ['dirname', 'cat', 'tr', 'sed', 'grep', 'uname', 'mktemp', 'rm', 'head'];
 
 describe('scripts/', () => {
+  let folder: TempDir;
   let tmp: string;
   beforeEach(() => {
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'scripts-test-'));
+    folder = tempDir('scripts-test');
+    tmp = folder.path;
   });
-  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+  afterEach(() => folder.remove());
 
   test.each(scripts)('%s is valid bash', (script) => {
     const result = spawnSync(bash, ['-n', path.join(repoRoot, 'scripts', script)], { encoding: 'utf8' });

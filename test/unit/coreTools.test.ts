@@ -1,10 +1,10 @@
 // Which func `npm run start:func` runs. The Core Tools binary cannot be downloaded on this machine, so
 // the installed package and its binary are played by stand-ins in a throwaway project: a package.json
 // with the pinned version, and a two-line executable where the install script would put `bin/func`.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CORE_TOOLS_MISSING, findCoreTools } from '../../local/stack/coreTools';
+import { type TempDir, tempDir } from '../support/tempDir';
 
 function executable(file: string): string {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -18,13 +18,16 @@ describe('findCoreTools (npm run start:func)', () => {
   let packageDir: string;
   let elsewhere: string;
 
+  let folder: TempDir;
+
   beforeEach(() => {
-    project = mkdtempSync(path.join(os.tmpdir(), 'core-tools-'));
+    folder = tempDir('core-tools');
+    project = folder.path;
     packageDir = path.join(project, 'node_modules', 'azure-functions-core-tools');
     elsewhere = path.join(project, 'global-bin');
     mkdirSync(elsewhere);
   });
-  afterEach(() => rmSync(project, { recursive: true, force: true }));
+  afterEach(() => folder.remove());
 
   const installPackage = () => {
     mkdirSync(path.join(packageDir, 'lib'), { recursive: true });

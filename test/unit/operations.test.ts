@@ -1,14 +1,14 @@
 // The operator tools' pieces that need no server: where they connect (local.settings.json, the
 // environment, --namespace / --storage-account) and what a replay publishes for a dead letter.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deadLetterDocument, parseDeadLetterDocument } from '../../src/lib/deadLetter';
 import { readEventHubSettings, readStorageSettings } from '../../src/lib/settings';
 import { replayEvent } from '../../scripts/lib/deadLetters';
 import { operationsEnvironment } from '../../scripts/lib/operations';
+import { tempDir } from '../support/tempDir';
 
-const settingsFile = path.join(mkdtempSync(path.join(tmpdir(), 'ops-')), 'local.settings.json');
+const settingsFile = path.join(tempDir('ops').path, 'local.settings.json');
 writeFileSync(
   settingsFile,
   JSON.stringify({

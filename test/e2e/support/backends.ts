@@ -1,17 +1,11 @@
 // What an end-to-end test runs against: Azurite and the Event Hubs emulator as real child processes
 // on random ports, plus helpers to write settings and list blobs.
 import { BlobServiceClient } from '@azure/storage-blob';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startAzurite } from '../../../local/azurite';
-import { startEmulatorProcess } from '../../../local/stack/processes';
-
-export interface HubSpec {
-  name: string;
-  partitions: number;
-  consumerGroups: string[];
-}
+import { type HubSpec, startTestEmulator } from '../../support/emulator';
+import { tempDir } from '../../support/tempDir';
 
 export interface Backends {
   dir: string;
@@ -22,48 +16,28 @@ export interface Backends {
 }
 
 export async function startBackends(hubs: HubSpec[]): Promise<Backends> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'e2e-'));
-  const configFile = path.join(dir, 'eventhubs-config.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      UserConfig: {
-        NamespaceConfig: [
-          {
-            Type: 'EventHub',
-            Name: 'emulatorNs1',
-            Entities: hubs.map((hub) => ({
-              Name: hub.name,
-              PartitionCount: String(hub.partitions),
-              ConsumerGroups: hub.consumerGroups.map((name) => ({ Name: name })),
-            })),
-          },
-        ],
-      },
-      LoggingConfig: { Type: 'File' },
-    }),
-  );
+  const dir = tempDir('e2e');
   const azurite = await startAzurite({
-    location: path.join(dir, 'azurite'),
+    location: path.join(dir.path, 'azurite'),
     blobPort: 0,
     queuePort: 0,
     tablePort: 0,
   });
   let emulator;
   try {
-    emulator = await startEmulatorProcess({ amqpPort: 0, healthPort: 0, configFile });
+    emulator = await startTestEmulator(hubs, dir.path);
   } catch (error) {
     await azurite.stop();
     throw error;
   }
   return {
-    dir,
+    dir: dir.path,
     storageConnectionString: azurite.connectionString,
     eventHubsConnectionString: emulator.connectionString,
     blobService: BlobServiceClient.fromConnectionString(azurite.connectionString),
     stop: async () => {
       await Promise.all([emulator.stop(), azurite.stop()]);
-      rmSync(dir, { recursive: true, force: true });
+      dir.remove();
     },
   };
 }
@@ -93,28 +67,4 @@ export async function listBlobs(
     blobs.push({ name: blob.name, metadata: blob.metadata ?? {} });
   }
   return blobs;
-}
-
-/** Polls `probe` until it returns a value other than undefined. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

@@ -2,9 +2,8 @@
 // does) driven by playwright-core, headless, with a new empty profile, and without any of Chromium's
 // own traffic (updates, sync, QUIC probes), so that every request seen is one the page made.
 import { chromium, type BrowserContext } from 'playwright-core';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { tempDir } from '../../support/tempDir';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = [
@@ -28,8 +27,8 @@ export async function launchBrowser(): Promise<Browser> {
     throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   }
   // launchPersistentContext passes the folder as --user-data-dir: a fresh profile per run.
-  const profile = mkdtempSync(path.join(tmpdir(), 'explorer-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
+  const profile = tempDir('explorer-chromium');
+  const context = await chromium.launchPersistentContext(profile.path, {
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_FLAGS,
@@ -39,7 +38,7 @@ export async function launchBrowser(): Promise<Browser> {
     context,
     close: async () => {
       await context.close();
-      rmSync(profile, { recursive: true, force: true });
+      profile.remove();
     },
   };
 }

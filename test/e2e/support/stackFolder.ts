@@ -1,13 +1,13 @@
 // A throwaway app folder for `npm start` (local/stack) whose local.settings.example.json points
 // Azurite and the Event Hubs emulator at free ports, so that a test stack never meets the default
 // ones (or another engineer's stack).
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME } from '../../../local/azurite';
 import { REPO_ROOT } from '../../../local/stack/childProcess';
+import { tempDir } from '../../support/tempDir';
 
 export interface StackPorts {
   blob: number;
@@ -36,7 +36,7 @@ export async function freeStackPorts(): Promise<StackPorts> {
 }
 
 export function stackFolder(ports: StackPorts): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'explorer-stack-'));
+  const dir = tempDir('stack').path;
   for (const entry of ['package.json', 'host.json', 'dist', 'node_modules']) {
     symlinkSync(path.join(REPO_ROOT, entry), path.join(dir, entry));
   }

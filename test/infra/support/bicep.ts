@@ -2,9 +2,10 @@
 // that scripts/install-bicep.sh restores into .tools/bicep, `bicep` on PATH, and the copy that
 // `az bicep install` keeps in ~/.azure/bin.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, cpSync, mkdtempSync } from 'node:fs';
+import { accessSync, constants, cpSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from '../../support/tempDir';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const infraDir = path.join(repoRoot, 'infra');
@@ -85,7 +86,7 @@ interface SarifResult {
 
 /** A throwaway copy of infra/ (bicepconfig.json included), so compiler outputs never land in the repo. */
 export function copyInfra(): string {
-  const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'infra-test-')), 'infra');
+  const dir = path.join(tempDir('infra-test').path, 'infra');
   cpSync(infraDir, dir, { recursive: true });
   return dir;
 }

@@ -1,21 +1,19 @@
 // Dead-lettering for real: the consumer's exported handler (sample event handler, shared blob store)
 // against Azurite over real sockets, invoked with the trigger data the Functions host delivers.
 import { BlobServiceClient } from '@azure/storage-blob';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { startAzurite, type RunningAzurite } from '../../../local/azurite';
 import { processEvents } from '../../../src/functions/processEvents';
 import { capturingContext } from '../../unit/support/invocation';
+import { type TempDir, tempDir } from '../../support/tempDir';
 
 const CONTAINER = `dead-letters-${process.pid}`;
 let azurite: RunningAzurite | undefined;
-let dataDir: string;
+let dataDir: TempDir;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'app-dead-letter-'));
-  azurite = await startAzurite({ location: dataDir, blobPort: 0, queuePort: 0, tablePort: 0 });
+  dataDir = tempDir('app-dead-letter');
+  azurite = await startAzurite({ location: dataDir.path, blobPort: 0, queuePort: 0, tablePort: 0 });
   Object.assign(process.env, {
     AzureWebJobsStorage: azurite.connectionString,
     EVENTHUB_NAME: 'events',
@@ -27,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await azurite?.stop();
   process.env = savedEnv;
-  rmSync(dataDir, { recursive: true, force: true });
+  dataDir.remove();
 });
 
 /** What the host sends for dataType binary, every event published as application/json. */

@@ -8,16 +8,18 @@ import {
   type ReceivedEventData,
 } from '@azure/event-hubs';
 import type { HttpResponseInit } from '@azure/functions';
-import { startEmulator, type RunningEmulator } from '@local/eventhubs-emulator';
 import { createServer, type Socket } from 'node:net';
 import { createPublishEventsHandler, publishEvents } from '../../../src/functions/publishEvents';
 import { closeSharedProducer, createProducerClient } from '../../../src/lib/eventHubClient';
 import { capturingContext, eventsRequest, type RequestOptions } from '../../unit/support/invocation';
+import { emulatorConnectionString } from '../../support/connectionStrings';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator';
+import { partitionEnds, type PartitionEnds } from '../../support/partitionEnds';
 
 const HUB = 'events';
 const PARTITIONS = ['0', '1', '2', '3'];
 const savedEnv = { ...process.env };
-let emulator: RunningEmulator | undefined;
+let emulator: TestEmulator | undefined;
 let connectionString: string;
 
 interface ReadEvent {
@@ -29,16 +31,10 @@ interface ReadEvent {
   properties?: Record<string, unknown>;
 }
 
-/** Per partition, the sequence number of its last event (-1 while empty). */
-type PartitionEnds = Record<string, number>;
-
 beforeAll(async () => {
-  emulator = await startEmulator({
-    amqpPort: 0,
-    healthPort: 0,
-    hubs: [{ name: HUB, partitionCount: PARTITIONS.length, consumerGroups: ['processor'] }],
-    logLevel: (process.env.EMULATOR_LOG ?? 'error') as 'error',
-  });
+  emulator = await startTestEmulator([
+    { name: HUB, partitions: PARTITIONS.length, consumerGroups: ['processor'] },
+  ]);
   connectionString = emulator.connectionString;
   Object.assign(process.env, {
     EventHubConnection: connectionString,
@@ -61,20 +57,8 @@ async function post(options: RequestOptions): Promise<HttpResponseInit> {
   return (await publishEvents(eventsRequest(options), context)) as HttpResponseInit;
 }
 
-/** Where every partition ends now, as Event Hubs reports it (getPartitionProperties). */
-async function endOfPartitions(): Promise<PartitionEnds> {
-  const client = new EventHubConsumerClient('$default', connectionString, HUB);
-  try {
-    const ends: PartitionEnds = {};
-    for (const id of PARTITIONS) {
-      const properties = await client.getPartitionProperties(id);
-      ends[id] = properties.isEmpty ? -1 : properties.lastEnqueuedSequenceNumber;
-    }
-    return ends;
-  } finally {
-    await client.close();
-  }
-}
+/** Where every partition ends now. */
+const endOfPartitions = () => partitionEnds(connectionString, HUB);
 
 /**
  * Every event stored after `since`, read back with a real consumer: the partitions' current ends say
@@ -300,7 +284,7 @@ test('a silent Event Hubs (connection accepted, never answered) gets 503 event_h
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const port = (silent.address() as { port: number }).port;
   const producer = createProducerClient({
-    EventHubConnection: `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
+    EventHubConnection: emulatorConnectionString(port),
     EVENTHUB_NAME: HUB,
   });
   const handler = createPublishEventsHandler({

@@ -2,22 +2,18 @@
 // by DNS (a namespace host name that does not exist). The app's own producer client and handler answer them; the response body must
 // carry the documented status and code, and nothing secret.
 import type { HttpResponseInit } from '@azure/functions';
-import { EventHubConsumerClient, type EventHubProducerClient } from '@azure/event-hubs';
-import { startEmulator, type RunningEmulator } from '@local/eventhubs-emulator';
+import type { EventHubProducerClient } from '@azure/event-hubs';
 import { createPublishEventsHandler } from '../../../src/functions/publishEvents';
 import { createProducerClient } from '../../../src/lib/eventHubClient';
 import { capturingContext, eventsRequest, type CapturedLog } from '../../unit/support/invocation';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator';
+import { partitionEnds as endsOf, type PartitionEnds } from '../../support/partitionEnds';
 
 const WRONG_KEY = 'd3Jvbmcta2V5LW5vdC10aGUtZW11bGF0b3Jz';
-let emulator: RunningEmulator;
+let emulator: TestEmulator;
 
 beforeAll(async () => {
-  emulator = await startEmulator({
-    amqpPort: 0,
-    healthPort: 0,
-    hubs: [{ name: 'events', partitionCount: 2, consumerGroups: [] }],
-    logLevel: 'error',
-  });
+  emulator = await startTestEmulator([{ name: 'events', partitions: 2, consumerGroups: [] }]);
 });
 
 /** The answer when Event Hubs refused for good before any event was accepted. */
@@ -58,15 +54,8 @@ async function publishWith(
 }
 
 /** Per partition of the emulator's hub, the sequence number of its last event (-1 while empty). */
-async function partitionEnds(): Promise<number[]> {
-  const client = new EventHubConsumerClient('$default', emulator.connectionString, 'events');
-  try {
-    const ids = await client.getPartitionIds();
-    const properties = await Promise.all(ids.map((id) => client.getPartitionProperties(id)));
-    return properties.map((partition) => (partition.isEmpty ? -1 : partition.lastEnqueuedSequenceNumber));
-  } finally {
-    await client.close();
-  }
+async function partitionEnds(): Promise<PartitionEnds> {
+  return endsOf(emulator.connectionString, 'events');
 }
 
 test('a wrong SAS key: 500 publish_failed (a retry will not fix it), nothing published, no key in the answer', async () => {

@@ -1,11 +1,11 @@
 // The explorer's port: the flag, else EXPLORER_PORT, else the host's port + 10 (any free port when the
 // host's is any free port); a taken port stops npm start before anything starts, naming the fix.
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { prepareExplorer } from '../../../local/explorer';
 import { explorerPort } from '../../../local/explorer/options';
+import { tempDir } from '../../support/tempDir';
 
 describe('the explorer port', () => {
   test('follows the host port unless set', () => {
@@ -28,16 +28,16 @@ describe('the explorer port', () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    const dir = mkdtempSync(path.join(tmpdir(), 'explorer-settings-'));
+    const dir = tempDir('explorer-settings');
     try {
-      const file = path.join(dir, 'local.settings.json');
+      const file = path.join(dir.path, 'local.settings.json');
       writeFileSync(file, JSON.stringify({ Values: {} }));
       await expect(prepareExplorer({ settingsFile: file, hostPort: 7071, port })).rejects.toThrow(
         `Port ${port} (the explorer) is in use by another program. Free it, or run npm start -- --explorer-port <port>`,
       );
     } finally {
       server.close();
-      rmSync(dir, { recursive: true, force: true });
+      dir.remove();
     }
   });
 });

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EVENT_HUBS_DEFAULTS, parseTimeSpan, readHostJson } from '../../../local/host/hostJson';
 import {
@@ -10,8 +9,9 @@ import {
 } from '../../../local/host/settings';
 import { canRetry, retryDelayMs, retryPolicyFrom } from '../../../local/host/retry';
 import { eventHubsTarget, storageTarget } from '../../../local/stack/localSettings';
+import { tempDir } from '../../support/tempDir';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'host-config-'));
+const dir = tempDir('host-config').path;
 const hostJson = (json: object) => {
   const file = path.join(dir, `${Math.random()}.json`);
   writeFileSync(file, JSON.stringify(json));
