@@ -6,7 +6,7 @@
 // library's request object. ROUNDS interleaved rounds; medians and the spread are printed, nothing is
 // asserted. `node --cpu-prof --import tsx bench/handler.ts` profiles it.
 import { EventHubProducerClient } from '@azure/event-hubs';
-import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { HttpRequest, InvocationContext, type HttpHandler, type HttpResponseInit } from '@azure/functions';
 import { cpus } from 'node:os';
 import { startEmulator } from '../local/emulator';
 
@@ -115,7 +115,7 @@ async function throughput(send: Sender, requests: PreparedRequest[], ms: number)
 
 /** As the worker hands a buffered request to the library: raw body bytes with their Content-Length. */
 async function callHandler(
-  handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>,
+  handler: HttpHandler,
   prepared: PreparedRequest,
 ): Promise<void> {
   const request = new HttpRequest({
@@ -125,7 +125,7 @@ async function callHandler(
     body: { bytes: prepared.body },
   });
   const context = new InvocationContext({ invocationId: 'bench', functionName: 'publishEvents' });
-  const response = await handler(request, context);
+  const response = (await handler(request, context)) as HttpResponseInit;
   if (response.status !== 202) {
     throw new Error(`publishEvents answered ${response.status}: ${JSON.stringify(response.jsonBody)}`);
   }

@@ -25,7 +25,7 @@ export interface LogSink {
 
 /**
  * Lines written in one turn of the event loop reach `stream` in one write. process.stdout on a pipe or
- * file writes synchronously, one system call per write: two lines per invocation were a tenth of the
+ * file writes synchronously, one system call per write: two lines per invocation were about 5 % of the
  * host's CPU on the HTTP path (bench:e2e). Core Tools does not write synchronously either: .NET's
  * console logger queues messages and writes them from a background thread (ConsoleLoggerProcessor in
  * dotnet/runtime, Microsoft.Extensions.Logging.Console). What is queued is written before the process
