@@ -1,4 +1,4 @@
-// npm run bench:e2e - the pipeline's speed, side by side, in one run (about 1.5 minutes):
+// npm run bench:e2e - the pipeline's speed, side by side, in one run (about 3 minutes):
 //   1. events/s through POST /api/events on the local host (100 events of 1 KB per request,
 //      CLIENTS concurrent clients) against a bare EventHubProducerClient loop sending the same batches
 //      with one shared client, and against a new producer client per request (the quickstart's

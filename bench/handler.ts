@@ -114,10 +114,7 @@ async function throughput(send: Sender, requests: PreparedRequest[], ms: number)
 }
 
 /** As the worker hands a buffered request to the library: raw body bytes with their Content-Length. */
-async function callHandler(
-  handler: HttpHandler,
-  prepared: PreparedRequest,
-): Promise<void> {
+async function callHandler(handler: HttpHandler, prepared: PreparedRequest): Promise<void> {
   const request = new HttpRequest({
     method: 'POST',
     url: 'http://127.0.0.1:7071/api/events',
