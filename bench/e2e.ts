@@ -1,9 +1,12 @@
-// npm run bench:e2e - the pipeline's speed, side by side, in one run (about 1.5 minutes):
+// npm run bench:e2e - the pipeline's speed, side by side, in one run (about 3 minutes):
 //   1. events/s through POST /api/events on the local host (100 events of 1 KB per request,
 //      CLIENTS concurrent clients) against a bare EventHubProducerClient loop sending the same batches
 //      with one shared client, and against a new producer client per request (the quickstart's
 //      pattern); ROUNDS interleaved rounds each, medians reported;
-//   2. the latency from the 202 answer to the consumer's invocation at a steady 1,000 events/s.
+//   2. the latency from the 202 answer to the consumer's invocation at a steady 1,000 events/s;
+//   3. the consumer's throughput: CONSUMED_EVENTS events put in a hub first, then events/s through the
+//      Event Hubs trigger until every one was invoked, logged and checkpointed, with the host's CPU per
+//      event and the time inside processEvents' invocations per event.
 // Azurite, the Event Hubs emulator (in memory) and the local host run as child processes on free
 // ports, as in `npm start`. Nothing here is asserted: it prints figures.
 import { EventHubProducerClient } from '@azure/event-hubs';
@@ -12,7 +15,9 @@ import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAzurite } from '../local/azurite';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { readRecords } from '../local/host/recorder';
+import { checkpointStore, readCheckpoints } from '../src/lib/checkpoints';
 import { REPO_ROOT } from '../local/stack/childProcess';
 import { startEmulatorProcess, startHostProcess } from '../local/stack/processes';
 import { cpuSeconds } from './lib/processStats';
@@ -20,6 +25,8 @@ import { cpuSeconds } from './lib/processStats';
 /** Separate hubs, so the latency run's consumer does not first wade through the throughput runs' events. */
 const THROUGHPUT_HUB = 'bench-throughput';
 const LATENCY_HUB = 'bench-latency';
+const CONSUMER_HUB = 'bench-consumer';
+const CONSUMED_EVENTS = 40_000;
 const CONSUMER_GROUP = 'processor';
 const EVENTS_PER_REQUEST = 100;
 const EVENT_BYTES = 1024;
@@ -70,7 +77,11 @@ async function run(dir: string, stops: (() => Promise<void>)[]): Promise<void> {
     JSON.stringify({
       UserConfig: {
         NamespaceConfig: [
-          { Type: 'EventHub', Name: 'emulatorNs1', Entities: [entity(THROUGHPUT_HUB), entity(LATENCY_HUB)] },
+          {
+            Type: 'EventHub',
+            Name: 'emulatorNs1',
+            Entities: [entity(THROUGHPUT_HUB), entity(LATENCY_HUB), entity(CONSUMER_HUB)],
+          },
         ],
       },
     }),
@@ -170,6 +181,7 @@ async function run(dir: string, stops: (() => Promise<void>)[]): Promise<void> {
   });
   stops.push(() => app.stop());
   const latency = await latencyAtSteadyRate(app.url, recordFile);
+  await app.stop();
   console.log(
     `Latency from the 202 to the consumer's invocation, ${format(LATENCY_RATE_PER_S)} events/s for ` +
       `${LATENCY_MS / 1000} s (${EVENTS_PER_REQUEST}-event requests every ${(1000 * EVENTS_PER_REQUEST) / LATENCY_RATE_PER_S} ms):`,
@@ -178,6 +190,104 @@ async function run(dir: string, stops: (() => Promise<void>)[]): Promise<void> {
     `  p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms over ${format(latency.count)} events ` +
       `(achieved ${format(latency.rate)} events/s; negative = the consumer started before the 202 reached the client)`,
   );
+  console.log('');
+
+  // 3. The consumer alone, on a hub filled beforehand.
+  const consumed = await consumerThroughput(
+    dir,
+    emulator.connectionString,
+    azurite.connectionString,
+    settings,
+  );
+  console.log(
+    `Consumer: ${format(CONSUMED_EVENTS)} events of ${EVENT_BYTES} B waiting in ${CONSUMER_HUB} (4 partitions), ` +
+      `processEvents alone in the host (batches of up to 100, checkpoint after every batch):`,
+  );
+  console.log(
+    `  ${format(consumed.invokedPerSecond)} events/s invoked and logged, ${format(consumed.checkpointedPerSecond)} events/s ` +
+      `checkpointed (first invocation to the last event in a checkpoint; ${consumed.invocations} invocations)`,
+  );
+  console.log(
+    `  host CPU ${consumed.hostMicrosPerEvent.toFixed(1)} µs/event (receive, bind, invoke, log, checkpoint); ` +
+      `inside processEvents' invocations ${consumed.invocationMicrosPerEvent.toFixed(1)} µs/event ` +
+      `(median per invocation; the library's invocation model, the handler and its log lines)`,
+  );
+}
+
+/** Fills CONSUMER_HUB, then starts a host with processEvents only and times it through every event. */
+async function consumerThroughput(
+  dir: string,
+  eventHubsConnection: string,
+  storageConnection: string,
+  settings: (hub: string) => string,
+) {
+  const producer = new EventHubProducerClient(eventHubsConnection, CONSUMER_HUB);
+  for (let i = 0; i < CONSUMED_EVENTS / EVENTS_PER_REQUEST; i++)
+    await sendBatch(producer, makeEvents(`c${i}`));
+  const ends = new Map<string, number>();
+  for (const id of await producer.getPartitionIds()) {
+    const properties = await producer.getPartitionProperties(id);
+    ends.set(id, properties.lastEnqueuedSequenceNumber);
+  }
+  // As the host names its checkpoints: the namespace the SDK client reports.
+  const fullyQualifiedNamespace = producer.fullyQualifiedNamespace;
+  await producer.close();
+
+  const recordFile = path.join(dir, 'consumer.records.ndjson');
+  const consumer = await startHostProcess({
+    appRoot: REPO_ROOT,
+    port: 0,
+    settingsFile: settings(CONSUMER_HUB),
+    recordFile,
+    functions: ['processEvents'],
+    child: { keepLines: 100 },
+  });
+  try {
+    const cpuBefore = cpu(consumer.child.process.pid!);
+    const store = checkpointStore(BlobServiceClient.fromConnectionString(storageConnection));
+    const scope = {
+      fullyQualifiedNamespace,
+      eventHubName: CONSUMER_HUB,
+      consumerGroup: CONSUMER_GROUP,
+    };
+    let checkpointedAt = 0;
+    await until(
+      async () => {
+        const checkpoints = await readCheckpoints(store, scope);
+        const done = [...ends].every(([id, end]) => (checkpoints.get(id)?.sequenceNumber ?? -1) >= end);
+        if (done) checkpointedAt = Date.now();
+        return done;
+      },
+      120_000,
+      () =>
+        `consumer: not every event checkpointed (${countConsumed(recordFile)} of ${CONSUMED_EVENTS} invoked)`,
+      50,
+    );
+    const hostSeconds = cpu(consumer.child.process.pid!) - cpuBefore;
+    const records = readRecords(recordFile).filter((record) => record.functionName === 'processEvents');
+    const events = records.reduce((n, record) => n + (record.inputs[0] as unknown[]).length, 0);
+    const firstStart = Math.min(...records.map((record) => Date.parse(record.startedAt)));
+    const lastFinish = Math.max(...records.map((record) => Date.parse(record.finishedAt)));
+    const perEvent = records.map(
+      (record) => (1000 * record.durationMs) / (record.inputs[0] as unknown[]).length,
+    );
+    return {
+      invocations: records.length,
+      invokedPerSecond: events / ((lastFinish - firstStart) / 1000),
+      checkpointedPerSecond: CONSUMED_EVENTS / ((checkpointedAt - firstStart) / 1000),
+      // The host's CPU from its start (claiming partitions included) to the last checkpoint.
+      hostMicrosPerEvent: (1e6 * hostSeconds) / events,
+      invocationMicrosPerEvent: medianOf(perEvent),
+    };
+  } finally {
+    await consumer.stop();
+  }
+}
+
+function countConsumed(recordFile: string): number {
+  return readRecords(recordFile)
+    .filter((record) => record.functionName === 'processEvents')
+    .reduce((n, record) => n + (record.inputs[0] as unknown[]).length, 0);
 }
 
 /** CLIENTS loops sending request-sized batches until `ms` is over. */
@@ -223,7 +333,11 @@ async function latencyAtSteadyRate(url: string, recordFile: string) {
     readRecords(recordFile)
       .filter((record) => record.functionName === 'processEvents')
       .reduce((n, record) => n + (record.inputs[0] as unknown[]).length, 0);
-  await until(() => consumed() >= 8 * EVENTS_PER_REQUEST, 30_000);
+  await until(
+    () => consumed() >= 8 * EVENTS_PER_REQUEST,
+    30_000,
+    () => `latency warm-up: ${consumed()} of ${8 * EVENTS_PER_REQUEST} events consumed`,
+  );
 
   const answeredAt = new Map<string, number>();
   const intervalMs = (1000 * EVENTS_PER_REQUEST) / LATENCY_RATE_PER_S;
@@ -240,17 +354,22 @@ async function latencyAtSteadyRate(url: string, recordFile: string) {
   const rate = (requests * EVENTS_PER_REQUEST) / ((Date.now() - started) / 1000);
 
   const startedAtById = new Map<string, number>();
-  await until(() => {
-    for (const record of readRecords(recordFile)) {
-      if (record.functionName !== 'processEvents') continue;
-      for (const event of record.inputs[0] as { id?: string }[]) {
-        if (event.id?.startsWith('lat') && !startedAtById.has(event.id)) {
-          startedAtById.set(event.id, Date.parse(record.startedAt));
+  await until(
+    () => {
+      for (const record of readRecords(recordFile)) {
+        if (record.functionName !== 'processEvents') continue;
+        for (const input of record.inputs[0] as unknown[]) {
+          const id = eventId(input);
+          if (id?.startsWith('lat') && !startedAtById.has(id)) {
+            startedAtById.set(id, Date.parse(record.startedAt));
+          }
         }
       }
-    }
-    return startedAtById.size >= requests * EVENTS_PER_REQUEST;
-  }, 60_000);
+      return startedAtById.size >= requests * EVENTS_PER_REQUEST;
+    },
+    60_000,
+    () => `latency: ${startedAtById.size} of ${requests * EVENTS_PER_REQUEST} events consumed`,
+  );
   const latencies = [...startedAtById]
     .map(([id, at]) => at - answeredAt.get(id.split('-')[0])!)
     .sort((a, b) => a - b);
@@ -263,6 +382,17 @@ async function latencyAtSteadyRate(url: string, recordFile: string) {
     count: latencies.length,
     rate,
   };
+}
+
+/**
+ * The `id` of a consumed event as the recorder wrote it: processEvents takes bodies as bytes
+ * (dataType binary), recorded as `{ "$bytes": "<base64>" }`; an object where a trigger binds JSON.
+ */
+function eventId(input: unknown): string | undefined {
+  const bytes = (input as { $bytes?: unknown } | null)?.$bytes;
+  const event = typeof bytes === 'string' ? JSON.parse(Buffer.from(bytes, 'base64').toString('utf8')) : input;
+  const id = (event as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** EVENTS_PER_REQUEST JSON events of EVENT_BYTES each, as the body of one request would carry them. */
@@ -321,11 +451,17 @@ async function sendBatch(client: EventHubProducerClient, events: Buffer[]): Prom
   await client.sendBatch(batch);
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+/** Waits for `condition`; past the timeout, stops with `describe()` naming the phase and how far it got. */
+async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+  pollMs = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`benchmark: condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`benchmark: ${describe()} within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 

@@ -16,7 +16,7 @@ import { readHostJson } from './hostJson';
 import { describeHttpFunctions, RunningHttpServer, startHttpServer } from './http/server';
 import { Invoker, runLogHooks } from './invoke';
 import { loadApp, terminateApp } from './loadApp';
-import { HostLogger, LogSink } from './logger';
+import { CoalescingSink, HostLogger, LogSink } from './logger';
 import { InvocationRecorder } from './recorder';
 import { applyToEnvironment, readLocalSettings } from './settings';
 import { describeTimerFunctions, TimerListener } from './timer/timerListener';
@@ -55,7 +55,7 @@ export async function startHost(options: LocalHostOptions = {}): Promise<Running
   const appRoot = path.resolve(options.appRoot ?? process.cwd());
   const settings = readLocalSettings(options.settingsFile ?? path.join(appRoot, 'local.settings.json'));
   const hostJson = readHostJson(options.hostJsonFile ?? path.join(appRoot, 'host.json'));
-  const logger = new HostLogger(options.logSink ?? process.stdout, hostJson.logLevels);
+  const logger = new HostLogger(options.logSink ?? new CoalescingSink(process.stdout), hostJson.logLevels);
 
   if (!settings.file)
     logger.log('warning', `No local.settings.json found in ${appRoot}; using the environment only.`);

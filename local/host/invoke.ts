@@ -229,6 +229,8 @@ export function runLogHooks(
   message: string,
   invocation?: { hookData: HookData; invocationContext: unknown },
 ): { level: RpcLogLevel; message: string } {
+  // Nobody to look at the entry: no context to build (a consumer logs a line per event).
+  if (registry.hooks.log.length === 0) return { level, message };
   const context = { level, message };
   readOnly(context, 'category', () => category);
   readOnly(context, 'hookData', () => invocation?.hookData ?? {});

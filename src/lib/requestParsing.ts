@@ -169,7 +169,9 @@ export async function readBody(request: HttpRequest, maxRequestBytes: number): P
     }
     chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
   }
-  return Buffer.concat(chunks, total);
+  // A buffered request arrives as one chunk (the library's Request holds the body as one array): its
+  // bytes are used where they are, not copied again.
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
 }
 
 function lengthRequired(transferEncoding: string | null): HttpError {
