@@ -8,7 +8,7 @@
 import { EventHubProducerClient } from '@azure/event-hubs';
 import { HttpRequest, InvocationContext, type HttpHandler, type HttpResponseInit } from '@azure/functions';
 import { cpus } from 'node:os';
-import { startEmulator } from '../local/emulator';
+import { startEmulator } from '@local/eventhubs-emulator';
 
 const HUB = 'bench-handler';
 const EVENTS_PER_REQUEST = 100;
