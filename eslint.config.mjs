@@ -18,6 +18,11 @@ const emulatorFromLocal = [
   { regex: '^(\\./|(\\.\\./)+)emulator(/|$)', message: EMULATOR_MESSAGE },
   emulatorSubpath,
 ];
+// The local host's public surface is its index; the stack, the explorer, scripts and benchmarks use
+// only that (its own unit tests, in test/unit/host, reach inside).
+const HOST_MESSAGE = 'Outside local/host, import the local host through its entry (local/host/index.ts).';
+const hostFromLocal = { regex: '^(\\./|(\\.\\./)+)host/(?!index$)', message: HOST_MESSAGE };
+const hostByPath = { regex: '(^|/)local/host/(?!index$)', message: HOST_MESSAGE };
 const boundaries = [
   {
     files: ['src/**/*.ts'],
@@ -59,10 +64,14 @@ const boundaries = [
   },
   {
     files: ['local/stack/**/*.ts', 'local/explorer/**/*.ts', 'local/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: emulatorFromLocal }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [...emulatorFromLocal, hostFromLocal] }] },
   },
   {
-    files: ['scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    files: ['scripts/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...emulatorByPath, hostByPath] }] },
+  },
+  {
+    files: ['test/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: emulatorByPath }] },
   },
 ];

@@ -16,7 +16,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAzurite } from '../local/azurite';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { readRecords } from '../local/host/recorder';
+import { readRecords } from '../local/host';
 import { checkpointStore, readCheckpoints } from '../src/lib/checkpoints';
 import { REPO_ROOT } from '../local/stack/childProcess';
 import { startEmulatorProcess, startHostProcess } from '../local/stack/processes';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startHost } from '../local/host/host';
+import { startHost } from '../local/host';
 
 const CONCURRENT = 8;
 const BODY_MB = 95;

@@ -2,7 +2,7 @@
 // <n>`, else EXPLORER_PORT (the shell, or Values in local.settings.json), else the Functions host's
 // port + 10 (7081 next to 7071), so that two stacks on two host ports get two explorers, and a host
 // on any free port (0, as the tests run it) gets an explorer on any free port too.
-import { HostSettingsError } from '../host/settings';
+import { HostSettingsError } from '../host';
 import type { Environment } from '../../src/lib/settings';
 
 export const EXPLORER_PORT_SETTING = 'EXPLORER_PORT';

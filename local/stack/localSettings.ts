@@ -3,7 +3,7 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_PORTS } from '../azurite';
-import { readLocalSettings } from '../host/settings';
+import { readLocalSettings } from '../host';
 
 export const SETTINGS_FILE = 'local.settings.json';
 export const EXAMPLE_SETTINGS_FILE = 'local.settings.example.json';

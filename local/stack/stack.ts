@@ -6,7 +6,7 @@
 import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { prepareExplorer } from '../explorer';
-import { DEFAULT_HTTP_PORT } from '../host/host';
+import { DEFAULT_HTTP_PORT } from '../host';
 import { findCoreTools, startCoreTools } from './coreTools';
 import { loadStackSettings, SETTINGS_FILE, StackSettingsError } from './localSettings';
 import { isPortFree, PortConflictError } from './ports';

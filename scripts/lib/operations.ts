@@ -4,7 +4,7 @@
 // (passwordless: DefaultAzureCredential). Clients are made on first use and closed together.
 import type { EventHubConsumerClient, EventHubProducerClient } from '@azure/event-hubs';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { readLocalSettings } from '../../local/host/settings';
+import { readLocalSettings } from '../../local/host';
 import { checkpointStore, type CheckpointScope } from '../../src/lib/checkpoints';
 import { createBlobServiceClient } from '../../src/lib/deadLetter';
 import { createProducerClient } from '../../src/lib/eventHubClient';

@@ -56,6 +56,13 @@ const OUTSIDE_EMULATOR = [
   'test/e2e/x.test.ts',
 ];
 
+const OUTSIDE_HOST = ['local/stack/x.ts', 'local/explorer/x.ts', 'scripts/lib/x.ts', 'bench/x.ts'];
+/** The local host's folder as a relative import from `file`. */
+const hostFrom = (file: string) => {
+  const relative = path.relative(path.dirname(path.join(ROOT, file)), path.join(ROOT, 'local/host'));
+  return relative.startsWith('.') ? relative : `./${relative}`;
+};
+
 const cases: Record<string, Case> = {
   ...Object.fromEntries(FROM_SRC.map(([what, from]) => [`src ${what}`, importing('src/lib/x.ts', from)])),
   'src itself': importing('src/lib/x.ts', './settings'),
@@ -73,6 +80,13 @@ const cases: Record<string, Case> = {
   'emulator test internal': importing('local/emulator/test/x.test.ts', '../amqp/codec'),
   'test a sibling named emulator': importing('test/e2e/x.test.ts', '../support/emulator'),
   'bench a sibling named emulator': importing('bench/x.ts', './emulator'),
+  ...Object.fromEntries(
+    OUTSIDE_HOST.flatMap((file) => [
+      [`${file} host internal`, importing(file, `${hostFrom(file)}/settings`)],
+      [`${file} host entry`, importing(file, hostFrom(file))],
+    ]),
+  ),
+  'host unit test internal': importing('test/unit/host/x.test.ts', '../../../local/host/settings'),
 };
 
 let found: Record<string, string[]>;
@@ -114,5 +128,14 @@ describe('import boundaries', () => {
     expect(found['emulator test internal']).toEqual([]);
     expect(found['test a sibling named emulator']).toEqual([]);
     expect(found['bench a sibling named emulator']).toEqual([]);
+  });
+
+  test.each(OUTSIDE_HOST)('in %s, the local host is imported through its index only', (file) => {
+    expect(found[`${file} host internal`]).toHaveLength(1);
+    expect(found[`${file} host entry`]).toEqual([]);
+  });
+
+  test('the local host’s own unit tests may reach inside it', () => {
+    expect(found['host unit test internal']).toEqual([]);
   });
 });
