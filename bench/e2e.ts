@@ -17,7 +17,7 @@ import path from 'node:path';
 import { startAzurite } from '../local/azurite';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { readRecords } from '../local/host/recorder';
-import { checkpointStore, readCheckpoints } from '../src/lib/checkpoints';
+import { checkpointStore, readCheckpoints } from '../src/lib/consume/checkpoints';
 import { REPO_ROOT } from '../local/stack/childProcess';
 import { startEmulatorProcess, startHostProcess } from '../local/stack/processes';
 import { cpuSeconds } from './lib/processStats';

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   Object.assign(process.env, { EventHubConnection: emulator.connectionString, EVENTHUB_NAME: HUB });
   // Loaded after the settings are in place; the library registers nothing without a host (test mode).
   const { publishEvents } = await import('../src/functions/publishEvents');
-  const { closeSharedProducer } = await import('../src/lib/eventHubClient');
+  const { closeSharedProducer } = await import('../src/lib/publish/eventHubClient');
   const shared = new EventHubProducerClient(emulator.connectionString, HUB);
   try {
     const requests = Array.from({ length: DISTINCT_REQUESTS }, (_, i) => prepare(`r${i}`));

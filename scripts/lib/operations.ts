@@ -5,10 +5,10 @@
 import type { EventHubConsumerClient, EventHubProducerClient } from '@azure/event-hubs';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { readLocalSettings } from '../../local/host/settings';
-import { checkpointStore, type CheckpointScope } from '../../src/lib/checkpoints';
-import { createBlobServiceClient } from '../../src/lib/deadLetter';
-import { createProducerClient } from '../../src/lib/eventHubClient';
-import { createReaderClient } from '../../src/lib/eventHubReader';
+import { checkpointStore, type CheckpointScope } from '../../src/lib/consume/checkpoints';
+import { createBlobServiceClient } from '../../src/lib/consume/deadLetter';
+import { createProducerClient } from '../../src/lib/publish/eventHubClient';
+import { createReaderClient } from '../../src/lib/consume/eventHubReader';
 import {
   EVENT_HUB_CONNECTION,
   readConsumerSettings,
@@ -97,7 +97,7 @@ export class Operations {
     return checkpointStore(this.blobService);
   }
 
-  /** Reads through `$Default` (see src/lib/eventHubReader.ts). */
+  /** Reads through `$Default` (see src/lib/consume/eventHubReader.ts). */
   get reader(): EventHubConsumerClient {
     return (this.#reader ??= createReaderClient(this.env));
   }

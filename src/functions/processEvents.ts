@@ -1,13 +1,13 @@
 // Consumes the hub in batches (cardinality many), every body as bytes (dataType binary, see
-// src/lib/triggerEvents.ts) decoded by its content type. Every event gets one EventProcessed or
+// src/lib/consume/triggerEvents.ts) decoded by its content type. Every event gets one EventProcessed or
 // EventFailed line, every invocation one BatchProcessed or BatchFailed line (formats in
-// src/lib/eventLog.ts). Whatever goes wrong with one event (its body contradicts its content type, the
+// src/lib/consume/eventLog.ts). Whatever goes wrong with one event (its body contradicts its content type, the
 // handler throws, its log line cannot be built) is that event's failure: it is dead-lettered and the
 // batch goes on. Only what is not the event's fault fails the invocation, so that the retry policy below
 // runs the whole batch again (at-least-once): the handler's RetryBatchError, dead-letter storage down.
 import { app, type InvocationContext } from '@azure/functions';
-import { getSharedDeadLetterStore, type DeadLetterStore } from '../lib/deadLetter';
-import { handleEvent, type EventHandler } from '../lib/eventHandler';
+import { getSharedDeadLetterStore, type DeadLetterStore } from '../lib/consume/deadLetter';
+import { handleEvent, type EventHandler } from '../lib/consume/eventHandler';
 import {
   batchFailedLine,
   batchMisalignedLine,
@@ -16,9 +16,9 @@ import {
   eventFailedLine,
   eventProcessedLine,
   lagMs,
-} from '../lib/eventLog';
+} from '../lib/consume/eventLog';
 import { describeError, redactSecrets } from '../lib/redact';
-import { RetryBatchError } from '../lib/retryBatchError';
+import { RetryBatchError } from '../lib/consume/retryBatchError';
 import { DEFAULTS, readConsumerSettings, type ConsumerSettings } from '../lib/settings';
 import {
   decodeEvent,
@@ -26,7 +26,7 @@ import {
   withBinaryBodies,
   type ReceivedEvent,
   type TriggerBatch,
-} from '../lib/triggerEvents';
+} from '../lib/consume/triggerEvents';
 
 export interface ProcessEventsDependencies {
   readSettings(): ConsumerSettings;

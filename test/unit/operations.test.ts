@@ -2,7 +2,7 @@
 // environment, --namespace / --storage-account) and what a replay publishes for a dead letter.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deadLetterDocument, parseDeadLetterDocument } from '../../src/lib/deadLetter';
+import { deadLetterDocument, parseDeadLetterDocument } from '../../src/lib/consume/deadLetter';
 import { readEventHubSettings, readStorageSettings } from '../../src/lib/settings';
 import { replayEvent } from '../../scripts/lib/deadLetters';
 import { operationsEnvironment } from '../../scripts/lib/operations';

@@ -1,8 +1,8 @@
 import { EventHubProducerClient } from '@azure/event-hubs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createBlobServiceClient } from '../../src/lib/deadLetter';
-import { createProducerClient } from '../../src/lib/eventHubClient';
+import { createBlobServiceClient } from '../../src/lib/consume/deadLetter';
+import { createProducerClient } from '../../src/lib/publish/eventHubClient';
 import {
   readConsumerSettings,
   readEventHubSettings,

@@ -7,7 +7,7 @@ import {
   toSequenceNumber,
   toUtcIso,
   type ReceivedEvent,
-} from '../../src/lib/triggerEvents';
+} from '../../src/lib/consume/triggerEvents';
 
 /** The handler's view of each event, without the raw bytes (checked separately). */
 const decoded = (events: ReceivedEvent[]) =>

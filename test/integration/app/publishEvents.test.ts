@@ -10,7 +10,7 @@ import {
 import type { HttpResponseInit } from '@azure/functions';
 import { createServer, type Socket } from 'node:net';
 import { createPublishEventsHandler, publishEvents } from '../../../src/functions/publishEvents';
-import { closeSharedProducer, createProducerClient } from '../../../src/lib/eventHubClient';
+import { closeSharedProducer, createProducerClient } from '../../../src/lib/publish/eventHubClient';
 import { capturingContext, eventsRequest, type RequestOptions } from '../../unit/support/invocation';
 import { emulatorConnectionString } from '../../support/connectionStrings';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator';

@@ -4,7 +4,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { EventHubProducerClient } from '@azure/event-hubs';
 import { createPublishEventsHandler } from '../../../src/functions/publishEvents';
-import { createProducerClient } from '../../../src/lib/eventHubClient';
+import { createProducerClient } from '../../../src/lib/publish/eventHubClient';
 import { capturingContext, eventsRequest, type CapturedLog } from '../../unit/support/invocation';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator';
 import { partitionEnds as endsOf, type PartitionEnds } from '../../support/partitionEnds';

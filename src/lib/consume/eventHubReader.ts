@@ -9,8 +9,8 @@ import {
   type PartitionProperties,
   type ReceivedEventData,
 } from '@azure/event-hubs';
-import { createCredential } from './credentials';
-import { EVENT_HUB_CONNECTION, readEventHubSettings, SettingsError, type Environment } from './settings';
+import { createCredential } from '../credentials';
+import { EVENT_HUB_CONNECTION, readEventHubSettings, SettingsError, type Environment } from '../settings';
 
 export const READER_CONSUMER_GROUP = '$Default';
 

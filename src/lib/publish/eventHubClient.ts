@@ -1,8 +1,8 @@
 // The instance's one EventHubProducerClient: created on first use, reused by every invocation (it holds
 // one AMQP connection), closed by the app's terminate hook.
 import { EventHubProducerClient, RetryMode, type RetryOptions } from '@azure/event-hubs';
-import { createCredential } from './credentials';
-import { EVENT_HUB_CONNECTION, readEventHubSettings, SettingsError, type Environment } from './settings';
+import { createCredential } from '../credentials';
+import { EVENT_HUB_CONNECTION, readEventHubSettings, SettingsError, type Environment } from '../settings';
 
 /**
  * Short and bounded, so that an unreachable namespace turns into a 503 within seconds instead of the

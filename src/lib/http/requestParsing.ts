@@ -5,8 +5,8 @@ import type { HttpRequest } from '@azure/functions';
 import { isAscii, isUtf8 } from 'node:buffer';
 import { HttpError } from './httpErrors';
 import { JsonDepthError, JsonElementCountError, JsonSyntaxError, scanJson } from './jsonSyntax';
-import type { Routing } from './publisher';
-import type { PublisherSettings } from './settings';
+import type { Routing } from '../publish/publisher';
+import type { PublisherSettings } from '../settings';
 
 export const CONTENT_TYPES = {
   json: 'application/json',

@@ -4,9 +4,9 @@
 // as it is, other bytes in base64) with its content type, so a replay can publish it unchanged.
 import { isUtf8 } from 'node:buffer';
 import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { createCredential } from './credentials';
+import { createCredential } from '../credentials';
 import { safeJson, type LoggableEvent } from './eventLog';
-import { readStorageSettings, SettingsError, STORAGE_CONNECTION, type Environment } from './settings';
+import { readStorageSettings, SettingsError, STORAGE_CONNECTION, type Environment } from '../settings';
 import { coordinateFields, type EventCoordinates } from './triggerEvents';
 
 export interface DeadLetter {
