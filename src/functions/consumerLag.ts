@@ -10,7 +10,12 @@ import { createBlobServiceClient } from '../lib/consume/deadLetter';
 import { consumerLagFailedLine, consumerLagLine } from '../lib/consume/eventLog';
 import { createReaderClient, readEventAt, readPartitions } from '../lib/consume/eventHubReader';
 import { describeError } from '../lib/redact';
-import { readConsumerSettings, type ConsumerSettings, type Environment } from '../lib/settings';
+import {
+  readConsumerSettings,
+  SETTING_NAMES,
+  type ConsumerSettings,
+  type Environment,
+} from '../lib/settings';
 
 export const DEFAULT_CONSUMER_LAG_SCHEDULE = '0 */1 * * * *';
 
@@ -64,7 +69,7 @@ export const consumerLag = createConsumerLagHandler({
 // Read when the worker loads the app (app settings are its environment), so a missing setting means
 // the default rather than an unresolvable %CONSUMER_LAG_SCHEDULE% binding expression.
 app.timer('consumerLag', {
-  schedule: process.env.CONSUMER_LAG_SCHEDULE?.trim() || DEFAULT_CONSUMER_LAG_SCHEDULE,
+  schedule: process.env[SETTING_NAMES.consumerLagSchedule]?.trim() || DEFAULT_CONSUMER_LAG_SCHEDULE,
   handler: consumerLag,
 });
 

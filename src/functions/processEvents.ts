@@ -19,7 +19,13 @@ import {
 } from '../lib/consume/eventLog';
 import { describeError, redactSecrets } from '../lib/redact';
 import { RetryBatchError } from '../lib/consume/retryBatchError';
-import { DEFAULTS, readConsumerSettings, type ConsumerSettings } from '../lib/settings';
+import {
+  bindingExpression,
+  DEFAULTS,
+  readConsumerSettings,
+  SETTING_NAMES,
+  type ConsumerSettings,
+} from '../lib/settings';
 import {
   decodeEvent,
   readTriggerBatch,
@@ -213,9 +219,9 @@ export const processEvents = createProcessEventsHandler({
 app.eventHub(
   'processEvents',
   withBinaryBodies({
-    connection: 'EventHubConnection',
-    eventHubName: '%EVENTHUB_NAME%',
-    consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
+    connection: SETTING_NAMES.eventHubConnection,
+    eventHubName: bindingExpression(SETTING_NAMES.eventHubName),
+    consumerGroup: bindingExpression(SETTING_NAMES.consumerGroup),
     cardinality: 'many',
     // Bounded: a batch whose dead letters cannot be written is retried for about 20 minutes (10 s doubling
     // to 5 min, 8 times), then the host checkpoints past it. The last attempt logs the coordinates of every
