@@ -1,24 +1,24 @@
 // Consumes the hub in batches (cardinality many), every body as bytes (dataType binary, see
-// src/lib/consume/triggerEvents.ts) decoded by its content type. Every event gets one EventProcessed or
-// EventFailed line, every invocation one BatchProcessed or BatchFailed line (formats in
-// src/lib/consume/eventLog.ts). Whatever goes wrong with one event (its body contradicts its content type, the
-// handler throws, its log line cannot be built) is that event's failure: it is dead-lettered and the
-// batch goes on. Only what is not the event's fault fails the invocation, so that the retry policy below
-// runs the whole batch again (at-least-once): the handler's RetryBatchError, dead-letter storage down.
+// src/lib/consume/triggerEvents.ts) decoded by its content type. Every event gets one EventProcessed
+// or EventFailed line, every invocation one BatchProcessed or BatchFailed line (formats in
+// src/lib/consume/eventLog.ts). Whatever goes wrong with one event (its body contradicts its content
+// type, the handler throws, its log line cannot be built) is that event's failure: it is dead-lettered
+// and the batch goes on (the per-event step: src/lib/consume/processEvent.ts). Only what is not the
+// event's fault fails the invocation, so that the retry policy below runs the whole batch again
+// (at-least-once): the handler's RetryBatchError, dead-letter storage down.
 import { app, type InvocationContext } from '@azure/functions';
-import { getSharedDeadLetterStore, type DeadLetterStore } from '../lib/consume/deadLetter';
-import { handleEvent, type EventHandler } from '../lib/consume/eventHandler';
+import { getSharedDeadLetterStore } from '../lib/consume/deadLetter';
+import { handleEvent } from '../lib/consume/eventHandler';
 import {
   batchFailedLine,
   batchMisalignedLine,
   batchProcessedLine,
-  deadLetterFailedLine,
   eventFailedLine,
-  eventProcessedLine,
   lagMs,
 } from '../lib/consume/eventLog';
-import { describeError, redactSecrets } from '../lib/redact';
-import { RetryBatchError } from '../lib/consume/retryBatchError';
+import { processEvent, type EventStepDependencies } from '../lib/consume/processEvent';
+import { readTriggerBatch, withBinaryBodies, type TriggerBatch } from '../lib/consume/triggerEvents';
+import { describeError } from '../lib/redact';
 import {
   bindingExpression,
   DEFAULTS,
@@ -26,19 +26,9 @@ import {
   SETTING_NAMES,
   type ConsumerSettings,
 } from '../lib/settings';
-import {
-  decodeEvent,
-  readTriggerBatch,
-  withBinaryBodies,
-  type ReceivedEvent,
-  type TriggerBatch,
-} from '../lib/consume/triggerEvents';
 
-export interface ProcessEventsDependencies {
+export interface ProcessEventsDependencies extends EventStepDependencies {
   readSettings(): ConsumerSettings;
-  deadLetterStore(settings: ConsumerSettings): DeadLetterStore;
-  handleEvent: EventHandler;
-  now(): number;
 }
 
 export function createProcessEventsHandler(dependencies: ProcessEventsDependencies) {
@@ -101,74 +91,6 @@ async function processBatch(
       maxLagMs,
     }),
   );
-}
-
-/**
- * One event, start to end: decode, handle, log, and on failure dead-letter. Throws only what fails the
- * whole batch: a RetryBatchError from the handler, or dead-letter storage that cannot be written.
- */
-async function processEvent(
-  event: ReceivedEvent,
-  index: number,
-  batch: TriggerBatch,
-  context: InvocationContext,
-  dependencies: ProcessEventsDependencies,
-  settings: ConsumerSettings,
-): Promise<{ failed: boolean; at: number }> {
-  let failure: unknown;
-  try {
-    await dependencies.handleEvent(decodeEvent(event), context);
-  } catch (error) {
-    if (error instanceof RetryBatchError) throw error;
-    failure = error;
-  }
-  const now = dependencies.now();
-  if (failure === undefined) {
-    context.info(eventProcessedLine(event, now, settings.logBodyMaxChars));
-    return { failed: false, at: now };
-  }
-
-  const error = errorText(failure);
-  let deadLetterBlob: string;
-  try {
-    deadLetterBlob = await dependencies.deadLetterStore(settings).save({
-      eventHubName: batch.eventHubName ?? settings.eventHubName,
-      consumerGroup: batch.consumerGroup ?? settings.consumerGroup,
-      batchIndex: index,
-      batchFirstSequenceNumber: batch.firstSequenceNumber,
-      batchLastSequenceNumber: batch.lastSequenceNumber,
-      event,
-      error,
-      invocationId: context.invocationId,
-      failedAtUtc: new Date(now).toISOString(),
-    });
-  } catch (storageError) {
-    context.error(
-      deadLetterFailedLine({
-        partitionId: event.partitionId,
-        sequenceNumber: event.sequenceNumber,
-        offset: event.offset,
-        error: describeError(storageError),
-        retryCount: context.retryContext?.retryCount ?? null,
-        maxRetryCount: context.retryContext?.maxRetryCount ?? null,
-      }),
-    );
-    throw new Error(
-      `Dead-lettering event ${event.partitionId}/${event.sequenceNumber} failed: ${describeError(storageError)}`,
-      { cause: storageError },
-    );
-  }
-  context.error(eventFailedLine(event, now, settings.logBodyMaxChars, error, deadLetterBlob));
-  return { failed: true, at: now };
-}
-
-/** The failure's message, secrets removed; never throws, whatever was thrown. */
-function errorText(failure: unknown): string {
-  try {
-    return redactSecrets(failure instanceof Error ? failure.message : String(failure));
-  } catch {
-    return 'The handler threw a value that cannot be turned into text';
-  }
 }
 
 // One BatchFailed line per failed invocation. On the last attempt the host checkpoints past the batch

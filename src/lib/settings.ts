@@ -1,6 +1,8 @@
 // App settings, read and validated in one place. Error messages name the setting and never echo its
 // value: connection strings carry keys.
 
+import { eventHubsConnectionStringProblem, parseConnectionString } from './connectionStrings';
+
 export type Environment = Record<string, string | undefined>;
 
 export class SettingsError extends Error {
@@ -81,8 +83,14 @@ export function readEventHubSettings(env: Environment): EventHubSettings {
   const eventHubName = required(env, SETTING_NAMES.eventHubName);
   const connectionString = optional(env, SETTING_NAMES.eventHubConnection);
   if (connectionString !== undefined) {
-    const parts = parseConnectionString(SETTING_NAMES.eventHubConnection, connectionString, 'Event Hubs');
-    validateEventHubsConnectionString(parts);
+    const parts = connectionStringParts(SETTING_NAMES.eventHubConnection, connectionString, 'Event Hubs');
+    const invalid = eventHubsConnectionStringProblem(parts);
+    if (invalid !== undefined) {
+      throw new SettingsError(
+        SETTING_NAMES.eventHubConnection,
+        `${SETTING_NAMES.eventHubConnection} is not a valid Event Hubs connection string (${invalid})`,
+      );
+    }
     if (parts.EntityPath !== undefined && parts.EntityPath !== eventHubName) {
       throw new SettingsError(
         SETTING_NAMES.eventHubConnection,
@@ -117,7 +125,7 @@ export function readStorageSettings(env: Environment): StorageSettings {
   const connectionString = optional(env, SETTING_NAMES.storageConnection);
   if (connectionString !== undefined) {
     if (connectionString.replace(/;$/, '').toLowerCase() !== 'usedevelopmentstorage=true') {
-      const parts = parseConnectionString(SETTING_NAMES.storageConnection, connectionString, 'Azure Storage');
+      const parts = connectionStringParts(SETTING_NAMES.storageConnection, connectionString, 'Azure Storage');
       const hasAccount = parts.AccountName !== undefined || parts.BlobEndpoint !== undefined;
       if (!hasAccount) {
         throw new SettingsError(
@@ -207,40 +215,16 @@ function readIdentity(env: Environment, prefix: string): IdentitySettings {
     : { managedIdentity: true, clientId };
 }
 
-/** `Key=Value;` pairs; a value may itself contain `=` (base64 keys do). */
-function parseConnectionString(setting: string, value: string, service: string): Record<string, string> {
-  const parts: Record<string, string> = {};
-  for (const part of value.split(';')) {
-    const trimmed = part.trim();
-    if (trimmed === '') continue;
-    const equals = trimmed.indexOf('=');
-    if (equals <= 0) {
-      throw new SettingsError(
-        setting,
-        `${setting} is not a valid ${service} connection string (expected Key=Value; pairs)`,
-      );
-    }
-    parts[trimmed.slice(0, equals).trim()] = trimmed.slice(equals + 1).trim();
+/** `Key=Value;` pairs, or a SettingsError that names the setting (never its value). */
+function connectionStringParts(setting: string, value: string, service: string): Record<string, string> {
+  const parts = parseConnectionString(value);
+  if (parts === undefined) {
+    throw new SettingsError(
+      setting,
+      `${setting} is not a valid ${service} connection string (expected Key=Value; pairs)`,
+    );
   }
   return parts;
-}
-
-function validateEventHubsConnectionString(parts: Record<string, string>): void {
-  const invalid = (reason: string) =>
-    new SettingsError(
-      SETTING_NAMES.eventHubConnection,
-      `${SETTING_NAMES.eventHubConnection} is not a valid Event Hubs connection string (${reason})`,
-    );
-  if (parts.Endpoint === undefined) throw invalid('missing Endpoint');
-  if (!/^sb:\/\/[^\s/;]+\/?$/.test(parts.Endpoint)) throw invalid('Endpoint must look like sb://<host>');
-  const hasKey = parts.SharedAccessKeyName !== undefined || parts.SharedAccessKey !== undefined;
-  if (parts.SharedAccessSignature !== undefined) {
-    if (hasKey) throw invalid('has both SharedAccessSignature and SharedAccessKey');
-  } else if (parts.SharedAccessKeyName === undefined) {
-    throw invalid('missing SharedAccessKeyName');
-  } else if (parts.SharedAccessKey === undefined) {
-    throw invalid('missing SharedAccessKey');
-  }
 }
 
 function optional(env: Environment, name: string): string | undefined {
