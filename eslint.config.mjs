@@ -7,10 +7,11 @@ const { devDependencies } = JSON.parse(readFileSync(new URL('./package.json', im
 
 // The boundaries between what is deployed and what only runs here (README, "Layout").
 // The emulator is its own package (local/emulator, a workspace): everything else imports it by its
-// name, whose only export is its entry (index.ts), never by a path into its folder.
+// name, whose exports are its entry (index.ts) and its dependency-free defaults (defaults.ts), never
+// by a path into its folder.
 const EMULATOR_MESSAGE =
-  "Outside local/emulator, import the emulator by its package name, '@local/eventhubs-emulator' (its entry, local/emulator/index.ts).";
-const emulatorSubpath = { regex: '^@local/eventhubs-emulator/', message: EMULATOR_MESSAGE };
+  "Outside local/emulator, import the emulator by its package name, '@local/eventhubs-emulator' (its entry, local/emulator/index.ts; '@local/eventhubs-emulator/defaults' for its defaults alone).";
+const emulatorSubpath = { regex: '^@local/eventhubs-emulator/(?!defaults$)', message: EMULATOR_MESSAGE };
 /** From test/, bench/, scripts/ (and src/), any relative path to the emulator passes through local/emulator. */
 const emulatorByPath = [{ regex: '(^|/)local/emulator(/|$)', message: EMULATOR_MESSAGE }, emulatorSubpath];
 /** From local/ itself, the emulator is ./emulator or ../emulator (../../emulator deeper down). */

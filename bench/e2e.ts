@@ -17,10 +17,11 @@ import path from 'node:path';
 import { startAzurite } from '../local/azurite';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { readRecords } from '../local/host';
-import { checkpointStore, readCheckpoints } from '../src/lib/checkpoints';
+import { checkpointStore, readCheckpoints } from '../src/lib/consume/checkpoints';
 import { REPO_ROOT } from '../local/stack/childProcess';
 import { startEmulatorProcess, startHostProcess } from '../local/stack/processes';
 import { cpuSeconds } from './lib/processStats';
+import { SETTING_NAMES } from '../src/lib/settings';
 
 /** Separate hubs, so the latency run's consumer does not first wade through the throughput runs' events. */
 const THROUGHPUT_HUB = 'bench-throughput';
@@ -97,10 +98,10 @@ async function run(dir: string, stops: (() => Promise<void>)[]): Promise<void> {
   const settings = (hub: string) => {
     const file = path.join(dir, `${hub}.settings.json`);
     const Values = {
-      AzureWebJobsStorage: azurite.connectionString,
-      EventHubConnection: emulator.connectionString,
-      EVENTHUB_NAME: hub,
-      EVENTHUB_CONSUMER_GROUP: CONSUMER_GROUP,
+      [SETTING_NAMES.storageConnection]: azurite.connectionString,
+      [SETTING_NAMES.eventHubConnection]: emulator.connectionString,
+      [SETTING_NAMES.eventHubName]: hub,
+      [SETTING_NAMES.consumerGroup]: CONSUMER_GROUP,
     };
     writeFileSync(file, JSON.stringify({ Values }));
     return file;

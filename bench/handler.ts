@@ -9,6 +9,7 @@ import { EventHubProducerClient } from '@azure/event-hubs';
 import { HttpRequest, InvocationContext, type HttpHandler, type HttpResponseInit } from '@azure/functions';
 import { cpus } from 'node:os';
 import { startEmulator } from '@local/eventhubs-emulator';
+import { SETTING_NAMES } from '../src/lib/settings';
 
 const HUB = 'bench-handler';
 const EVENTS_PER_REQUEST = 100;
@@ -39,10 +40,13 @@ async function main(): Promise<void> {
     retentionBytes: 16 * 1024 * 1024,
     logLevel: 'error',
   });
-  Object.assign(process.env, { EventHubConnection: emulator.connectionString, EVENTHUB_NAME: HUB });
+  Object.assign(process.env, {
+    [SETTING_NAMES.eventHubConnection]: emulator.connectionString,
+    [SETTING_NAMES.eventHubName]: HUB,
+  });
   // Loaded after the settings are in place; the library registers nothing without a host (test mode).
   const { publishEvents } = await import('../src/functions/publishEvents');
-  const { closeSharedProducer } = await import('../src/lib/eventHubClient');
+  const { closeSharedProducer } = await import('../src/lib/publish/eventHubClient');
   const shared = new EventHubProducerClient(emulator.connectionString, HUB);
   try {
     const requests = Array.from({ length: DISTINCT_REQUESTS }, (_, i) => prepare(`r${i}`));

@@ -1,7 +1,7 @@
 // npm run bench:parsing - how long the publisher takes to turn a request body into event bodies, per event,
 // side by side with JSON.parse of the same body (which validates but keeps no source text).
 // 100 events of about 1 KB per body, as in bench:e2e. Prints medians of 9 rounds; asserts nothing.
-import { splitEvents } from '../src/lib/requestParsing';
+import { splitEvents } from '../src/lib/http/bodySplitting';
 
 const EVENTS = 100;
 const ITERATIONS = 1000;

@@ -1,6 +1,6 @@
 // npm run dead-letters -- <list|show|replay|purge> ...: the events processEvents failed on, kept as
 // blobs in the dead-letter container; the logic is in scripts/lib/deadLetters.ts.
-import { deadLetterBody, deadLetterPrefix } from '../src/lib/deadLetter';
+import { deadLetterBody, deadLetterPrefix } from '../src/lib/consume/deadLetter';
 import {
   CONNECTION_HELP,
   operationsFrom,

@@ -8,6 +8,14 @@ import { closeServer, PortInUseError } from './listen';
 import { startHealthServer } from './health';
 import { ProducerRegistry } from './idempotence';
 import { OwnershipRegistry } from './ownership';
+import {
+  DEFAULT_AMQP_PORT,
+  DEFAULT_HEALTH_PORT,
+  DEFAULT_RETENTION_BYTES,
+  DEFAULT_RETENTION_MS,
+  DEFAULT_TLS_PORT,
+  DEFAULT_WEBSOCKET_PORT,
+} from './defaults';
 import { DEFAULT_SAS_KEY, SasKey } from './sas';
 import { AmqpServer } from './server';
 import { EventStore } from './store/eventStore';
@@ -25,13 +33,15 @@ export { CERT_FILE_NAME, KEY_FILE_NAME } from './tls';
 /** Where AMQP over WebSockets is served, and the largest WebSocket message accepted. */
 export { MAX_WEBSOCKET_MESSAGE, WEBSOCKET_PATH } from './webSocket';
 
-export const DEFAULT_AMQP_PORT = 5672;
-export const DEFAULT_TLS_PORT = 5671;
-/** Azure serves AMQP over WebSockets on 443, which needs privileges locally. */
-export const DEFAULT_WEBSOCKET_PORT = 5443;
-export const DEFAULT_HEALTH_PORT = 5300;
-export const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
-export const DEFAULT_RETENTION_BYTES = 64 * 1024 * 1024;
+/** The default ports and retention (defaults.ts, also importable alone without loading the server). */
+export {
+  DEFAULT_AMQP_PORT,
+  DEFAULT_HEALTH_PORT,
+  DEFAULT_RETENTION_BYTES,
+  DEFAULT_RETENTION_MS,
+  DEFAULT_TLS_PORT,
+  DEFAULT_WEBSOCKET_PORT,
+} from './defaults';
 
 /** The certificate of the TLS and WebSocket listeners (one for both; given in `tls` when both run). */
 export interface EmulatorCertificateOptions {

@@ -86,7 +86,7 @@ export interface SendResult {
   response: { status: number; statusText: string; headers: Record<string, string>; body: string };
 }
 
-/** One of the consumer's structured lines (`<Kind> <JSON>`, src/lib/eventLog.ts) from the host's output. */
+/** One of the consumer's structured lines (`<Kind> <JSON>`, src/lib/consume/eventLog.ts) from the host's output. */
 export interface LogEntry {
   id: number;
   /** The host's timestamp of the line. */

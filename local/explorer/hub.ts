@@ -1,7 +1,7 @@
 // The explorer's view of the hub, through the Event Hubs SDK as any client sees it: the management
 // operations (hub and partition properties) and receivers in the `$Default` consumer group, never
 // the app's (the host reads that one with an owner level, and Event Hubs refuses a plain receiver
-// next to one), made as `npm run checkpoints` makes its reader (src/lib/eventHubReader.ts). A peek is one short-lived receiver from a position; the live view is
+// next to one), made as `npm run checkpoints` makes its reader (src/lib/consume/eventHubReader.ts). A peek is one short-lived receiver from a position; the live view is
 // one subscription from the latest event on every partition while a page is watching. They use two
 // clients (two connections): one client allows one subscription per partition at a time, so peeks
 // of a partition also wait for each other.
@@ -12,7 +12,7 @@ import {
   type ReceivedEventData,
   type Subscription,
 } from '@azure/event-hubs';
-import { createReaderClient, READER_CONSUMER_GROUP } from '../../src/lib/eventHubReader';
+import { createReaderClient, READER_CONSUMER_GROUP } from '../../src/lib/consume/eventHubReader';
 import type { Environment } from '../../src/lib/settings';
 import type { EventPage, EventView, PartitionView, StartPosition } from './api';
 import { toEventView, toPartitionView } from './eventView';

@@ -1,6 +1,6 @@
 // The host's log stream as the explorer sees it: the stack hands over every output line of the local
 // host (the lines it already splits and prints), and this keeps the consumer's structured ones
-// (`<Kind> <JSON object>`, src/lib/eventLog.ts), numbered, for the live log table and the chart.
+// (`<Kind> <JSON object>`, src/lib/consume/eventLog.ts), numbered, for the live log table and the chart.
 import type { LogEntry } from './api';
 
 /** The host prints `[<ISO time>] <message>` (local/host/logger.ts); the app's lines are `<Kind> {...}`. */

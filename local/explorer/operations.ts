@@ -11,7 +11,7 @@ import {
   replayDeadLetters,
 } from '../../scripts/lib/deadLetters';
 import { Operations } from '../../scripts/lib/operations';
-import { deadLetterBody } from '../../src/lib/deadLetter';
+import { deadLetterBody } from '../../src/lib/consume/deadLetter';
 import type { Environment } from '../../src/lib/settings';
 import type { ActionResult, CheckpointView, DeadLetterView } from './api';
 import { bodyView } from './eventView';

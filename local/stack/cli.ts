@@ -3,14 +3,15 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from './childProcess';
-import { DEFAULT_EMULATOR_HEALTH_PORT, RunningStack, startStack } from './stack';
+import { DEFAULT_HEALTH_PORT, DEFAULT_TLS_PORT } from '@local/eventhubs-emulator/defaults';
+import { RunningStack, startStack } from './stack';
 
 const USAGE = `Usage: npm start [-- options]      (npm run start:func = npm start -- --func)
 
   --func                        run Core Tools (func start) instead of the local host
   --port <n>                    HTTP port of the Functions host (default: Host.LocalHttpPort, 7071)
-  --emulator-health-port <n>    health port of the Event Hubs emulator (default ${DEFAULT_EMULATOR_HEALTH_PORT})
-  --emulator-tls-port <n>       its AMQP over TLS port (default 5671, the port Python's azure-eventhub dials)
+  --emulator-health-port <n>    health port of the Event Hubs emulator (default ${DEFAULT_HEALTH_PORT})
+  --emulator-tls-port <n>       its AMQP over TLS port (default ${DEFAULT_TLS_PORT}, the port Python's azure-eventhub dials)
   --explorer-port <n>           port of the explorer page (default: EXPLORER_PORT, else the host's port + 10: 7081)
   --no-explorer                 do not serve the explorer
   --emulator-websocket-port <n> also serve AMQP over WebSockets (wss and ws) on this port (default: off)

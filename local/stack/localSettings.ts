@@ -2,12 +2,13 @@
 // consumer group must exist, and the HTTP port. Creates the file from the committed example first.
 import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_AMQP_PORT } from '@local/eventhubs-emulator/defaults';
+import { SETTING_NAMES } from '../../src/lib/settings';
 import { DEFAULT_PORTS } from '../azurite';
 import { readLocalSettings } from '../host';
 
 export const SETTINGS_FILE = 'local.settings.json';
 export const EXAMPLE_SETTINGS_FILE = 'local.settings.example.json';
-export const DEFAULT_AMQP_PORT = 5672;
 export const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
 export type StorageTarget =
@@ -54,11 +55,11 @@ export function loadStackSettings(appRoot: string): StackSettings {
   return {
     file,
     created,
-    storage: storageTarget(value('AzureWebJobsStorage')),
-    eventHubs: eventHubsTarget(value('EventHubConnection')),
-    eventHubConnection: value('EventHubConnection'),
-    eventHubName: required('EVENTHUB_NAME'),
-    consumerGroup: required('EVENTHUB_CONSUMER_GROUP'),
+    storage: storageTarget(value(SETTING_NAMES.storageConnection)),
+    eventHubs: eventHubsTarget(value(SETTING_NAMES.eventHubConnection)),
+    eventHubConnection: value(SETTING_NAMES.eventHubConnection),
+    eventHubName: required(SETTING_NAMES.eventHubName),
+    consumerGroup: required(SETTING_NAMES.consumerGroup),
     httpPort: localHttpPort,
   };
 }

@@ -3,6 +3,8 @@
 // which setting moves it.
 import { EventHubConsumerClient, latestEventPosition, Subscription } from '@azure/event-hubs';
 import path from 'node:path';
+import { DEFAULT_TLS_PORT } from '@local/eventhubs-emulator/defaults';
+import { SETTING_NAMES } from '../../src/lib/settings';
 import { DEV_ACCOUNT_NAME, startAzurite } from '../azurite';
 import { ChildOptions } from './childProcess';
 import { EventHubsTarget, SETTINGS_FILE, StorageTarget } from './localSettings';
@@ -38,14 +40,14 @@ export async function ensureAzurite(
     }
     throw new PortConflictError(
       `Port ${ports.blob} (Azurite's blob port) answers, but not as Azurite. Stop what listens there, or run ` +
-        `Azurite elsewhere and point AzureWebJobsStorage in ${SETTINGS_FILE} at it (BlobEndpoint=http://127.0.0.1:<port>/devstoreaccount1;...).`,
+        `Azurite elsewhere and point ${SETTING_NAMES.storageConnection} in ${SETTINGS_FILE} at it (BlobEndpoint=http://127.0.0.1:<port>/devstoreaccount1;...).`,
     );
   }
   for (const [service, port] of Object.entries(ports)) {
     if (!(await isPortFree(host, port))) {
       throw new PortConflictError(
         `Port ${port} (Azurite's ${service} port) is in use by another program. Free it, or use other Azurite ports ` +
-          `through AzureWebJobsStorage in ${SETTINGS_FILE} (an Azurite connection string with ${capitalize(service)}Endpoint=http://127.0.0.1:<port>/devstoreaccount1).`,
+          `through ${SETTING_NAMES.storageConnection} in ${SETTINGS_FILE} (an Azurite connection string with ${capitalize(service)}Endpoint=http://127.0.0.1:<port>/devstoreaccount1).`,
       );
     }
   }
@@ -73,8 +75,6 @@ export interface EmulatorService extends Service {
   clientLines: string[];
 }
 
-/** The TLS port Python's azure-eventhub always dials (it ignores the Endpoint's port). */
-export const EMULATOR_TLS_PORT = 5671;
 const TLS_CERT_FILE = path.join('tls', 'eventhubs-emulator-cert.pem');
 
 function clientLines(amqpPort: number, tlsPort: number, certFile: string): string[] {
@@ -112,7 +112,7 @@ export async function ensureEmulator(
   },
 ): Promise<EmulatorService> {
   const { host, amqpPort } = target;
-  const tlsPort = options.tlsPort ?? EMULATOR_TLS_PORT;
+  const tlsPort = options.tlsPort ?? DEFAULT_TLS_PORT;
   const health = await probeHttp(`http://${host}:${options.healthPort}/health`);
   const amqpFree = await isPortFree(host, amqpPort);
   if (health && !amqpFree) {
@@ -133,7 +133,7 @@ export async function ensureEmulator(
   if (!amqpFree) {
     throw new PortConflictError(
       `Port ${amqpPort} (Event Hubs AMQP) is in use by something that is not the Event Hubs emulator (no health ` +
-        `endpoint on port ${options.healthPort}). Free it, or choose another port in the Endpoint of EventHubConnection ` +
+        `endpoint on port ${options.healthPort}). Free it, or choose another port in the Endpoint of ${SETTING_NAMES.eventHubConnection} ` +
         `in ${SETTINGS_FILE} (Endpoint=sb://localhost:<port>;...).`,
     );
   }

@@ -5,6 +5,8 @@
 // child stops by itself if this process dies without stopping it (EXIT_WITH_PARENT).
 import { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { DEFAULT_HEALTH_PORT } from '@local/eventhubs-emulator/defaults';
+import { SETTING_NAMES } from '../../src/lib/settings';
 import { prepareExplorer } from '../explorer';
 import { DEFAULT_HTTP_PORT } from '../host';
 import { findCoreTools, startCoreTools } from './coreTools';
@@ -14,7 +16,6 @@ import { stopChild } from '../stopChild';
 import { HostProcess, startHostProcess } from './processes';
 import { ensureAzurite, ensureEmulator, Service } from './services';
 
-export const DEFAULT_EMULATOR_HEALTH_PORT = 5300;
 /** Output lines kept per child for error messages; everything is printed as it comes. */
 const RECENT_LINES = 200;
 
@@ -83,12 +84,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       print('Starting Azurite...');
       started.push(await ensureAzurite(settings.storage, path.join(options.appRoot, '.data', 'azurite')));
     } else {
-      print('AzureWebJobsStorage is not a local Azurite: using it as configured.');
+      print(`${SETTING_NAMES.storageConnection} is not a local Azurite: using it as configured.`);
     }
     if (settings.eventHubs.kind === 'emulator') {
       print('Starting the Event Hubs emulator...');
       const emulator = await ensureEmulator(settings.eventHubs, {
-        healthPort: options.emulatorHealthPort ?? DEFAULT_EMULATOR_HEALTH_PORT,
+        healthPort: options.emulatorHealthPort ?? DEFAULT_HEALTH_PORT,
         tlsPort: options.emulatorTlsPort,
         webSocketPort: options.emulatorWebSocketPort,
         eventHubName: settings.eventHubName,
@@ -106,7 +107,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       started.push(emulator);
       emulatorClients = emulator.clientLines;
     } else {
-      print('EventHubConnection is not the local emulator: using it as configured.');
+      print(`${SETTING_NAMES.eventHubConnection} is not the local emulator: using it as configured.`);
     }
 
     let url: string;

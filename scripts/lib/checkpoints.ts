@@ -1,5 +1,5 @@
 // The consumer group's checkpoints, for operators: show them with the lag, and rewind them (to a time,
-// the earliest retained event or the latest) in the host's own layout (src/lib/checkpoints.ts), so
+// the earliest retained event or the latest) in the host's own layout (src/lib/consume/checkpoints.ts), so
 // that the trigger resumes there when the app starts again. A checkpoint names the last event
 // processed: the host resumes after it. Rewinding to a time therefore writes the event before the
 // first one enqueued after that time; `earliest` writes offset -1 and sequence number -1, the
@@ -11,9 +11,9 @@ import {
   CHECKPOINT_CONTAINER,
   OWNERSHIP_EXPIRATION_MS,
   readCheckpoints,
-} from '../../src/lib/checkpoints';
-import { measureConsumerLag, type PartitionLag } from '../../src/lib/consumerLag';
-import { readEvent, readEventAt, readPartitions } from '../../src/lib/eventHubReader';
+} from '../../src/lib/consume/checkpoints';
+import { measureConsumerLag, type PartitionLag } from '../../src/lib/consume/consumerLag';
+import { readEvent, readEventAt, readPartitions } from '../../src/lib/consume/eventHubReader';
 import type { Operations } from './operations';
 
 export interface PartitionCheckpointView extends PartitionLag {

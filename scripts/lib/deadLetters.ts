@@ -1,5 +1,5 @@
 // Dead letters, for operators: list, show, replay, purge. One blob per failed event (written by
-// src/lib/deadLetter.ts, named `<hub>/<consumer group>/<partition>/<sequence number>.json`). Replay
+// src/lib/consume/deadLetter.ts, named `<hub>/<consumer group>/<partition>/<sequence number>.json`). Replay
 // publishes each event's exact body, content type, application properties and partition key, plus
 // `x-replay-of: <partition>/<sequence number>`, and deletes the blob only once Event Hubs acknowledged
 // the send. While it works on a blob it holds a 60-second lease on it, so a second replay running at the
@@ -12,8 +12,8 @@ import {
   deadLetterPrefix,
   parseDeadLetterDocument,
   type DeadLetterDocument,
-} from '../../src/lib/deadLetter';
-import { readEventAt } from '../../src/lib/eventHubReader';
+} from '../../src/lib/consume/deadLetter';
+import { readEventAt } from '../../src/lib/consume/eventHubReader';
 import { republishedTraceProperties } from '../../src/lib/traceContext';
 
 export const REPLAY_OF_PROPERTY = 'x-replay-of';

@@ -5,14 +5,13 @@
 import type { EventHubConsumerClient, EventHubProducerClient } from '@azure/event-hubs';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { readLocalSettings } from '../../local/host';
-import { checkpointStore, type CheckpointScope } from '../../src/lib/checkpoints';
-import { createBlobServiceClient } from '../../src/lib/deadLetter';
-import { createProducerClient } from '../../src/lib/eventHubClient';
-import { createReaderClient } from '../../src/lib/eventHubReader';
+import { checkpointStore, type CheckpointScope } from '../../src/lib/consume/checkpoints';
+import { createBlobServiceClient } from '../../src/lib/consume/deadLetter';
+import { createProducerClient } from '../../src/lib/publish/eventHubClient';
+import { createReaderClient } from '../../src/lib/consume/eventHubReader';
 import {
-  EVENT_HUB_CONNECTION,
   readConsumerSettings,
-  STORAGE_CONNECTION,
+  SETTING_NAMES,
   type ConsumerSettings,
   type Environment,
 } from '../../src/lib/settings';
@@ -39,23 +38,23 @@ export function operationsEnvironment(options: OperationsOptions = {}): Environm
   const values = {
     ...readLocalSettings(options.settingsFile ?? 'local.settings.json').values,
   } as Environment;
-  for (const prefix of [EVENT_HUB_CONNECTION, STORAGE_CONNECTION]) {
+  for (const prefix of [SETTING_NAMES.eventHubConnection, SETTING_NAMES.storageConnection]) {
     if (Object.keys(processEnv).some((name) => belongsTo(name, prefix))) dropConnection(values, prefix);
   }
   const env: Environment = { ...values, ...processEnv };
   if (options.namespace) {
-    dropConnection(env, EVENT_HUB_CONNECTION);
+    dropConnection(env, SETTING_NAMES.eventHubConnection);
     const host = options.namespace.includes('.')
       ? options.namespace
       : `${options.namespace}.servicebus.windows.net`;
-    env[`${EVENT_HUB_CONNECTION}__fullyQualifiedNamespace`] = host;
+    env[`${SETTING_NAMES.eventHubConnection}__fullyQualifiedNamespace`] = host;
   }
   if (options.storageAccount) {
-    dropConnection(env, STORAGE_CONNECTION);
-    env[`${STORAGE_CONNECTION}__accountName`] = options.storageAccount;
+    dropConnection(env, SETTING_NAMES.storageConnection);
+    env[`${SETTING_NAMES.storageConnection}__accountName`] = options.storageAccount;
   }
-  if (options.eventHubName) env.EVENTHUB_NAME = options.eventHubName;
-  if (options.consumerGroup) env.EVENTHUB_CONSUMER_GROUP = options.consumerGroup;
+  if (options.eventHubName) env[SETTING_NAMES.eventHubName] = options.eventHubName;
+  if (options.consumerGroup) env[SETTING_NAMES.consumerGroup] = options.consumerGroup;
   return env;
 }
 
@@ -97,7 +96,7 @@ export class Operations {
     return checkpointStore(this.blobService);
   }
 
-  /** Reads through `$Default` (see src/lib/eventHubReader.ts). */
+  /** Reads through `$Default` (see src/lib/consume/eventHubReader.ts). */
   get reader(): EventHubConsumerClient {
     return (this.#reader ??= createReaderClient(this.env));
   }

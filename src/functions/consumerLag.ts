@@ -1,16 +1,21 @@
 // Timer: how far processEvents' consumer group is behind, one ConsumerLag line per partition (format in
-// src/lib/eventLog.ts, computation in src/lib/consumerLag.ts), for the lag alert in infra/ and the
+// src/lib/consume/eventLog.ts, computation in src/lib/consume/consumerLag.ts), for the lag alert in infra/ and the
 // queries in docs/deploy.md. Schedule: app setting CONSUMER_LAG_SCHEDULE (NCRONTAB with seconds),
 // default every minute. It reads the host's checkpoints in AzureWebJobsStorage and the partitions'
 // properties from Event Hubs with the roles the app already has (see infra/modules/role-assignments.bicep).
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { checkpointStore, readCheckpoints } from '../lib/checkpoints';
-import { measureConsumerLag, type LagSources } from '../lib/consumerLag';
-import { createBlobServiceClient } from '../lib/deadLetter';
-import { consumerLagFailedLine, consumerLagLine } from '../lib/eventLog';
-import { createReaderClient, readEventAt, readPartitions } from '../lib/eventHubReader';
+import { checkpointStore, readCheckpoints } from '../lib/consume/checkpoints';
+import { measureConsumerLag, type LagSources } from '../lib/consume/consumerLag';
+import { createBlobServiceClient } from '../lib/consume/deadLetter';
+import { consumerLagFailedLine, consumerLagLine } from '../lib/consume/eventLog';
+import { createReaderClient, readEventAt, readPartitions } from '../lib/consume/eventHubReader';
 import { describeError } from '../lib/redact';
-import { readConsumerSettings, type ConsumerSettings, type Environment } from '../lib/settings';
+import {
+  readConsumerSettings,
+  SETTING_NAMES,
+  type ConsumerSettings,
+  type Environment,
+} from '../lib/settings';
 
 export const DEFAULT_CONSUMER_LAG_SCHEDULE = '0 */1 * * * *';
 
@@ -64,7 +69,7 @@ export const consumerLag = createConsumerLagHandler({
 // Read when the worker loads the app (app settings are its environment), so a missing setting means
 // the default rather than an unresolvable %CONSUMER_LAG_SCHEDULE% binding expression.
 app.timer('consumerLag', {
-  schedule: process.env.CONSUMER_LAG_SCHEDULE?.trim() || DEFAULT_CONSUMER_LAG_SCHEDULE,
+  schedule: process.env[SETTING_NAMES.consumerLagSchedule]?.trim() || DEFAULT_CONSUMER_LAG_SCHEDULE,
   handler: consumerLag,
 });
 

@@ -1,38 +1,34 @@
 // Consumes the hub in batches (cardinality many), every body as bytes (dataType binary, see
-// src/lib/triggerEvents.ts) decoded by its content type. Every event gets one EventProcessed or
-// EventFailed line, every invocation one BatchProcessed or BatchFailed line (formats in
-// src/lib/eventLog.ts). Whatever goes wrong with one event (its body contradicts its content type, the
-// handler throws, its log line cannot be built) is that event's failure: it is dead-lettered and the
-// batch goes on. Only what is not the event's fault fails the invocation, so that the retry policy below
-// runs the whole batch again (at-least-once): the handler's RetryBatchError, dead-letter storage down.
+// src/lib/consume/triggerEvents.ts) decoded by its content type. Every event gets one EventProcessed
+// or EventFailed line, every invocation one BatchProcessed or BatchFailed line (formats in
+// src/lib/consume/eventLog.ts). Whatever goes wrong with one event (its body contradicts its content
+// type, the handler throws, its log line cannot be built) is that event's failure: it is dead-lettered
+// and the batch goes on (the per-event step: src/lib/consume/processEvent.ts). Only what is not the
+// event's fault fails the invocation, so that the retry policy below runs the whole batch again
+// (at-least-once): the handler's RetryBatchError, dead-letter storage down.
 import { app, type InvocationContext } from '@azure/functions';
-import { getSharedDeadLetterStore, type DeadLetterStore } from '../lib/deadLetter';
-import { handleEvent, type EventHandler } from '../lib/eventHandler';
+import { getSharedDeadLetterStore } from '../lib/consume/deadLetter';
+import { handleEvent } from '../lib/consume/eventHandler';
 import {
   batchFailedLine,
   batchMisalignedLine,
   batchProcessedLine,
-  deadLetterFailedLine,
   eventFailedLine,
-  eventProcessedLine,
   lagMs,
-} from '../lib/eventLog';
-import { describeError, redactSecrets } from '../lib/redact';
-import { RetryBatchError } from '../lib/retryBatchError';
-import { DEFAULTS, readConsumerSettings, type ConsumerSettings } from '../lib/settings';
+} from '../lib/consume/eventLog';
+import { processEvent, type EventStepDependencies } from '../lib/consume/processEvent';
+import { readTriggerBatch, withBinaryBodies, type TriggerBatch } from '../lib/consume/triggerEvents';
+import { describeError } from '../lib/redact';
 import {
-  decodeEvent,
-  readTriggerBatch,
-  withBinaryBodies,
-  type ReceivedEvent,
-  type TriggerBatch,
-} from '../lib/triggerEvents';
+  bindingExpression,
+  DEFAULTS,
+  readConsumerSettings,
+  SETTING_NAMES,
+  type ConsumerSettings,
+} from '../lib/settings';
 
-export interface ProcessEventsDependencies {
+export interface ProcessEventsDependencies extends EventStepDependencies {
   readSettings(): ConsumerSettings;
-  deadLetterStore(settings: ConsumerSettings): DeadLetterStore;
-  handleEvent: EventHandler;
-  now(): number;
 }
 
 export function createProcessEventsHandler(dependencies: ProcessEventsDependencies) {
@@ -97,74 +93,6 @@ async function processBatch(
   );
 }
 
-/**
- * One event, start to end: decode, handle, log, and on failure dead-letter. Throws only what fails the
- * whole batch: a RetryBatchError from the handler, or dead-letter storage that cannot be written.
- */
-async function processEvent(
-  event: ReceivedEvent,
-  index: number,
-  batch: TriggerBatch,
-  context: InvocationContext,
-  dependencies: ProcessEventsDependencies,
-  settings: ConsumerSettings,
-): Promise<{ failed: boolean; at: number }> {
-  let failure: unknown;
-  try {
-    await dependencies.handleEvent(decodeEvent(event), context);
-  } catch (error) {
-    if (error instanceof RetryBatchError) throw error;
-    failure = error;
-  }
-  const now = dependencies.now();
-  if (failure === undefined) {
-    context.info(eventProcessedLine(event, now, settings.logBodyMaxChars));
-    return { failed: false, at: now };
-  }
-
-  const error = errorText(failure);
-  let deadLetterBlob: string;
-  try {
-    deadLetterBlob = await dependencies.deadLetterStore(settings).save({
-      eventHubName: batch.eventHubName ?? settings.eventHubName,
-      consumerGroup: batch.consumerGroup ?? settings.consumerGroup,
-      batchIndex: index,
-      batchFirstSequenceNumber: batch.firstSequenceNumber,
-      batchLastSequenceNumber: batch.lastSequenceNumber,
-      event,
-      error,
-      invocationId: context.invocationId,
-      failedAtUtc: new Date(now).toISOString(),
-    });
-  } catch (storageError) {
-    context.error(
-      deadLetterFailedLine({
-        partitionId: event.partitionId,
-        sequenceNumber: event.sequenceNumber,
-        offset: event.offset,
-        error: describeError(storageError),
-        retryCount: context.retryContext?.retryCount ?? null,
-        maxRetryCount: context.retryContext?.maxRetryCount ?? null,
-      }),
-    );
-    throw new Error(
-      `Dead-lettering event ${event.partitionId}/${event.sequenceNumber} failed: ${describeError(storageError)}`,
-      { cause: storageError },
-    );
-  }
-  context.error(eventFailedLine(event, now, settings.logBodyMaxChars, error, deadLetterBlob));
-  return { failed: true, at: now };
-}
-
-/** The failure's message, secrets removed; never throws, whatever was thrown. */
-function errorText(failure: unknown): string {
-  try {
-    return redactSecrets(failure instanceof Error ? failure.message : String(failure));
-  } catch {
-    return 'The handler threw a value that cannot be turned into text';
-  }
-}
-
 // One BatchFailed line per failed invocation. On the last attempt the host checkpoints past the batch
 // once the invocation ends, so every event not yet processed or dead-lettered also gets an EventFailed
 // line without a dead letter: its coordinates (and body, as logged) to replay it from Event Hubs.
@@ -213,9 +141,9 @@ export const processEvents = createProcessEventsHandler({
 app.eventHub(
   'processEvents',
   withBinaryBodies({
-    connection: 'EventHubConnection',
-    eventHubName: '%EVENTHUB_NAME%',
-    consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
+    connection: SETTING_NAMES.eventHubConnection,
+    eventHubName: bindingExpression(SETTING_NAMES.eventHubName),
+    consumerGroup: bindingExpression(SETTING_NAMES.consumerGroup),
     cardinality: 'many',
     // Bounded: a batch whose dead letters cannot be written is retried for about 20 minutes (10 s doubling
     // to 5 min, 8 times), then the host checkpoints past it. The last attempt logs the coordinates of every

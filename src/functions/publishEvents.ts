@@ -1,14 +1,14 @@
 // POST /api/events: publishes the request's events to Event Hubs in as few batches as possible.
 // Request forms, statuses and settings: docs/app.md.
 import { app, type HttpHandler, type HttpMethod, type HttpResponseInit } from '@azure/functions';
-import { closeSharedProducer, getSharedProducer } from '../lib/eventHubClient';
-import { EventHubsDeadline } from '../lib/eventHubsDeadline';
-import { HttpError, publishFailure } from '../lib/httpErrors';
-import { acceptedResponse, errorResponse } from '../lib/httpResponses';
-import { findUnknownPartition } from '../lib/partitionIds';
-import { publishEvents as publish, type EventProducer } from '../lib/publisher';
+import { closeSharedProducer, getSharedProducer } from '../lib/publish/eventHubClient';
+import { EventHubsDeadline } from '../lib/publish/eventHubsDeadline';
+import { HttpError, publishFailure } from '../lib/http/httpErrors';
+import { acceptedResponse, errorResponse } from '../lib/http/httpResponses';
+import { findUnknownPartition } from '../lib/publish/partitionIds';
+import { publishEvents as publish, type EventProducer } from '../lib/publish/publisher';
 import { describeError } from '../lib/redact';
-import { parsePublishRequest } from '../lib/requestParsing';
+import { parsePublishRequest } from '../lib/http/requestParsing';
 import { readPublisherSettings, SettingsError, type PublisherSettings } from '../lib/settings';
 import { requestTraceContext, stampTraceContext } from '../lib/traceContext';
 

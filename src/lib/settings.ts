@@ -1,6 +1,8 @@
 // App settings, read and validated in one place. Error messages name the setting and never echo its
 // value: connection strings carry keys.
 
+import { eventHubsConnectionStringProblem, parseConnectionString } from './connectionStrings';
+
 export type Environment = Record<string, string | undefined>;
 
 export class SettingsError extends Error {
@@ -47,8 +49,27 @@ export interface ConsumerSettings {
   logBodyMaxChars: number;
 }
 
-export const EVENT_HUB_CONNECTION = 'EventHubConnection';
-export const STORAGE_CONNECTION = 'AzureWebJobsStorage';
+/**
+ * The names of the app settings, as users set them (local.settings.json, infra/, the portal). The two
+ * connections are also prefixes: `<connection>__fullyQualifiedNamespace`, `__credential`, `__clientId`.
+ */
+export const SETTING_NAMES = {
+  eventHubConnection: 'EventHubConnection',
+  storageConnection: 'AzureWebJobsStorage',
+  eventHubName: 'EVENTHUB_NAME',
+  consumerGroup: 'EVENTHUB_CONSUMER_GROUP',
+  deadLetterContainer: 'DEAD_LETTER_CONTAINER',
+  maxRequestBytes: 'MAX_REQUEST_BYTES',
+  maxEventsPerRequest: 'MAX_EVENTS_PER_REQUEST',
+  publishTimeoutMs: 'PUBLISH_TIMEOUT_MS',
+  logBodyMaxChars: 'LOG_BODY_MAX_CHARS',
+  consumerLagSchedule: 'CONSUMER_LAG_SCHEDULE',
+} as const;
+
+/** A binding expression (`%NAME%`): the host resolves it from the app settings. */
+export function bindingExpression(setting: string): string {
+  return `%${setting}%`;
+}
 
 export const DEFAULTS = {
   maxRequestBytes: 4 * 1024 * 1024,
@@ -59,25 +80,31 @@ export const DEFAULTS = {
 } as const;
 
 export function readEventHubSettings(env: Environment): EventHubSettings {
-  const eventHubName = required(env, 'EVENTHUB_NAME');
-  const connectionString = optional(env, EVENT_HUB_CONNECTION);
+  const eventHubName = required(env, SETTING_NAMES.eventHubName);
+  const connectionString = optional(env, SETTING_NAMES.eventHubConnection);
   if (connectionString !== undefined) {
-    const parts = parseConnectionString(EVENT_HUB_CONNECTION, connectionString, 'Event Hubs');
-    validateEventHubsConnectionString(parts);
+    const parts = connectionStringParts(SETTING_NAMES.eventHubConnection, connectionString, 'Event Hubs');
+    const invalid = eventHubsConnectionStringProblem(parts);
+    if (invalid !== undefined) {
+      throw new SettingsError(
+        SETTING_NAMES.eventHubConnection,
+        `${SETTING_NAMES.eventHubConnection} is not a valid Event Hubs connection string (${invalid})`,
+      );
+    }
     if (parts.EntityPath !== undefined && parts.EntityPath !== eventHubName) {
       throw new SettingsError(
-        EVENT_HUB_CONNECTION,
-        `${EVENT_HUB_CONNECTION} names a different event hub (EntityPath) than EVENTHUB_NAME; remove EntityPath or make them equal`,
+        SETTING_NAMES.eventHubConnection,
+        `${SETTING_NAMES.eventHubConnection} names a different event hub (EntityPath) than ${SETTING_NAMES.eventHubName}; remove EntityPath or make them equal`,
       );
     }
     return { kind: 'connectionString', connectionString, eventHubName };
   }
-  const namespaceSetting = `${EVENT_HUB_CONNECTION}__fullyQualifiedNamespace`;
+  const namespaceSetting = `${SETTING_NAMES.eventHubConnection}__fullyQualifiedNamespace`;
   const fullyQualifiedNamespace = optional(env, namespaceSetting);
   if (fullyQualifiedNamespace === undefined) {
     throw new SettingsError(
-      EVENT_HUB_CONNECTION,
-      `${EVENT_HUB_CONNECTION} is not set (set it to a connection string, or set ${namespaceSetting})`,
+      SETTING_NAMES.eventHubConnection,
+      `${SETTING_NAMES.eventHubConnection} is not set (set it to a connection string, or set ${namespaceSetting})`,
     );
   }
   if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(fullyQualifiedNamespace)) {
@@ -90,27 +117,27 @@ export function readEventHubSettings(env: Environment): EventHubSettings {
     kind: 'identity',
     fullyQualifiedNamespace,
     eventHubName,
-    identity: readIdentity(env, EVENT_HUB_CONNECTION),
+    identity: readIdentity(env, SETTING_NAMES.eventHubConnection),
   };
 }
 
 export function readStorageSettings(env: Environment): StorageSettings {
-  const connectionString = optional(env, STORAGE_CONNECTION);
+  const connectionString = optional(env, SETTING_NAMES.storageConnection);
   if (connectionString !== undefined) {
     if (connectionString.replace(/;$/, '').toLowerCase() !== 'usedevelopmentstorage=true') {
-      const parts = parseConnectionString(STORAGE_CONNECTION, connectionString, 'Azure Storage');
+      const parts = connectionStringParts(SETTING_NAMES.storageConnection, connectionString, 'Azure Storage');
       const hasAccount = parts.AccountName !== undefined || parts.BlobEndpoint !== undefined;
       if (!hasAccount) {
         throw new SettingsError(
-          STORAGE_CONNECTION,
-          `${STORAGE_CONNECTION} is not a valid Azure Storage connection string (missing AccountName or BlobEndpoint)`,
+          SETTING_NAMES.storageConnection,
+          `${SETTING_NAMES.storageConnection} is not a valid Azure Storage connection string (missing AccountName or BlobEndpoint)`,
         );
       }
     }
     return { kind: 'connectionString', connectionString };
   }
-  const uriSetting = `${STORAGE_CONNECTION}__blobServiceUri`;
-  const accountSetting = `${STORAGE_CONNECTION}__accountName`;
+  const uriSetting = `${SETTING_NAMES.storageConnection}__blobServiceUri`;
+  const accountSetting = `${SETTING_NAMES.storageConnection}__accountName`;
   const blobServiceUri = optional(env, uriSetting);
   const accountName = optional(env, accountSetting);
   let uri: string;
@@ -129,34 +156,43 @@ export function readStorageSettings(env: Environment): StorageSettings {
     uri = `https://${accountName}.blob.core.windows.net`;
   } else {
     throw new SettingsError(
-      STORAGE_CONNECTION,
-      `${STORAGE_CONNECTION} is not set (set it to a connection string, or set ${uriSetting} or ${accountSetting})`,
+      SETTING_NAMES.storageConnection,
+      `${SETTING_NAMES.storageConnection} is not set (set it to a connection string, or set ${uriSetting} or ${accountSetting})`,
     );
   }
-  return { kind: 'identity', blobServiceUri: uri, identity: readIdentity(env, STORAGE_CONNECTION) };
+  return {
+    kind: 'identity',
+    blobServiceUri: uri,
+    identity: readIdentity(env, SETTING_NAMES.storageConnection),
+  };
 }
 
 export function readPublisherSettings(env: Environment): PublisherSettings {
   return {
-    maxRequestBytes: positiveInteger(env, 'MAX_REQUEST_BYTES', DEFAULTS.maxRequestBytes),
-    maxEventsPerRequest: positiveInteger(env, 'MAX_EVENTS_PER_REQUEST', DEFAULTS.maxEventsPerRequest),
-    publishTimeoutMs: positiveInteger(env, 'PUBLISH_TIMEOUT_MS', DEFAULTS.publishTimeoutMs),
+    maxRequestBytes: positiveInteger(env, SETTING_NAMES.maxRequestBytes, DEFAULTS.maxRequestBytes),
+    maxEventsPerRequest: positiveInteger(
+      env,
+      SETTING_NAMES.maxEventsPerRequest,
+      DEFAULTS.maxEventsPerRequest,
+    ),
+    publishTimeoutMs: positiveInteger(env, SETTING_NAMES.publishTimeoutMs, DEFAULTS.publishTimeoutMs),
   };
 }
 
 export function readConsumerSettings(env: Environment): ConsumerSettings {
-  const deadLetterContainer = optional(env, 'DEAD_LETTER_CONTAINER') ?? DEFAULTS.deadLetterContainer;
+  const deadLetterContainer =
+    optional(env, SETTING_NAMES.deadLetterContainer) ?? DEFAULTS.deadLetterContainer;
   if (!/^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$/.test(deadLetterContainer)) {
     throw new SettingsError(
-      'DEAD_LETTER_CONTAINER',
-      'DEAD_LETTER_CONTAINER must be a valid blob container name (3-63 lowercase letters, digits and single hyphens)',
+      SETTING_NAMES.deadLetterContainer,
+      `${SETTING_NAMES.deadLetterContainer} must be a valid blob container name (3-63 lowercase letters, digits and single hyphens)`,
     );
   }
   return {
-    eventHubName: required(env, 'EVENTHUB_NAME'),
-    consumerGroup: required(env, 'EVENTHUB_CONSUMER_GROUP'),
+    eventHubName: required(env, SETTING_NAMES.eventHubName),
+    consumerGroup: required(env, SETTING_NAMES.consumerGroup),
     deadLetterContainer,
-    logBodyMaxChars: positiveInteger(env, 'LOG_BODY_MAX_CHARS', DEFAULTS.logBodyMaxChars),
+    logBodyMaxChars: positiveInteger(env, SETTING_NAMES.logBodyMaxChars, DEFAULTS.logBodyMaxChars),
   };
 }
 
@@ -179,40 +215,16 @@ function readIdentity(env: Environment, prefix: string): IdentitySettings {
     : { managedIdentity: true, clientId };
 }
 
-/** `Key=Value;` pairs; a value may itself contain `=` (base64 keys do). */
-function parseConnectionString(setting: string, value: string, service: string): Record<string, string> {
-  const parts: Record<string, string> = {};
-  for (const part of value.split(';')) {
-    const trimmed = part.trim();
-    if (trimmed === '') continue;
-    const equals = trimmed.indexOf('=');
-    if (equals <= 0) {
-      throw new SettingsError(
-        setting,
-        `${setting} is not a valid ${service} connection string (expected Key=Value; pairs)`,
-      );
-    }
-    parts[trimmed.slice(0, equals).trim()] = trimmed.slice(equals + 1).trim();
+/** `Key=Value;` pairs, or a SettingsError that names the setting (never its value). */
+function connectionStringParts(setting: string, value: string, service: string): Record<string, string> {
+  const parts = parseConnectionString(value);
+  if (parts === undefined) {
+    throw new SettingsError(
+      setting,
+      `${setting} is not a valid ${service} connection string (expected Key=Value; pairs)`,
+    );
   }
   return parts;
-}
-
-function validateEventHubsConnectionString(parts: Record<string, string>): void {
-  const invalid = (reason: string) =>
-    new SettingsError(
-      EVENT_HUB_CONNECTION,
-      `${EVENT_HUB_CONNECTION} is not a valid Event Hubs connection string (${reason})`,
-    );
-  if (parts.Endpoint === undefined) throw invalid('missing Endpoint');
-  if (!/^sb:\/\/[^\s/;]+\/?$/.test(parts.Endpoint)) throw invalid('Endpoint must look like sb://<host>');
-  const hasKey = parts.SharedAccessKeyName !== undefined || parts.SharedAccessKey !== undefined;
-  if (parts.SharedAccessSignature !== undefined) {
-    if (hasKey) throw invalid('has both SharedAccessSignature and SharedAccessKey');
-  } else if (parts.SharedAccessKeyName === undefined) {
-    throw invalid('missing SharedAccessKeyName');
-  } else if (parts.SharedAccessKey === undefined) {
-    throw invalid('missing SharedAccessKey');
-  }
 }
 
 function optional(env: Environment, name: string): string | undefined {

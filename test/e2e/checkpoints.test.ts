@@ -7,6 +7,8 @@ import { readRecords } from '../../local/host/recorder';
 import { HostProcess, startHostProcess } from '../../local/stack/processes';
 import { Backends, listBlobs, startBackends, writeHostJson, writeSettings } from './support/backends';
 import { waitFor } from '../support/waitFor';
+import { SETTING_NAMES } from '../../src/lib/settings';
+import { CHECKPOINT_CONTAINER } from '../../src/lib/consume/checkpoints';
 
 jest.setTimeout(120_000);
 
@@ -44,8 +46,8 @@ async function startHost(
   } = {},
 ): Promise<HostProcess & { recordFile: string }> {
   const settingsFile = writeSettings(backends.dir, name, {
-    AzureWebJobsStorage: backends.storageConnectionString,
-    EventHubConnection: backends.eventHubsConnectionString,
+    [SETTING_NAMES.storageConnection]: backends.storageConnectionString,
+    [SETTING_NAMES.eventHubConnection]: backends.eventHubsConnectionString,
     FIXTURE_HUB: hub,
     FIXTURE_FAILING: options.failing ? 'true' : 'false',
   });
@@ -112,7 +114,7 @@ function untilInvoked(recordFile: string, sequenceNumber: number, what: string):
 }
 
 async function checkpointOf(hub: string): Promise<string | undefined> {
-  const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
+  const blobs = await listBlobs(backends.blobService, CHECKPOINT_CONTAINER);
   return blobs.find((blob) => blob.name === `127.0.0.1/${hub}/$default/checkpoint/0`)?.metadata
     .sequencenumber;
 }
@@ -199,7 +201,7 @@ test('a checkpoint write that fails restarts the partition from the stored check
   });
   // An infinite lease held by someone else makes every write of the checkpoint blob fail (412).
   const blob = backends.blobService
-    .getContainerClient('azure-webjobs-eventhub')
+    .getContainerClient(CHECKPOINT_CONTAINER)
     .getBlobClient('127.0.0.1/ckfail/$default/checkpoint/0');
   const lease = blob.getBlobLeaseClient();
   await lease.acquireLease(-1);

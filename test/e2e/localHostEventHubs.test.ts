@@ -18,6 +18,8 @@ import {
   stopFixtureHost,
 } from './support/hostFixture';
 import { waitFor } from '../support/waitFor';
+import { SETTING_NAMES } from '../../src/lib/settings';
+import { CHECKPOINT_CONTAINER } from '../../src/lib/consume/checkpoints';
 
 jest.setTimeout(120_000);
 
@@ -107,7 +109,7 @@ describe('Event Hubs trigger', () => {
 
     const checkpoint = await waitFor(
       async () =>
-        (await listBlobs(backends.blobService, 'azure-webjobs-eventhub')).find(
+        (await listBlobs(backends.blobService, CHECKPOINT_CONTAINER)).find(
           (blob) =>
             blob.name === `127.0.0.1/fixture/${CONSUMER_GROUP}/checkpoint/0` &&
             blob.metadata.sequencenumber === '3',
@@ -158,7 +160,7 @@ describe('Event Hubs trigger', () => {
     expect(failures.map((r) => r.retryCount)).toEqual([0, 1, 2, 3]);
     await waitFor(
       async () =>
-        (await listBlobs(backends.blobService, 'azure-webjobs-eventhub')).find(
+        (await listBlobs(backends.blobService, CHECKPOINT_CONTAINER)).find(
           (blob) =>
             blob.name === `127.0.0.1/fixture/${CONSUMER_GROUP}/checkpoint/1` &&
             blob.metadata.sequencenumber === '1',
@@ -207,7 +209,7 @@ describe('Event Hubs trigger', () => {
     // Like the extension: the batch is checkpointed "regardless of function success/failure".
     await waitFor(
       async () =>
-        (await listBlobs(backends.blobService, 'azure-webjobs-eventhub')).find(
+        (await listBlobs(backends.blobService, CHECKPOINT_CONTAINER)).find(
           (blob) =>
             blob.name === `127.0.0.1/objects/${CONSUMER_GROUP}/checkpoint/0` &&
             blob.metadata.sequencenumber === '1',
@@ -269,8 +271,8 @@ describe('Event Hubs trigger', () => {
     const { port } = storage.address() as AddressInfo;
     const secret = 'sig=NotARealSignature%3D';
     const settingsFile = writeSettings(backends.dir, 'sas', {
-      AzureWebJobsStorage: `BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rwdlac&${secret}`,
-      EventHubConnection: backends.eventHubsConnectionString,
+      [SETTING_NAMES.storageConnection]: `BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rwdlac&${secret}`,
+      [SETTING_NAMES.eventHubConnection]: backends.eventHubsConnectionString,
       FIXTURE_HUB: 'fixture',
       FIXTURE_CONSUMER_GROUP: CONSUMER_GROUP,
     });
@@ -318,7 +320,7 @@ describe('Event Hubs trigger', () => {
     try {
       const owners = await waitFor(
         async () => {
-          const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
+          const blobs = await listBlobs(backends.blobService, CHECKPOINT_CONTAINER);
           const owned = blobs.filter((b) =>
             b.name.startsWith(`127.0.0.1/balance/${CONSUMER_GROUP}/ownership/`),
           );

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { Backends, listBlobs, startBackends } from './support/backends';
 import { waitFor } from '../support/waitFor';
 import { APP_ROOT, AppHost, CONSUMER_GROUP, consumerLines, post, startAppHost } from './support/app';
+import { DEFAULTS, SETTING_NAMES } from '../../src/lib/settings';
+import { CHECKPOINT_CONTAINER } from '../../src/lib/consume/checkpoints';
 
 jest.setTimeout(240_000);
 
@@ -101,7 +103,7 @@ async function eventsAfter(hub: string, partitionId: string, afterSequenceNumber
 }
 
 async function checkpointOf(hub: string, partitionId: string): Promise<Record<string, string> | undefined> {
-  const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
+  const blobs = await listBlobs(backends.blobService, CHECKPOINT_CONTAINER);
   return blobs.find((blob) => blob.name.endsWith(`/${hub}/${CONSUMER_GROUP}/checkpoint/${partitionId}`))
     ?.metadata;
 }
@@ -209,7 +211,7 @@ test('poison events are dead-lettered, listed, replayed once each with x-replay-
     expect(event.partitionKey ?? null).toBe(was.partitionKey);
     expect(event.properties).toMatchObject({ poison: true, source: 'e2e' });
   }
-  expect(await listBlobs(backends.blobService, 'dead-letter-events')).toEqual([]);
+  expect(await listBlobs(backends.blobService, DEFAULTS.deadLetterContainer)).toEqual([]);
 
   const rerun = await tool('dead-letters', host.settingsFile, 'replay', '--all');
   expect(rerun).toMatchObject({ code: 0, stdout: 'Nothing to replay.\n' });
@@ -350,7 +352,7 @@ test('ConsumerLag lines match the hub and the checkpoints: stop the consumer, pu
   const lag = await appHost(
     'lagging',
     { functions: ['consumerLag'] },
-    { CONSUMER_LAG_SCHEDULE: '*/2 * * * * *' },
+    { [SETTING_NAMES.consumerLagSchedule]: '*/2 * * * * *' },
   );
   const lines = await waitFor(
     () => {

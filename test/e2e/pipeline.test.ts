@@ -5,6 +5,8 @@ import { EventHubConsumerClient, EventHubProducerClient } from '@azure/event-hub
 import { Backends, listBlobs, startBackends, writeHostJson } from './support/backends';
 import { waitFor } from '../support/waitFor';
 import { AppHost, CONSUMER_GROUP, consumerLines, deliveredEvents, post, startAppHost } from './support/app';
+import { CHECKPOINT_CONTAINER } from '../../src/lib/consume/checkpoints';
+import { DEFAULTS } from '../../src/lib/settings';
 
 jest.setTimeout(180_000);
 
@@ -172,7 +174,7 @@ test('every accepted request form reaches the consumer as sent, across partition
     );
   await waitFor(
     async () => {
-      const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
+      const blobs = await listBlobs(backends.blobService, CHECKPOINT_CONTAINER);
       return [...lastByPartition].every(([partition, last]) =>
         blobs.some(
           (blob) =>
@@ -282,7 +284,7 @@ test('two hosts share the partitions and together process every event once', asy
   const b = await appHost('shared', options);
   await waitFor(
     async () => {
-      const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
+      const blobs = await listBlobs(backends.blobService, CHECKPOINT_CONTAINER);
       const owners = blobs
         .filter((blob) => blob.name.startsWith(`127.0.0.1/shared/${CONSUMER_GROUP}/ownership/`))
         .map((blob) => blob.metadata.ownerid);
@@ -354,7 +356,7 @@ test('one failing event: the rest of the batch is processed, the failure logged 
   expect(processed.map((line) => line.body)).toEqual(['{"id":"first"}', '{"id":"last"}']);
 
   const deadLetter = backends.blobService
-    .getContainerClient('dead-letter-events')
+    .getContainerClient(DEFAULTS.deadLetterContainer)
     .getBlobClient('poison/processor/1/1.json');
   const stored = JSON.parse((await deadLetter.downloadToBuffer()).toString('utf8'));
   expect(JSON.stringify(stored)).toContain('poisoned');
@@ -363,7 +365,7 @@ test('one failing event: the rest of the batch is processed, the failure logged 
   // The batch is checkpointed even though one event failed: it is kept in the dead letter, not redelivered.
   await waitFor(
     async () => {
-      const blobs = await listBlobs(backends.blobService, 'azure-webjobs-eventhub');
+      const blobs = await listBlobs(backends.blobService, CHECKPOINT_CONTAINER);
       return blobs.find(
         (b) =>
           b.name === `127.0.0.1/poison/${CONSUMER_GROUP}/checkpoint/1` && b.metadata.sequencenumber === '2',

@@ -3,7 +3,7 @@
 // Application Insights component, whose queries read fields the consumer's lines really carry.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { batchFailedLine, consumerLagLine, eventFailedLine } from '../../src/lib/eventLog';
+import { batchFailedLine, consumerLagLine, eventFailedLine } from '../../src/lib/consume/eventLog';
 import { predicted, single, type Json } from './support/arm';
 import { copyInfra, findBicep, runBicep } from './support/bicep';
 

@@ -8,8 +8,8 @@ import {
   consumerLagLine,
   eventFailedLine,
   eventProcessedLine,
-} from '../../src/lib/eventLog';
-import type { ConsumedEvent } from '../../src/lib/triggerEvents';
+} from '../../src/lib/consume/eventLog';
+import type { ConsumedEvent } from '../../src/lib/consume/triggerEvents';
 import { repoRoot } from './support/bicep';
 
 const docs = readFileSync(path.join(repoRoot, 'docs', 'deploy.md'), 'utf8');

@@ -2,7 +2,7 @@
 // function's lines (against the real hub and checkpoints: test/e2e/operations.test.ts).
 import type { PartitionProperties } from '@azure/event-hubs';
 import { createConsumerLagHandler } from '../../src/functions/consumerLag';
-import { measureConsumerLag, partitionLag, type LagSources } from '../../src/lib/consumerLag';
+import { measureConsumerLag, partitionLag, type LagSources } from '../../src/lib/consume/consumerLag';
 import { capturingContext } from './support/invocation';
 
 function partition(id: string, beginning: number, last: number): PartitionProperties {

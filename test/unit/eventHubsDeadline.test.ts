@@ -1,4 +1,4 @@
-import { DeadlineExceededError, EventHubsDeadline } from '../../src/lib/eventHubsDeadline';
+import { DeadlineExceededError, EventHubsDeadline } from '../../src/lib/publish/eventHubsDeadline';
 
 /** A clock the test moves by hand: only the time inside run() may be charged. */
 function manualClock() {

@@ -1,7 +1,7 @@
-import { deadLetterBlobName, deadLetterDocument, type DeadLetter } from '../../src/lib/deadLetter';
-import { bodyForLog, eventProcessedLine } from '../../src/lib/eventLog';
+import { deadLetterBlobName, deadLetterDocument, type DeadLetter } from '../../src/lib/consume/deadLetter';
+import { bodyForLog, eventProcessedLine } from '../../src/lib/consume/eventLog';
 import { describeError, redactSecrets } from '../../src/lib/redact';
-import type { ReceivedEvent } from '../../src/lib/triggerEvents';
+import type { ReceivedEvent } from '../../src/lib/consume/triggerEvents';
 
 const EVENT: ReceivedEvent = {
   rawBody: Buffer.from('{"text": "line one\\nline two",\n "n": 12345678901234567890}'),

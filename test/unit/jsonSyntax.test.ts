@@ -1,4 +1,5 @@
-import { JsonDepthError, JsonElementCountError, JsonSyntaxError, scanJson } from '../../src/lib/jsonSyntax';
+import { JsonDepthError, JsonElementCountError, JsonSyntaxError } from '../../src/lib/http/jsonErrors';
+import { scanJson } from '../../src/lib/http/jsonSyntax';
 
 function values(text: string): string[] {
   const scan = scanJson(text);

@@ -2,8 +2,8 @@
 // environment, --namespace / --storage-account) and what a replay publishes for a dead letter.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deadLetterDocument, parseDeadLetterDocument } from '../../src/lib/deadLetter';
-import { readEventHubSettings, readStorageSettings } from '../../src/lib/settings';
+import { deadLetterDocument, parseDeadLetterDocument } from '../../src/lib/consume/deadLetter';
+import { readEventHubSettings, readStorageSettings, SETTING_NAMES } from '../../src/lib/settings';
 import { replayEvent } from '../../scripts/lib/deadLetters';
 import { operationsEnvironment } from '../../scripts/lib/operations';
 import { tempDir } from '../support/tempDir';
@@ -13,11 +13,11 @@ writeFileSync(
   settingsFile,
   JSON.stringify({
     Values: {
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      EventHubConnection:
+      [SETTING_NAMES.storageConnection]: 'UseDevelopmentStorage=true',
+      [SETTING_NAMES.eventHubConnection]:
         'Endpoint=sb://localhost;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true',
-      EVENTHUB_NAME: 'events',
-      EVENTHUB_CONSUMER_GROUP: 'processor',
+      [SETTING_NAMES.eventHubName]: 'events',
+      [SETTING_NAMES.consumerGroup]: 'processor',
     },
   }),
 );
@@ -56,7 +56,7 @@ test("a connection in the environment replaces the file's whole connection; name
     settingsFile,
     env: {
       EventHubConnection__fullyQualifiedNamespace: 'evhns-x.servicebus.windows.net',
-      EVENTHUB_NAME: 'other',
+      [SETTING_NAMES.eventHubName]: 'other',
     },
     consumerGroup: 'audit',
   });

@@ -3,12 +3,12 @@ import {
   createProcessEventsHandler,
   type ProcessEventsDependencies,
 } from '../../src/functions/processEvents';
-import type { DeadLetter, DeadLetterStore } from '../../src/lib/deadLetter';
-import { deadLetterBlobName } from '../../src/lib/deadLetter';
-import { handleEvent, type EventHandler } from '../../src/lib/eventHandler';
-import { RetryBatchError } from '../../src/lib/retryBatchError';
+import type { DeadLetter, DeadLetterStore } from '../../src/lib/consume/deadLetter';
+import { deadLetterBlobName } from '../../src/lib/consume/deadLetter';
+import { handleEvent, type EventHandler } from '../../src/lib/consume/eventHandler';
+import { RetryBatchError } from '../../src/lib/consume/retryBatchError';
 import type { ConsumerSettings } from '../../src/lib/settings';
-import type { ConsumedEvent } from '../../src/lib/triggerEvents';
+import type { ConsumedEvent } from '../../src/lib/consume/triggerEvents';
 import { capturingContext } from './support/invocation';
 
 const NOW = Date.parse('2024-05-06T07:08:10.000Z');

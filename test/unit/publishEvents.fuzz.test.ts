@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { isUtf8 } from 'node:buffer';
 import { isDeepStrictEqual } from 'node:util';
 import { createPublishEventsHandler } from '../../src/functions/publishEvents';
-import { MAX_EVENT_DEPTH } from '../../src/lib/requestParsing';
+import { MAX_EVENT_DEPTH } from '../../src/lib/http/bodySplitting';
 import type { PublisherSettings } from '../../src/lib/settings';
 import { InMemoryProducer } from './support/inMemoryProducer';
 import { capturingContext, eventsRequest, type RequestOptions } from './support/invocation';

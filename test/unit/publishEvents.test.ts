@@ -1,7 +1,7 @@
 import { MessagingError } from '@azure/event-hubs';
 import type { HttpResponseInit } from '@azure/functions';
 import { createPublishEventsHandler } from '../../src/functions/publishEvents';
-import { SettingsError, type PublisherSettings } from '../../src/lib/settings';
+import { SETTING_NAMES, SettingsError, type PublisherSettings } from '../../src/lib/settings';
 import { InMemoryProducer } from './support/inMemoryProducer';
 import { capturingContext, eventsRequest, type RequestOptions } from './support/invocation';
 
@@ -621,7 +621,7 @@ describe('publishEvents: Event Hubs failures', () => {
     const handler = createPublishEventsHandler({
       readSettings: () => DEFAULT_SETTINGS,
       getProducer: () => {
-        throw new SettingsError('EVENTHUB_NAME', 'EVENTHUB_NAME is not set');
+        throw new SettingsError(SETTING_NAMES.eventHubName, 'EVENTHUB_NAME is not set');
       },
     });
     const { context, logs } = capturingContext();

@@ -1,13 +1,14 @@
 import { EventHubProducerClient } from '@azure/event-hubs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createBlobServiceClient } from '../../src/lib/deadLetter';
-import { createProducerClient } from '../../src/lib/eventHubClient';
+import { createBlobServiceClient } from '../../src/lib/consume/deadLetter';
+import { createProducerClient } from '../../src/lib/publish/eventHubClient';
 import {
   readConsumerSettings,
   readEventHubSettings,
   readPublisherSettings,
   readStorageSettings,
+  SETTING_NAMES,
   SettingsError,
   type Environment,
 } from '../../src/lib/settings';
@@ -24,6 +25,23 @@ function settingsError(read: () => unknown): SettingsError {
   }
   throw new Error('expected a SettingsError');
 }
+
+// The names users set (local.settings.json, infra/, docs/app.md): everything else refers to them
+// through SETTING_NAMES, so this is where a rename would show.
+test('the setting names are the documented ones', () => {
+  expect(SETTING_NAMES).toEqual({
+    eventHubConnection: 'EventHubConnection',
+    storageConnection: 'AzureWebJobsStorage',
+    eventHubName: 'EVENTHUB_NAME',
+    consumerGroup: 'EVENTHUB_CONSUMER_GROUP',
+    deadLetterContainer: 'DEAD_LETTER_CONTAINER',
+    maxRequestBytes: 'MAX_REQUEST_BYTES',
+    maxEventsPerRequest: 'MAX_EVENTS_PER_REQUEST',
+    publishTimeoutMs: 'PUBLISH_TIMEOUT_MS',
+    logBodyMaxChars: 'LOG_BODY_MAX_CHARS',
+    consumerLagSchedule: 'CONSUMER_LAG_SCHEDULE',
+  });
+});
 
 describe('Event Hubs settings', () => {
   test('a connection string plus EVENTHUB_NAME', () => {

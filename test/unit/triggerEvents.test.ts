@@ -1,13 +1,6 @@
-import {
-  BodyDecodeError,
-  decodeBody,
-  decodeEvent,
-  readTriggerBatch,
-  toOffset,
-  toSequenceNumber,
-  toUtcIso,
-  type ReceivedEvent,
-} from '../../src/lib/triggerEvents';
+import { BodyDecodeError, decodeBody, decodeEvent } from '../../src/lib/consume/bodyDecoding';
+import { readTriggerBatch, type ReceivedEvent } from '../../src/lib/consume/triggerEvents';
+import { toOffset, toSequenceNumber, toUtcIso } from '../../src/lib/consume/triggerValues';
 
 /** The handler's view of each event, without the raw bytes (checked separately). */
 const decoded = (events: ReceivedEvent[]) =>

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { HostProcess, HostProcessOptions, startHostProcess } from '../../../local/stack/processes';
 import { readRecords } from '../../../local/host/recorder';
 import { Backends, writeSettings } from './backends';
+import { SETTING_NAMES } from '../../../src/lib/settings';
 
 export const APP_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CONSUMER_GROUP = 'processor';
@@ -25,10 +26,10 @@ export async function startAppHost(
   const name = `${hub}-${++counter}`;
   const settingsFile = writeSettings(backends.dir, name, {
     FUNCTIONS_WORKER_RUNTIME: 'node',
-    AzureWebJobsStorage: backends.storageConnectionString,
-    EventHubConnection: backends.eventHubsConnectionString,
-    EVENTHUB_NAME: hub,
-    EVENTHUB_CONSUMER_GROUP: CONSUMER_GROUP,
+    [SETTING_NAMES.storageConnection]: backends.storageConnectionString,
+    [SETTING_NAMES.eventHubConnection]: backends.eventHubsConnectionString,
+    [SETTING_NAMES.eventHubName]: hub,
+    [SETTING_NAMES.consumerGroup]: CONSUMER_GROUP,
     ...extraSettings,
   });
   const recordFile = path.join(backends.dir, `${name}.records.ndjson`);

@@ -5,6 +5,7 @@ import { EventData, EventHubProducerClient, SendBatchOptions } from '@azure/even
 import path from 'node:path';
 import { HostProcess, startHostProcess } from '../../../local/stack/processes';
 import { Backends, startBackends, writeSettings } from './backends';
+import { SETTING_NAMES } from '../../../src/lib/settings';
 
 export const FIXTURE_APP_ROOT = path.join(__dirname, '..', 'fixtures', 'hostApp');
 export const CONSUMER_GROUP = 'tests';
@@ -21,8 +22,8 @@ export interface FixtureHost {
 /** A local.settings.json for the fixture app whose trigger reads `hub`. */
 export function fixtureSettings(backends: Backends, name: string, hub: string): string {
   return writeSettings(backends.dir, name, {
-    AzureWebJobsStorage: backends.storageConnectionString,
-    EventHubConnection: backends.eventHubsConnectionString,
+    [SETTING_NAMES.storageConnection]: backends.storageConnectionString,
+    [SETTING_NAMES.eventHubConnection]: backends.eventHubsConnectionString,
     FIXTURE_HUB: hub,
     FIXTURE_OBJECTS_HUB: 'objects',
     FIXTURE_BYTES_HUB: 'bytes',

@@ -5,6 +5,7 @@ import { startAzurite, type RunningAzurite } from '../../../local/azurite';
 import { processEvents } from '../../../src/functions/processEvents';
 import { capturingContext } from '../../unit/support/invocation';
 import { type TempDir, tempDir } from '../../support/tempDir';
+import { SETTING_NAMES } from '../../../src/lib/settings';
 
 const CONTAINER = `dead-letters-${process.pid}`;
 let azurite: RunningAzurite | undefined;
@@ -15,10 +16,10 @@ beforeAll(async () => {
   dataDir = tempDir('app-dead-letter');
   azurite = await startAzurite({ location: dataDir.path, blobPort: 0, queuePort: 0, tablePort: 0 });
   Object.assign(process.env, {
-    AzureWebJobsStorage: azurite.connectionString,
-    EVENTHUB_NAME: 'events',
-    EVENTHUB_CONSUMER_GROUP: 'processor',
-    DEAD_LETTER_CONTAINER: CONTAINER,
+    [SETTING_NAMES.storageConnection]: azurite.connectionString,
+    [SETTING_NAMES.eventHubName]: 'events',
+    [SETTING_NAMES.consumerGroup]: 'processor',
+    [SETTING_NAMES.deadLetterContainer]: CONTAINER,
   });
 });
 
@@ -48,7 +49,9 @@ function hostTrigger(count: number, properties: Record<string, unknown>[]) {
 }
 
 async function listBlobs(): Promise<string[]> {
-  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  const service = BlobServiceClient.fromConnectionString(
+    process.env[SETTING_NAMES.storageConnection] as string,
+  );
   const names: string[] = [];
   for await (const blob of service.getContainerClient(CONTAINER).listBlobsFlat()) names.push(blob.name);
   return names;
@@ -78,7 +81,9 @@ test('a failing event becomes a blob with its body and coordinates; the rest of 
   expect(failed.deadLetterBlob).toBe(`${CONTAINER}/events/processor/2/301.json`);
 
   expect(await listBlobs()).toEqual(['events/processor/2/301.json']);
-  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  const service = BlobServiceClient.fromConnectionString(
+    process.env[SETTING_NAMES.storageConnection] as string,
+  );
   const blob = service.getContainerClient(CONTAINER).getBlobClient('events/processor/2/301.json');
   const properties = await blob.getProperties();
   expect(properties.contentType).toBe('application/json');
@@ -109,7 +114,9 @@ test('a redelivered batch overwrites its dead letters instead of duplicating the
   );
   expect(await listBlobs()).toEqual(['events/processor/2/301.json']);
   // The blob is the redelivery's, not the first delivery's.
-  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  const service = BlobServiceClient.fromConnectionString(
+    process.env[SETTING_NAMES.storageConnection] as string,
+  );
   const blob = service.getContainerClient(CONTAINER).getBlobClient('events/processor/2/301.json');
   const document = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
   expect(document).toMatchObject({ sequenceNumber: 301, body: '{"n":1,"redelivered":true}' });
@@ -124,7 +131,9 @@ test('a binary body (dataType binary delivers Buffers) is dead-lettered byte for
   };
   const { context } = capturingContext({ triggerMetadata: metadata });
   await processEvents([bytes], context);
-  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  const service = BlobServiceClient.fromConnectionString(
+    process.env[SETTING_NAMES.storageConnection] as string,
+  );
   const blob = service.getContainerClient(CONTAINER).getBlobClient('events/processor/2/300.json');
   const document = JSON.parse((await blob.downloadToBuffer()).toString('utf8'));
   expect(document).toMatchObject({ bodyEncoding: 'base64', contentType: 'application/octet-stream' });
@@ -132,7 +141,9 @@ test('a binary body (dataType binary delivers Buffers) is dead-lettered byte for
 });
 
 test('a dead-letter container deleted while the app runs is created again', async () => {
-  const service = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage as string);
+  const service = BlobServiceClient.fromConnectionString(
+    process.env[SETTING_NAMES.storageConnection] as string,
+  );
   await service.getContainerClient(CONTAINER).delete();
   const { context } = capturingContext({ triggerMetadata: hostTrigger(1, [{ poison: true }]) });
   await processEvents([Buffer.from('{"n":0}')], context);

@@ -10,11 +10,12 @@ import {
 import type { HttpResponseInit } from '@azure/functions';
 import { createServer, type Socket } from 'node:net';
 import { createPublishEventsHandler, publishEvents } from '../../../src/functions/publishEvents';
-import { closeSharedProducer, createProducerClient } from '../../../src/lib/eventHubClient';
+import { closeSharedProducer, createProducerClient } from '../../../src/lib/publish/eventHubClient';
 import { capturingContext, eventsRequest, type RequestOptions } from '../../unit/support/invocation';
 import { emulatorConnectionString } from '../../support/connectionStrings';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator';
 import { partitionEnds, type PartitionEnds } from '../../support/partitionEnds';
+import { SETTING_NAMES } from '../../../src/lib/settings';
 
 const HUB = 'events';
 const PARTITIONS = ['0', '1', '2', '3'];
@@ -37,13 +38,13 @@ beforeAll(async () => {
   ]);
   connectionString = emulator.connectionString;
   Object.assign(process.env, {
-    EventHubConnection: connectionString,
-    EVENTHUB_NAME: HUB,
-    PUBLISH_TIMEOUT_MS: '10000',
+    [SETTING_NAMES.eventHubConnection]: connectionString,
+    [SETTING_NAMES.eventHubName]: HUB,
+    [SETTING_NAMES.publishTimeoutMs]: '10000',
   });
   // The default MAX_REQUEST_BYTES and MAX_EVENTS_PER_REQUEST apply.
-  delete process.env.MAX_REQUEST_BYTES;
-  delete process.env.MAX_EVENTS_PER_REQUEST;
+  delete process.env[SETTING_NAMES.maxRequestBytes];
+  delete process.env[SETTING_NAMES.maxEventsPerRequest];
 });
 
 afterAll(async () => {
@@ -263,7 +264,7 @@ test('Event Hubs down: 503 with Retry-After, reporting that nothing was publishe
   expect((await post({ contentType: 'application/json', body: '1' })).status).toBe(202);
   await emulator?.stop();
   emulator = undefined;
-  process.env.PUBLISH_TIMEOUT_MS = '5000';
+  process.env[SETTING_NAMES.publishTimeoutMs] = '5000';
 
   // The request deadline (PUBLISH_TIMEOUT_MS) bounds the answer; jest's test timeout guards it.
   const response = await post({ contentType: 'application/json', body: '[1,2,3]' });
@@ -284,8 +285,8 @@ test('a silent Event Hubs (connection accepted, never answered) gets 503 event_h
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const port = (silent.address() as { port: number }).port;
   const producer = createProducerClient({
-    EventHubConnection: emulatorConnectionString(port),
-    EVENTHUB_NAME: HUB,
+    [SETTING_NAMES.eventHubConnection]: emulatorConnectionString(port),
+    [SETTING_NAMES.eventHubName]: HUB,
   });
   const handler = createPublishEventsHandler({
     readSettings: () => ({ maxRequestBytes: 1024, maxEventsPerRequest: 10, publishTimeoutMs: 2000 }),

@@ -4,10 +4,11 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { EventHubProducerClient } from '@azure/event-hubs';
 import { createPublishEventsHandler } from '../../../src/functions/publishEvents';
-import { createProducerClient } from '../../../src/lib/eventHubClient';
+import { createProducerClient } from '../../../src/lib/publish/eventHubClient';
 import { capturingContext, eventsRequest, type CapturedLog } from '../../unit/support/invocation';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator';
 import { partitionEnds as endsOf, type PartitionEnds } from '../../support/partitionEnds';
+import { SETTING_NAMES } from '../../../src/lib/settings';
 
 const WRONG_KEY = 'd3Jvbmcta2V5LW5vdC10aGUtZW11bGF0b3Jz';
 let emulator: TestEmulator;
@@ -36,8 +37,8 @@ async function publishWith(
   eventHubName: string,
 ): Promise<{ response: HttpResponseInit; logs: CapturedLog[] }> {
   const producer: EventHubProducerClient = createProducerClient({
-    EventHubConnection: connectionString,
-    EVENTHUB_NAME: eventHubName,
+    [SETTING_NAMES.eventHubConnection]: connectionString,
+    [SETTING_NAMES.eventHubName]: eventHubName,
   });
   const handler = createPublishEventsHandler({
     readSettings: () => ({ maxRequestBytes: 1024, maxEventsPerRequest: 10, publishTimeoutMs: 10_000 }),

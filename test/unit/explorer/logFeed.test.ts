@@ -1,6 +1,6 @@
 // The host's output as the explorer reads it: only the consumer's `<Kind> <JSON object>` lines, in
-// the host's `[<time>] ` shape, each once, numbered; the lines of src/lib/eventLog.ts parse back.
-import { batchProcessedLine, eventFailedLine } from '../../../src/lib/eventLog';
+// the host's `[<time>] ` shape, each once, numbered; the lines of src/lib/consume/eventLog.ts parse back.
+import { batchProcessedLine, eventFailedLine } from '../../../src/lib/consume/eventLog';
 import { LogFeed, parseConsumerLine } from '../../../local/explorer/logFeed';
 import { Metrics } from '../../../local/explorer/metrics';
 import type { PartitionView } from '../../../local/explorer/api';

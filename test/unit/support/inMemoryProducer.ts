@@ -1,7 +1,7 @@
 // An in-memory EventProducer for unit tests of parsing, validation and the faults the emulator cannot
 // produce on demand (a later batch failing, throttling). Real publishing is tested in test/integration/app.
 import type { CreateBatchOptions, EventData, EventDataBatch, OperationOptions } from '@azure/event-hubs';
-import type { EventProducer } from '../../../src/lib/publisher';
+import type { EventProducer } from '../../../src/lib/publish/publisher';
 
 /** Rough AMQP cost of one event on top of its body and properties; enough to exercise batch limits. */
 const PER_EVENT_OVERHEAD = 16;

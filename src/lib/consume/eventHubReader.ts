@@ -9,8 +9,8 @@ import {
   type PartitionProperties,
   type ReceivedEventData,
 } from '@azure/event-hubs';
-import { createCredential } from './credentials';
-import { EVENT_HUB_CONNECTION, readEventHubSettings, SettingsError, type Environment } from './settings';
+import { createCredential } from '../credentials';
+import { SETTING_NAMES, readEventHubSettings, SettingsError, type Environment } from '../settings';
 
 export const READER_CONSUMER_GROUP = '$Default';
 
@@ -36,8 +36,8 @@ export function createReaderClient(env: Environment): EventHubConsumerClient {
   } catch {
     // The SDK's own message quotes the whole connection string, key included.
     throw new SettingsError(
-      EVENT_HUB_CONNECTION,
-      `${EVENT_HUB_CONNECTION} is not a valid Event Hubs connection string`,
+      SETTING_NAMES.eventHubConnection,
+      `${SETTING_NAMES.eventHubConnection} is not a valid Event Hubs connection string`,
     );
   }
 }

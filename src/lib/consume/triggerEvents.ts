@@ -10,9 +10,19 @@
 // docs/fidelity.md, "Event Hubs trigger".
 //
 // Other shapes are still read (parsed JSON, strings, {low, high} longs, offsets as numbers, times
-// without a zone) so the app stays correct on a host that delivers them.
+// without a zone) so the app stays correct on a host that delivers them (triggerValues.ts). Bodies are
+// decoded in bodyDecoding.ts.
 import type { EventHubFunctionOptions, TriggerMetadata } from '@azure/functions';
-import { isUtf8 } from 'node:buffer';
+import {
+  asArray,
+  asRecord,
+  asScalarText,
+  asString,
+  rawBodyOf,
+  toOffset,
+  toSequenceNumber,
+  toUtcIso,
+} from './triggerValues';
 
 /** Where an event sits in the hub and what came with it; everything but the body. */
 export interface EventCoordinates {
@@ -74,11 +84,6 @@ export interface TriggerBatch {
   /** Smallest and largest sequence number in the metadata: the batch's range even when not aligned. */
   firstSequenceNumber: number | null;
   lastSequenceNumber: number | null;
-}
-
-/** A body that does not match its declared content type: that event's failure, never the batch's. */
-export class BodyDecodeError extends Error {
-  override readonly name = 'BodyDecodeError';
 }
 
 /**
@@ -172,136 +177,4 @@ export function readTriggerBatch(
     firstSequenceNumber: allSequenceNumbers.length > 0 ? Math.min(...allSequenceNumbers) : null,
     lastSequenceNumber: allSequenceNumbers.length > 0 ? Math.max(...allSequenceNumbers) : null,
   };
-}
-
-/** The body the handler gets; throws BodyDecodeError when the body contradicts its content type. */
-export function decodeEvent(event: ReceivedEvent): ConsumedEvent {
-  const { delivered, ...rest } = event;
-  void delivered;
-  const body = Buffer.isBuffer(event.delivered)
-    ? decodeBody(event.rawBody, event.contentType)
-    : event.delivered;
-  return { ...rest, body };
-}
-
-export function decodeBody(bytes: Buffer, contentType: string | null): unknown {
-  const media = parseMediaType(contentType);
-  if (media === null) {
-    if (!isUtf8(bytes)) return bytes;
-    const text = bytes.toString('utf8');
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  }
-  if (media.type === 'application/json' || media.type.endsWith('+json')) {
-    const text = utf8Text(bytes, contentType);
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw new BodyDecodeError(
-        `The body is declared ${media.type} but is not valid JSON (${(error as Error).message})`,
-      );
-    }
-  }
-  if (media.type.startsWith('text/') && (media.charset === null || isUtf8Charset(media.charset))) {
-    return utf8Text(bytes, contentType);
-  }
-  return bytes;
-}
-
-function utf8Text(bytes: Buffer, contentType: string | null): string {
-  if (!isUtf8(bytes)) {
-    throw new BodyDecodeError(`The body is declared ${contentType} but is not valid UTF-8`);
-  }
-  return bytes.toString('utf8');
-}
-
-function parseMediaType(contentType: string | null): { type: string; charset: string | null } | null {
-  if (contentType === null || contentType.trim() === '') return null;
-  const [type, ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
-  const charset = parameters.find((parameter) => parameter.startsWith('charset='));
-  return { type, charset: charset === undefined ? null : charset.slice('charset='.length).replace(/"/g, '') };
-}
-
-function isUtf8Charset(charset: string): boolean {
-  return charset === 'utf-8' || charset === 'utf8';
-}
-
-/** The exact bytes when the host delivered bytes; otherwise the delivered value as text. Never throws. */
-function rawBodyOf(delivered: unknown): Buffer {
-  if (Buffer.isBuffer(delivered)) return delivered;
-  if (delivered instanceof Uint8Array)
-    return Buffer.from(delivered.buffer, delivered.byteOffset, delivered.byteLength);
-  if (typeof delivered === 'string') return Buffer.from(delivered, 'utf8');
-  if (delivered === undefined || delivered === null) return Buffer.alloc(0);
-  try {
-    return Buffer.from(JSON.stringify(delivered) ?? '', 'utf8');
-  } catch {
-    return Buffer.alloc(0);
-  }
-}
-
-/** Numbers, numeric strings, bigints and {low, high} longs (as one worker version sent them). */
-export function toSequenceNumber(value: unknown): number | null {
-  const big = toBigInt(value);
-  return big === null ? null : Number(big);
-}
-
-/** Offsets are opaque strings in Event Hubs (numeric-looking ones arrive as numbers). */
-export function toOffset(value: unknown): string | null {
-  if (typeof value === 'string') return value === '' ? null : value;
-  const big = toBigInt(value);
-  return big === null ? null : big.toString();
-}
-
-/** The host sends UTC times, sometimes without the trailing Z; without a zone they are read as UTC. */
-export function toUtcIso(value: unknown): string | null {
-  let time: number;
-  if (value instanceof Date) {
-    time = value.getTime();
-  } else if (typeof value === 'number') {
-    time = value;
-  } else if (typeof value === 'string' && value.trim() !== '') {
-    const text = value.trim();
-    const hasZone = /(?:[zZ]|[+-]\d\d(?::?\d\d)?)$/.test(text) && /T/.test(text);
-    time = Date.parse(hasZone || !/T/.test(text) ? text : `${text}Z`);
-  } else {
-    return null;
-  }
-  return Number.isFinite(time) ? new Date(time).toISOString() : null;
-}
-
-function toBigInt(value: unknown): bigint | null {
-  if (typeof value === 'bigint') return value;
-  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : null;
-  if (typeof value === 'string') return /^-?\d+$/.test(value.trim()) ? BigInt(value.trim()) : null;
-  const long = asRecord(value);
-  if (typeof long.low === 'number' && typeof long.high === 'number') {
-    const high = long.unsigned === true ? long.high >>> 0 : long.high;
-    return (BigInt(high) << 32n) + BigInt(long.low >>> 0);
-  }
-  return null;
-}
-
-function asScalarText(value: unknown): string | null {
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return asString(value);
-}
-
-function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
-}
-
-function asString(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
-  return null;
 }

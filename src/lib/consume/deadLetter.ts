@@ -4,9 +4,9 @@
 // as it is, other bytes in base64) with its content type, so a replay can publish it unchanged.
 import { isUtf8 } from 'node:buffer';
 import { BlobServiceClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { createCredential } from './credentials';
+import { createCredential } from '../credentials';
 import { safeJson, type LoggableEvent } from './eventLog';
-import { readStorageSettings, SettingsError, STORAGE_CONNECTION, type Environment } from './settings';
+import { readStorageSettings, SettingsError, SETTING_NAMES, type Environment } from '../settings';
 import { coordinateFields, type EventCoordinates } from './triggerEvents';
 
 export interface DeadLetter {
@@ -138,8 +138,8 @@ export function createBlobServiceClient(env: Environment): BlobServiceClient {
   } catch {
     // Never pass the SDK's message on: it may quote the connection string.
     throw new SettingsError(
-      STORAGE_CONNECTION,
-      `${STORAGE_CONNECTION} is not a valid Azure Storage connection string`,
+      SETTING_NAMES.storageConnection,
+      `${SETTING_NAMES.storageConnection} is not a valid Azure Storage connection string`,
     );
   }
 }
@@ -188,7 +188,7 @@ export function getSharedDeadLetterStore(env: Environment, containerName: string
   const suffixes = ['', '__blobServiceUri', '__accountName', '__credential', '__clientId'];
   const key = JSON.stringify([
     containerName,
-    ...suffixes.map((suffix) => env[`${STORAGE_CONNECTION}${suffix}`]),
+    ...suffixes.map((suffix) => env[`${SETTING_NAMES.storageConnection}${suffix}`]),
   ]);
   if (shared?.key !== key)
     shared = { key, store: createBlobDeadLetterStore(createBlobServiceClient(env), containerName) };

@@ -5,6 +5,9 @@
 //   byte for byte as sent (no precision lost on large numbers, no key reordering).
 // Iterative, so deeply nested input cannot overflow the stack; optional limits on nesting depth and on
 // the number of top-level array elements stop hostile input early, at the offending character.
+// Tokens are in jsonTokens.ts, errors in jsonErrors.ts.
+import { JsonDepthError, JsonElementCountError, JsonSyntaxError } from './jsonErrors';
+import { describe, isDigit, scanNumber, scanString, skipWhitespace } from './jsonTokens';
 
 export interface TextSpan {
   start: number;
@@ -28,54 +31,6 @@ export interface ScanLimits {
   maxElements?: number;
   /** Whether a top-level array only carries the values (its own level is not counted). Default true. */
   arrayIsEnvelope?: boolean;
-}
-
-/** Where in the text a scan stopped: position, and the 1-based line and column (UTF-16 code units). */
-abstract class JsonScanError extends Error {
-  readonly line: number;
-  readonly column: number;
-  constructor(
-    readonly reason: string,
-    /** 0-based offset into the text. */
-    readonly position: number,
-    text: string,
-  ) {
-    const lineStart = text.lastIndexOf('\n', position - 1) + 1;
-    const line = countNewlines(text, position) + 1;
-    const column = position - lineStart + 1;
-    super(`${reason} at position ${position} (line ${line}, column ${column})`);
-    this.line = line;
-    this.column = column;
-  }
-}
-
-export class JsonSyntaxError extends JsonScanError {
-  override readonly name = 'JsonSyntaxError';
-}
-
-/** Nesting deeper than `ScanLimits.maxDepth`; `index` is the top-level element it happened in. */
-export class JsonDepthError extends JsonScanError {
-  override readonly name = 'JsonDepthError';
-  constructor(
-    readonly maxDepth: number,
-    readonly index: number,
-    position: number,
-    text: string,
-  ) {
-    super(`Nesting deeper than ${maxDepth} levels`, position, text);
-  }
-}
-
-/** A top-level array with more than `ScanLimits.maxElements` elements. */
-export class JsonElementCountError extends JsonScanError {
-  override readonly name = 'JsonElementCountError';
-  constructor(
-    readonly maxElements: number,
-    position: number,
-    text: string,
-  ) {
-    super(`More than ${maxElements} array elements`, position, text);
-  }
 }
 
 const ARRAY = 0;
@@ -191,87 +146,4 @@ function scanPropertyName(text: string, i: number, fail: (reason: string, at: nu
   if (text.charCodeAt(i) !== 0x3a /* : */)
     fail(`Expected ':' after a property name but found ${describe(text, i)}`, i);
   return skipWhitespace(text, i + 1);
-}
-
-/** A run of characters that need no check inside a string; the regex engine skips it far faster than a loop. */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON strings must not hold
-const PLAIN_STRING_RUN = /[^"\\\u0000-\u001f]*/y;
-
-function scanString(text: string, i: number, fail: (reason: string, at: number) => never): number {
-  const start = i;
-  i += 1;
-  for (;;) {
-    PLAIN_STRING_RUN.lastIndex = i;
-    PLAIN_STRING_RUN.test(text);
-    i = PLAIN_STRING_RUN.lastIndex;
-    if (i >= text.length) fail('Unterminated string', start);
-    const c = text.charCodeAt(i);
-    if (c === 0x22) return i + 1;
-    if (c < 0x20) fail('Unescaped control character in string', i);
-    if (c === 0x5c /* \ */) {
-      const e = text.charCodeAt(i + 1);
-      if (e === 0x75 /* u */) {
-        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail('Invalid \\u escape in string', i);
-        i += 6;
-        continue;
-      }
-      // " \ / b f n r t
-      if ([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74].includes(e)) {
-        i += 2;
-        continue;
-      }
-      fail('Invalid escape sequence in string', i);
-    }
-    i += 1;
-  }
-}
-
-function scanNumber(text: string, i: number, fail: (reason: string, at: number) => never): number {
-  if (text.charCodeAt(i) === 0x2d) i += 1;
-  if (text.charCodeAt(i) === 0x30 /* 0 */) {
-    i += 1;
-  } else if (isDigit(text.charCodeAt(i))) {
-    while (isDigit(text.charCodeAt(i))) i += 1;
-  } else {
-    fail('Invalid number: expected a digit', i);
-  }
-  if (text.charCodeAt(i) === 0x2e /* . */) {
-    i += 1;
-    if (!isDigit(text.charCodeAt(i))) fail('Invalid number: expected a digit after the decimal point', i);
-    while (isDigit(text.charCodeAt(i))) i += 1;
-  }
-  const e = text.charCodeAt(i);
-  if (e === 0x65 || e === 0x45 /* e E */) {
-    i += 1;
-    const sign = text.charCodeAt(i);
-    if (sign === 0x2b || sign === 0x2d) i += 1;
-    if (!isDigit(text.charCodeAt(i))) fail('Invalid number: expected a digit in the exponent', i);
-    while (isDigit(text.charCodeAt(i))) i += 1;
-  }
-  return i;
-}
-
-function skipWhitespace(text: string, i: number): number {
-  for (;;) {
-    const c = text.charCodeAt(i);
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i += 1;
-    else return i;
-  }
-}
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-/** One character, quoted and escaped, so an error message never carries more than that of the input. */
-function describe(text: string, i: number): string {
-  if (i >= text.length) return 'end of input';
-  const codePoint = text.codePointAt(i) ?? 0;
-  return JSON.stringify(String.fromCodePoint(codePoint));
-}
-
-function countNewlines(text: string, end: number): number {
-  let count = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) count += 1;
-  return count;
 }

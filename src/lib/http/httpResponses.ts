@@ -1,7 +1,7 @@
 // The response shapes of POST /api/events.
 import type { HttpResponseInit } from '@azure/functions';
 import type { HttpError } from './httpErrors';
-import type { PublishResult, Routing } from './publisher';
+import type { PublishResult, Routing } from '../publish/publisher';
 
 export function acceptedResponse(
   result: PublishResult,

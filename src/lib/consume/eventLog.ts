@@ -2,7 +2,7 @@
 // `<Kind> <one-line JSON object>`, e.g.
 //   traces | where message startswith "EventProcessed " | extend e = parse_json(substring(message, 15))
 import { isUtf8 } from 'node:buffer';
-import { traceIdOf } from './traceContext';
+import { traceIdOf } from '../traceContext';
 import { coordinateFields, type EventCoordinates } from './triggerEvents';
 
 /** What a log line or dead letter needs of an event: coordinates and the exact body. */

@@ -2,8 +2,8 @@
 // a message meant for the caller, and optional extra fields. Publishing failures are mapped here to a
 // status (by what eventHubsErrors.ts reads from the SDK's codes) and the request's progress; SDK
 // messages stay in the logs.
-import { errorCode, isAbort, isTransient, lastAttemptError } from './eventHubsErrors';
-import { EventTooLargeError, PublishError, type Routing } from './publisher';
+import { errorCode, isAbort, isTransient, lastAttemptError } from '../publish/eventHubsErrors';
+import { EventTooLargeError, PublishError, type Routing } from '../publish/publisher';
 
 export const RETRY_AFTER_SECONDS = 5;
 

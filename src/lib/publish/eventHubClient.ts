@@ -1,8 +1,8 @@
 // The instance's one EventHubProducerClient: created on first use, reused by every invocation (it holds
 // one AMQP connection), closed by the app's terminate hook.
 import { EventHubProducerClient, RetryMode, type RetryOptions } from '@azure/event-hubs';
-import { createCredential } from './credentials';
-import { EVENT_HUB_CONNECTION, readEventHubSettings, SettingsError, type Environment } from './settings';
+import { createCredential } from '../credentials';
+import { SETTING_NAMES, readEventHubSettings, SettingsError, type Environment } from '../settings';
 
 /**
  * Short and bounded, so that an unreachable namespace turns into a 503 within seconds instead of the
@@ -32,8 +32,8 @@ export function createProducerClient(env: Environment): EventHubProducerClient {
   } catch {
     // The SDK's own message quotes the whole connection string, key included.
     throw new SettingsError(
-      EVENT_HUB_CONNECTION,
-      `${EVENT_HUB_CONNECTION} is not a valid Event Hubs connection string`,
+      SETTING_NAMES.eventHubConnection,
+      `${SETTING_NAMES.eventHubConnection} is not a valid Event Hubs connection string`,
     );
   }
 }
