@@ -5,12 +5,12 @@
 // acknowledged, and a failed write acknowledges nothing of what it held. The only seam is a gate
 // in front of the real SegmentFiles.write, which stands for a disk that has not answered yet.
 import { message as rheaMessage } from 'rhea';
-import { IncomingEvent, parseTransfer } from '../../../local/emulator/amqp/eventMessage';
-import { createLogger } from '../../../local/emulator/logger';
-import { Partition } from '../../../local/emulator/store/partition';
-import { PartitionLog, StoredEvent } from '../../../local/emulator/store/partitionLog';
-import { SegmentFiles } from '../../../local/emulator/store/segmentFiles';
-import { tempDir } from './helpers';
+import { IncomingEvent, parseTransfer } from '../amqp/eventMessage';
+import { createLogger } from '../logger';
+import { Partition } from '../store/partition';
+import { PartitionLog, StoredEvent } from '../store/partitionLog';
+import { SegmentFiles } from '../store/segmentFiles';
+import { tempDir } from '../../../test/support/tempDir';
 
 const logger = createLogger('error');
 const RETENTION = { maxBytes: 64 << 20, cutoffMs: 0 };
