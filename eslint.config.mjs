@@ -103,6 +103,12 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Types are imported as types, so a module imported only for its types is not loaded.
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        // import('...') types stay allowed: ambient module declarations (*.d.ts) need them.
+        { prefer: 'type-imports', fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
     },
   },
   ...boundaries,

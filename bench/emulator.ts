@@ -15,7 +15,7 @@
 // stops the run with a message naming the phase and what it was waiting for.
 import {
   earliestEventPosition,
-  EventDataBatch,
+  type EventDataBatch,
   EventHubConsumerClient,
   EventHubProducerClient,
   latestEventPosition,

@@ -1,7 +1,7 @@
 // Starts Azurite (the storage emulator from the `azurite` npm package) as a child process.
 // A separate process, as users run it, so tests exercise real HTTP on real sockets. It stops by
 // itself when the process that started it goes away (EXIT_WITH_PARENT).
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT_WITH_PARENT } from './stack/childProcess';

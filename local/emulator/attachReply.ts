@@ -9,7 +9,7 @@
 //   put-tokens unsettled with one shared empty delivery tag, and concurrent ones collide. So the
 //   sender's settle mode is echoed, as the AMQP spec has the receiving end do.
 import type { Receiver, Sender } from 'rhea';
-import { LocalAttach } from './amqp/rheaTypes';
+import { type LocalAttach } from './amqp/rheaTypes';
 
 /** snd-settle-mode and rcv-settle-mode values (AMQP 1.0, 2.8.2 and 2.8.3). */
 export const SenderSettleMode = { unsettled: 0, settled: 1, mixed: 2 } as const;

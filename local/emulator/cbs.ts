@@ -3,7 +3,7 @@
 // refuses JWTs (Microsoft Entra ID), which only Azure can validate. Tokens are recognised by their
 // content, whatever type the request declares.
 import { Condition } from './errors';
-import { pathCovers, resourcePath, SasKey, validateSasToken } from './sas';
+import { pathCovers, resourcePath, type SasKey, validateSasToken } from './sas';
 
 export const SAS_TOKEN_TYPE = 'servicebus.windows.net:sastoken';
 const SAS_PREFIX = 'SharedAccessSignature ';

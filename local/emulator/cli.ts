@@ -14,9 +14,9 @@ import {
   DEFAULT_RETENTION_MS,
   DEFAULT_TLS_PORT,
   DEFAULT_WEBSOCKET_PORT,
-  EmulatorOptions,
+  type EmulatorOptions,
   EmulatorPortInUseError,
-  PortOption,
+  type PortOption,
   startEmulator,
 } from './index';
 import { createLogger, isLogLevel, LOG_LEVELS } from './logger';

@@ -1,23 +1,28 @@
 // One client connection: routes each link the client attaches to $cbs, $management, a producer
 // link or a consumer link, checks that a token covers it, and cleans up when links, sessions or
 // the connection end.
-import { Delivery, EventContext, Message, Receiver, Sender, types } from 'rhea';
-import { ServerConnection, ServerReceiver, ServerSender, capabilityList } from './amqp/rheaTypes';
+import { type Delivery, type EventContext, type Message, type Receiver, type Sender, types } from 'rhea';
+import {
+  type ServerConnection,
+  type ServerReceiver,
+  type ServerSender,
+  capabilityList,
+} from './amqp/rheaTypes';
 import { completeAttachReply } from './attachReply';
-import { ConnectionGrants, handlePutToken, StatusResponse } from './cbs';
-import { NamespaceConfig } from './config';
+import { ConnectionGrants, handlePutToken, type StatusResponse } from './cbs';
+import { type NamespaceConfig } from './config';
 import { ConsumerLink, RUNTIME_METRIC_CAPABILITY } from './consume';
 import { parseLinkAddress } from './addresses';
 import { findConsumerGroup, findHub, findPartition, isError } from './entities';
-import { AmqpError, Condition, unauthorized, wireError } from './errors';
-import { FilterError, parseStartPosition, ResolvedStart, resolveStart } from './eventPosition';
-import { Logger } from './logger';
-import { IDEMPOTENT_CAPABILITY, ProducerRegistry } from './idempotence';
-import { handleManagementRequest, ManagementResponse } from './management';
-import { OwnershipRegistry } from './ownership';
+import { type AmqpError, Condition, unauthorized, wireError } from './errors';
+import { FilterError, parseStartPosition, type ResolvedStart, resolveStart } from './eventPosition';
+import { type Logger } from './logger';
+import { IDEMPOTENT_CAPABILITY, type ProducerRegistry } from './idempotence';
+import { handleManagementRequest, type ManagementResponse } from './management';
+import { type OwnershipRegistry } from './ownership';
 import { PublisherLink } from './publish';
-import { resourcePath, SasKey } from './sas';
-import { EventStore } from './store/eventStore';
+import { resourcePath, type SasKey } from './sas';
+import { type EventStore } from './store/eventStore';
 
 const SELECTOR_FILTER = 'apache.org:selector-filter:string';
 const SELECTOR_FILTER_CODE = 0x468c00000004;

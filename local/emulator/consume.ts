@@ -5,10 +5,10 @@
 // a link that gets a TRANSFER before its ATTACH, as the AMQP spec allows. Deliveries are pre-settled (the client's disposition has no
 // meaning for Event Hubs) and reuse each event's stored bytes; only runtime metrics, when the
 // receiver asks for them, are encoded per delivery.
-import { Delivery } from 'rhea';
+import { type Delivery } from 'rhea';
 import { runtimeInfoSection } from './amqp/eventMessage';
-import { ServerSender } from './amqp/rheaTypes';
-import { PartitionLog, StoredEvent } from './store/partitionLog';
+import { type ServerSender } from './amqp/rheaTypes';
+import { type PartitionLog, type StoredEvent } from './store/partitionLog';
 
 export const RUNTIME_METRIC_CAPABILITY = 'com.microsoft:enable-receiver-runtime-metric';
 /** snd-settle-mode "settled": every delivery is sent pre-settled. */

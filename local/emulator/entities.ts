@@ -1,8 +1,8 @@
 // Looking up the hub, partition and consumer group a link or request names, with the service's
 // error for whichever does not exist. Names are case-insensitive, as in Azure.
-import { AmqpError, consumerGroupNotFound, entityNotFound, partitionOutOfRange } from './errors';
-import { EventStore, Hub } from './store/eventStore';
-import { Partition } from './store/partition';
+import { type AmqpError, consumerGroupNotFound, entityNotFound, partitionOutOfRange } from './errors';
+import { type EventStore, type Hub } from './store/eventStore';
+import { type Partition } from './store/partition';
 
 export function findHub(store: EventStore, host: string, name: string): Hub | AmqpError {
   return store.hub(name) ?? entityNotFound(host, name);

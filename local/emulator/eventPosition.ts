@@ -5,7 +5,7 @@
 // with the value quoted (the JS SDK: @azure/event-hubs, src/eventPosition.ts) or not (.NET:
 // Azure.Messaging.EventHubs, src/Amqp/AmqpFilter.cs writes `x-opt-offset > -1`, `> @latest`,
 // sequence numbers and enqueued times bare). Azure accepts both.
-import { PartitionLog } from './store/partitionLog';
+import { type PartitionLog } from './store/partitionLog';
 
 export type StartPosition =
   | { kind: 'earliest' }

@@ -7,7 +7,7 @@
 // restarted emulator, or a producer returning after that, is taken at its word for its last
 // sequence number).
 import { types } from 'rhea';
-import { AmqpError, Condition } from './errors';
+import { type AmqpError, Condition } from './errors';
 
 export const IDEMPOTENT_CAPABILITY = 'com.microsoft:idempotent-producer';
 export const PRODUCER_EPOCH = 'com.microsoft:producer-epoch';

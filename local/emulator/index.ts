@@ -1,9 +1,15 @@
 // Programmatic API of the Event Hubs emulator: start it with chosen or random ports, get its
 // connection string, stop it. The CLI (cli.ts) is a thin layer over startEmulator.
-import http from 'node:http';
+import type http from 'node:http';
 import path from 'node:path';
-import { defaultNamespace, HubOption, loadConfigFile, namespaceFromHubs, NamespaceConfig } from './config';
-import { createLogger, Logger, LogLevel } from './logger';
+import {
+  defaultNamespace,
+  type HubOption,
+  loadConfigFile,
+  namespaceFromHubs,
+  type NamespaceConfig,
+} from './config';
+import { createLogger, type Logger, type LogLevel } from './logger';
 import { closeServer, PortInUseError } from './listen';
 import { startHealthServer } from './health';
 import { ProducerRegistry } from './idempotence';
@@ -16,7 +22,7 @@ import {
   DEFAULT_TLS_PORT,
   DEFAULT_WEBSOCKET_PORT,
 } from './defaults';
-import { DEFAULT_SAS_KEY, SasKey } from './sas';
+import { DEFAULT_SAS_KEY, type SasKey } from './sas';
 import { AmqpServer } from './server';
 import { EventStore } from './store/eventStore';
 import { loadCertificate } from './tls';

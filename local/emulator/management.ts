@@ -1,11 +1,11 @@
 // $management READ requests: hub and partition properties, with the AMQP types the SDKs expect
 // (longs, timestamps, string offsets, a string array of partition ids).
 import { types } from 'rhea';
-import { ConnectionGrants, StatusResponse } from './cbs';
+import { type ConnectionGrants, type StatusResponse } from './cbs';
 import { findHub, findPartition, isError } from './entities';
 import { Condition } from './errors';
-import { pathCovers, resourcePath, SasKey, validateSasToken } from './sas';
-import { EventStore } from './store/eventStore';
+import { pathCovers, resourcePath, type SasKey, validateSasToken } from './sas';
+import { type EventStore } from './store/eventStore';
 
 export const HUB_TYPE = 'com.microsoft:eventhub';
 export const PARTITION_TYPE = 'com.microsoft:partition';

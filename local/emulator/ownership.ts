@@ -5,7 +5,7 @@
 // - at most 5 non-epoch receivers per partition and consumer group.
 // Equal-epoch stealing is what the SDK's client-side load balancing relies on.
 import {
-  AmqpError,
+  type AmqpError,
   lowerEpochRefused,
   MAX_NON_EPOCH_RECEIVERS,
   receiverStolen,

@@ -1,16 +1,16 @@
 // A producer's link (<hub> or <hub>/Partitions/<id>): every transfer (a single message or a batch)
 // is checked against the 1 MB limit, routed to one partition (fixed, by partition key, or round
 // robin), stored atomically, and only then accepted.
-import { EventContext, message as rheaMessage, Message } from 'rhea';
+import { type EventContext, message as rheaMessage, type Message } from 'rhea';
 import { AmqpFormatError } from './amqp/codec';
 import { parseTransfer } from './amqp/eventMessage';
-import { ServerReceiver } from './amqp/rheaTypes';
+import { type ServerReceiver } from './amqp/rheaTypes';
 import { Condition, messageTooLarge, wireError } from './errors';
-import { IdempotentProducer, ProducerRegistry } from './idempotence';
-import { Logger } from './logger';
+import { type IdempotentProducer, type ProducerRegistry } from './idempotence';
+import { type Logger } from './logger';
 import { partitionForKey } from './partitionKey';
-import { Hub } from './store/eventStore';
-import { Partition } from './store/partition';
+import { type Hub } from './store/eventStore';
+import { type Partition } from './store/partition';
 
 export const MAX_MESSAGE_SIZE = 1024 * 1024;
 /** Transfers a producer may have in flight on one link before it waits for acknowledgements. */

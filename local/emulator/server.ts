@@ -1,14 +1,14 @@
 // The AMQP listeners (plain TCP, and optionally TLS and WebSockets) on one rhea container.
-import net, { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import { ConnectionOptions, Container, create_container } from 'rhea';
+import { type ConnectionOptions, type Container, create_container } from 'rhea';
 import { MAX_FRAME_SIZE } from './amqp/frameGuard';
 import { guardInput } from './amqp/inputGuard';
-import { ServerConnection } from './amqp/rheaTypes';
+import { type ServerConnection } from './amqp/rheaTypes';
 import { completeFrames } from './amqp/completeFrames';
 import { ignoreFramesOfEndedSessions } from './amqp/missingSessions';
 import { speedUpOutput } from './amqp/transferWriter';
-import { ClientConnection, ServerContext } from './connection';
+import { ClientConnection, type ServerContext } from './connection';
 import { closeServer, listen } from './listen';
 import { offerSaslMechanisms } from './sasl';
 import { createWebSocketListener } from './webSocket';

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { generate } from 'selfsigned';
-import { Logger } from './logger';
+import { type Logger } from './logger';
 
 export const CERT_FILE_NAME = 'eventhubs-emulator-cert.pem';
 export const KEY_FILE_NAME = 'eventhubs-emulator-key.pem';

@@ -17,12 +17,12 @@
 //   and dials `wss://` on custom_endpoint_address's port, else 443, with protocols ["AMQPWSB10"]
 //   (_pyamqp/aio/_transport_async.py WebSocketTransportAsync via aiohttp; the sync client uses
 //   websocket-client, _pyamqp/_transport.py WebSocketTransport).
-import http, { IncomingMessage, STATUS_CODES } from 'node:http';
+import http, { type IncomingMessage, STATUS_CODES } from 'node:http';
 import https from 'node:https';
-import net, { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Logger } from './logger';
+import { type Logger } from './logger';
 
 export const WEBSOCKET_PATH = '/$servicebus/websocket';
 /** In order of preference: the AMQP WebSocket binding's name, then Microsoft.Azure.Amqp's default. */

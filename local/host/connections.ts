@@ -1,7 +1,7 @@
 // Connections from app settings, the way the host resolves them: a setting holding a connection
 // string, or an identity-based section (`<Prefix>__fullyQualifiedNamespace`,
 // `AzureWebJobsStorage__blobServiceUri` / `__accountName`, with `__credential` and `__clientId`).
-import { DefaultAzureCredential, ManagedIdentityCredential, TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { readSettingSection, HostSettingsError } from './settings';
 

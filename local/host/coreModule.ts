@@ -4,15 +4,15 @@
 // and registers nothing. So this must be installed before the app's entry point is loaded.
 import Module from 'node:module';
 import {
-  FunctionCallback,
-  FunctionMetadata,
+  type FunctionCallback,
+  type FunctionMetadata,
   HOOK_NAMES,
-  HookCallback,
-  HookData,
-  HookName,
-  ProgrammingModel,
-  RpcLogCategory,
-  RpcLogLevel,
+  type HookCallback,
+  type HookData,
+  type HookName,
+  type ProgrammingModel,
+  type RpcLogCategory,
+  type RpcLogLevel,
 } from './coreTypes';
 
 export const CORE_MODULE_NAME = '@azure/functions-core';

@@ -4,19 +4,19 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { hostStorageClient } from './connections';
-import { AppRegistry, installCoreModule, LOCAL_HOST_VERSION, RegisteredFunction } from './coreModule';
+import { AppRegistry, installCoreModule, LOCAL_HOST_VERSION, type RegisteredFunction } from './coreModule';
 import {
   CHECKPOINT_CONTAINER,
   DEFAULT_LOAD_BALANCING,
   describeEventHubFunctions,
   EventHubListener,
-  LoadBalancingOptions,
+  type LoadBalancingOptions,
 } from './eventHubs/listener';
 import { readHostJson } from './hostJson';
-import { describeHttpFunctions, RunningHttpServer, startHttpServer } from './http/server';
+import { describeHttpFunctions, type RunningHttpServer, startHttpServer } from './http/server';
 import { Invoker, runLogHooks } from './invoke';
 import { loadApp, terminateApp } from './loadApp';
-import { CoalescingSink, HostLogger, LogSink } from './logger';
+import { CoalescingSink, HostLogger, type LogSink } from './logger';
 import { InvocationRecorder } from './recorder';
 import { applyToEnvironment, readLocalSettings } from './settings';
 import { describeTimerFunctions, TimerListener } from './timer/timerListener';

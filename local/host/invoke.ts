@@ -2,18 +2,18 @@
 // the RPC-shaped request into the handler's arguments, hooks run around the handler, and the library
 // turns the result back into an RPC response. The handler is never called around the library.
 import { randomUUID } from 'node:crypto';
-import { AppRegistry, RegisteredFunction } from './coreModule';
+import { type AppRegistry, type RegisteredFunction } from './coreModule';
 import {
-  CoreInvocationContext,
-  HookData,
-  InvocationState,
-  RpcInvocationRequest,
-  RpcInvocationResponse,
-  RpcLogCategory,
-  RpcLogLevel,
+  type CoreInvocationContext,
+  type HookData,
+  type InvocationState,
+  type RpcInvocationRequest,
+  type RpcInvocationResponse,
+  type RpcLogCategory,
+  type RpcLogLevel,
 } from './coreTypes';
-import { HostLogger } from './logger';
-import { InvocationRecorder } from './recorder';
+import { type HostLogger } from './logger';
+import { type InvocationRecorder } from './recorder';
 
 export interface InvocationInit {
   /** Given when something outside the invocation must know it first (the HTTP streaming proxy). */

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AppRegistry } from './coreModule';
+import { type AppRegistry } from './coreModule';
 import { expandGlob } from './glob';
 
 /** What the worker tells the host it supports; the library may add to it (`app.setup`). */

@@ -1,6 +1,6 @@
 // Console output in Core Tools' shape: `[<ISO time>] <message>`, filtered by host.json
 // logging.logLevel (category keys such as "default", "Function", "Function.<name>.User").
-import { RpcLogLevel } from './coreTypes';
+import { type RpcLogLevel } from './coreTypes';
 
 const LEVEL_ORDER: Record<RpcLogLevel, number> = {
   trace: 0,

@@ -3,7 +3,7 @@
 // is repeated with the same input and a retryContext, until it succeeds, the retries run out
 // (maxRetryCount -1 = forever) or the host stops. The state lives in the instance's memory only: a batch
 // that another instance picks up (rebalancing, a crash) starts again at retry 0, as in Azure.
-import { RpcDuration, RpcRetryOptions } from './coreTypes';
+import { type RpcDuration, type RpcRetryOptions } from './coreTypes';
 
 export interface RetryPolicy {
   strategy: 'fixedDelay' | 'exponentialBackoff';

@@ -1,7 +1,7 @@
 // A TypeScript entry point (local/...) run as a real child process (`node --import tsx`, one
 // process, so its pid is the one to signal), with its output split into lines for whoever watches.
 // It stops by itself when its parent goes away (EXIT_WITH_PARENT).
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopChild } from '../stopChild';

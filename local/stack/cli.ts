@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from './childProcess';
 import { DEFAULT_HEALTH_PORT, DEFAULT_TLS_PORT } from '@local/eventhubs-emulator/defaults';
-import { RunningStack, startStack } from './stack';
+import { type RunningStack, startStack } from './stack';
 
 const USAGE = `Usage: npm start [-- options]      (npm run start:func = npm start -- --func)
 

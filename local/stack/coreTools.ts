@@ -5,7 +5,7 @@
 // out, and where install scripts do not run (npm's install-scripts policy) it is there without a
 // binary. Its launcher (node_modules/.bin/func, first on PATH under `npm run`) would then try the
 // download at every start, so it is never used. scripts/deploy.sh chooses the same way.
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 

@@ -1,7 +1,7 @@
 // The Event Hubs emulator and the local Functions host as child processes, started through their
 // own command lines exactly as a user would run them. Used by `npm start`, the end-to-end tests and
 // the end-to-end benchmark.
-import { ChildOptions, TsChild } from './childProcess';
+import { type ChildOptions, TsChild } from './childProcess';
 
 export const HOST_CLI = 'local/host/cli.ts';
 export const EMULATOR_CLI = 'local/emulator/cli.ts';

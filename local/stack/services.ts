@@ -1,13 +1,13 @@
 // Azurite and the Event Hubs emulator for `npm start`: reuse one that already answers on the
 // configured port, start one when the ports are free, and otherwise say which port is taken and
 // which setting moves it.
-import { EventHubConsumerClient, latestEventPosition, Subscription } from '@azure/event-hubs';
+import { EventHubConsumerClient, latestEventPosition, type Subscription } from '@azure/event-hubs';
 import path from 'node:path';
 import { DEFAULT_TLS_PORT } from '@local/eventhubs-emulator/defaults';
 import { SETTING_NAMES } from '../../src/lib/settings';
 import { DEV_ACCOUNT_NAME, startAzurite } from '../azurite';
-import { ChildOptions } from './childProcess';
-import { EventHubsTarget, SETTINGS_FILE, StorageTarget } from './localSettings';
+import { type ChildOptions } from './childProcess';
+import { type EventHubsTarget, SETTINGS_FILE, type StorageTarget } from './localSettings';
 import { isPortFree, PortConflictError, probeHttp } from './ports';
 import { startEmulatorProcess } from './processes';
 

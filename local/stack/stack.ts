@@ -3,7 +3,7 @@
 // reverse order. Every child runs in its own process group so that Ctrl-C reaches only this process,
 // which then lets the host finish and release its partitions before the emulators go away; and every
 // child stops by itself if this process dies without stopping it (EXIT_WITH_PARENT).
-import { ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { DEFAULT_HEALTH_PORT } from '@local/eventhubs-emulator/defaults';
 import { SETTING_NAMES } from '../../src/lib/settings';
@@ -13,8 +13,8 @@ import { findCoreTools, startCoreTools } from './coreTools';
 import { loadStackSettings, SETTINGS_FILE, StackSettingsError } from './localSettings';
 import { isPortFree, PortConflictError } from './ports';
 import { stopChild } from '../stopChild';
-import { HostProcess, startHostProcess } from './processes';
-import { ensureAzurite, ensureEmulator, Service } from './services';
+import { type HostProcess, startHostProcess } from './processes';
+import { ensureAzurite, ensureEmulator, type Service } from './services';
 
 /** Output lines kept per child for error messages; everything is printed as it comes. */
 const RECENT_LINES = 200;

@@ -1,11 +1,11 @@
 // Checkpointing of the local host's Event Hubs trigger as host.json configures it: every Nth
 // invocation with batchCheckpointFrequency, what a restart replays, a stop while an invocation is in
 // retry, and minEventBatchSize holding events back. Real host processes, Azurite and the emulator.
-import { EventData, EventHubProducerClient } from '@azure/event-hubs';
+import { type EventData, EventHubProducerClient } from '@azure/event-hubs';
 import path from 'node:path';
 import { readRecords } from '../../local/host/recorder';
-import { HostProcess, startHostProcess } from '../../local/stack/processes';
-import { Backends, listBlobs, startBackends, writeHostJson, writeSettings } from './support/backends';
+import { type HostProcess, startHostProcess } from '../../local/stack/processes';
+import { type Backends, listBlobs, startBackends, writeHostJson, writeSettings } from './support/backends';
 import { waitFor } from '../support/waitFor';
 import { SETTING_NAMES } from '../../src/lib/settings';
 import { CHECKPOINT_CONTAINER } from '../../src/lib/consume/checkpoints';

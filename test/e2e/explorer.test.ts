@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import type { LogEntry, PartitionView } from '../../local/explorer/api';
 import { waitFor } from '../support/waitFor';
-import { RunningStack, startStack } from '../../local/stack/stack';
+import { type RunningStack, startStack } from '../../local/stack/stack';
 import { launchBrowser, type Browser } from './support/browser';
 import { freeStackPorts, stackFolder } from './support/stackFolder';
 

@@ -2,13 +2,13 @@
 // small fixture app (test/e2e/fixtures/hostApp), Azurite and the Event Hubs emulator: trigger inputs
 // and metadata in the host's shapes, retries, checkpoints at the host's blob path, and partitions
 // shared by two hosts.
-import { EventData, SendBatchOptions } from '@azure/event-hubs';
-import { createServer, Server } from 'node:http';
+import { type EventData, type SendBatchOptions } from '@azure/event-hubs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { readRecords } from '../../local/host/recorder';
-import { startHostProcess, HostProcess } from '../../local/stack/processes';
-import { Backends, listBlobs, writeHostJson, writeSettings } from './support/backends';
+import { startHostProcess, type HostProcess } from '../../local/stack/processes';
+import { type Backends, listBlobs, writeHostJson, writeSettings } from './support/backends';
 import {
   CONSUMER_GROUP,
   FIXTURE_APP_ROOT as APP_ROOT,

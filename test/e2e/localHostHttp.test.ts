@@ -3,9 +3,9 @@
 // Tools-style logs, hooks, the host web server's rules, and the real app's HTTP function behind it.
 import path from 'node:path';
 import { readRecords } from '../../local/host/recorder';
-import { startHostProcess, HostProcess } from '../../local/stack/processes';
+import { startHostProcess, type HostProcess } from '../../local/stack/processes';
 import { startAppHost } from './support/app';
-import { Backends } from './support/backends';
+import { type Backends } from './support/backends';
 import { BODY_LIMIT, fixtureSettings, startFixtureHost, stopFixtureHost } from './support/hostFixture';
 import { rawExchange, rawRequest } from './support/rawHttp';
 import { partitionEnds } from '../support/partitionEnds';

@@ -6,9 +6,9 @@
 import { EventHubConsumerClient, EventHubProducerClient, type ReceivedEventData } from '@azure/event-hubs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { Backends, listBlobs, startBackends } from './support/backends';
+import { type Backends, listBlobs, startBackends } from './support/backends';
 import { waitFor } from '../support/waitFor';
-import { APP_ROOT, AppHost, CONSUMER_GROUP, consumerLines, post, startAppHost } from './support/app';
+import { APP_ROOT, type AppHost, CONSUMER_GROUP, consumerLines, post, startAppHost } from './support/app';
 import { DEFAULTS, SETTING_NAMES } from '../../src/lib/settings';
 import { CHECKPOINT_CONTAINER } from '../../src/lib/consume/checkpoints';
 

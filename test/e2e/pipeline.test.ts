@@ -2,9 +2,16 @@
 // the Event Hubs emulator -> the processEvents trigger -> its log lines, checkpoints and dead letters
 // in Azurite. Real processes and sockets on random ports; each test uses its own event hub.
 import { EventHubConsumerClient, EventHubProducerClient } from '@azure/event-hubs';
-import { Backends, listBlobs, startBackends, writeHostJson } from './support/backends';
+import { type Backends, listBlobs, startBackends, writeHostJson } from './support/backends';
 import { waitFor } from '../support/waitFor';
-import { AppHost, CONSUMER_GROUP, consumerLines, deliveredEvents, post, startAppHost } from './support/app';
+import {
+  type AppHost,
+  CONSUMER_GROUP,
+  consumerLines,
+  deliveredEvents,
+  post,
+  startAppHost,
+} from './support/app';
 import { CHECKPOINT_CONTAINER } from '../../src/lib/consume/checkpoints';
 import { DEFAULTS } from '../../src/lib/settings';
 

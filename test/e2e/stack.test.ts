@@ -4,13 +4,13 @@
 // reported with the setting that moves it; and the `npm start` process (local/stack/cli.ts) leaves
 // no child behind when it is killed, interrupted while starting, or loses its terminal.
 import { execFileSync } from 'node:child_process';
-import { createServer, Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { TsChild } from '../../local/stack/childProcess';
 import { startEmulatorProcess } from '../../local/stack/processes';
 import WebSocket from 'ws';
-import { RunningStack, StackOptions, startStack } from '../../local/stack/stack';
+import { type RunningStack, type StackOptions, startStack } from '../../local/stack/stack';
 import { waitFor } from '../support/waitFor';
 import { freePort, freeStackPorts, stackFolder, type StackPorts } from './support/stackFolder';
 

@@ -4,7 +4,7 @@
 // "Timer trigger".
 import path from 'node:path';
 import { readRecords } from '../../local/host/recorder';
-import { HostProcess, startHostProcess } from '../../local/stack/processes';
+import { type HostProcess, startHostProcess } from '../../local/stack/processes';
 import { waitFor } from '../support/waitFor';
 import { type TempDir, tempDir } from '../support/tempDir';
 

@@ -7,8 +7,8 @@
 // one warning line without a stack, and the connection is closed with an AMQP error that says why
 // (AMQP 1.0 part 2, 2.4.3 "Closing A Connection", 2.8.15 "AMQP Error"), the emulator and every
 // other connection unaffected.
-import { Logger } from '../logger';
-import { GuardedConnection } from './rheaTypes';
+import { type Logger } from '../logger';
+import { type GuardedConnection } from './rheaTypes';
 
 export const FaultCondition = {
   framingError: 'amqp:connection:framing-error',

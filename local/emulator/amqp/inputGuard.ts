@@ -3,10 +3,10 @@
 // its transfers through guardTransfers (message size, credit, aborted and malformed messages), and
 // what rhea throws while reading them is classified by FaultHandler. The max-frame-size the
 // emulator announces in its open is the one FrameGuard enforces.
-import { Logger } from '../logger';
+import { type Logger } from '../logger';
 import { ClientFault, FaultCondition, FaultHandler } from './clientFaults';
 import { FrameGuard, MAX_FRAME_SIZE } from './frameGuard';
-import { GuardedConnection, saslState } from './rheaTypes';
+import { type GuardedConnection, saslState } from './rheaTypes';
 import { guardTransfers } from './transferGuard';
 
 /** A SASL exchange still undecided after this long is given up. */

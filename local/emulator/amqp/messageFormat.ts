@@ -4,7 +4,7 @@
 // amqp-sequence sections. Decoders that let a later section overwrite an earlier one (rhea and
 // Microsoft.Azure.Amqp both do) would let a producer append annotations after its properties and
 // have them taken for the service's, so the emulator refuses such messages instead of guessing.
-import { AmqpFormatError, readSections, Section, SectionCode } from './codec';
+import { AmqpFormatError, readSections, type Section, SectionCode } from './codec';
 
 const RANK: Record<number, number> = {
   [SectionCode.header]: 0,

@@ -21,11 +21,11 @@ import { AmqpFormatError } from './codec';
 import { readMessage } from './messageFormat';
 import { ClientFault, FaultCondition } from './clientFaults';
 import {
-  DispositionFrame,
-  GuardedConnection,
-  GuardedLink,
-  IncomingDelivery,
-  TransferFrame,
+  type DispositionFrame,
+  type GuardedConnection,
+  type GuardedLink,
+  type IncomingDelivery,
+  type TransferFrame,
 } from './rheaTypes';
 
 /** The size limit for links that announce none ($cbs, $management): the emulator's message limit. */

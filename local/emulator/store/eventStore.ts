@@ -5,8 +5,8 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HubConfig, NamespaceConfig } from '../config';
-import { Logger } from '../logger';
+import { type HubConfig, type NamespaceConfig } from '../config';
+import { type Logger } from '../logger';
 import { Partition } from './partition';
 import { PartitionLog } from './partitionLog';
 import { SegmentFiles } from './segmentFiles';

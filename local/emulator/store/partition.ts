@@ -2,9 +2,9 @@
 // them durable (group commit when persistence is on), then publishes them to the in-memory log
 // that receivers read. Events become visible, and sends are acknowledged, only once stored, so a
 // consumer never sees an event that a crash could take back.
-import { AnnotatedEvent, IncomingEvent } from '../amqp/eventMessage';
-import { PartitionLog, StoredEvent } from './partitionLog';
-import { SegmentFiles } from './segmentFiles';
+import { AnnotatedEvent, type IncomingEvent } from '../amqp/eventMessage';
+import { type PartitionLog, type StoredEvent } from './partitionLog';
+import { type SegmentFiles } from './segmentFiles';
 
 export type AppendCallback = (error: Error | undefined) => void;
 

@@ -1,6 +1,6 @@
 // The retained events of one partition, in memory, in sequence-number order. Retention drops the
 // oldest events by age and by a byte cap, so memory stays bounded whatever the load.
-import { Logger } from '../logger';
+import { type Logger } from '../logger';
 
 export interface StoredEvent {
   sequenceNumber: number;

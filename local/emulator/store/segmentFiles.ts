@@ -19,11 +19,11 @@
 // is created (and its directory entry synced) before its first record, so even an empty newest
 // segment carries the partition's next sequence number and offset across restarts.
 import { closeSync, constants, fsyncSync, openSync } from 'node:fs';
-import { FileHandle, mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
 import path from 'node:path';
-import { Logger } from '../logger';
+import { type Logger } from '../logger';
 import { crc32 } from './crc32';
-import { PartitionState, StoredEvent } from './partitionLog';
+import { type PartitionState, type StoredEvent } from './partitionLog';
 
 const MAGIC = Buffer.from('EHEMSEG1', 'ascii');
 const FILE_HEADER_SIZE = 32;

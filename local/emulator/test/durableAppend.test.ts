@@ -5,10 +5,10 @@
 // acknowledged, and a failed write acknowledges nothing of what it held. The only seam is a gate
 // in front of the real SegmentFiles.write, which stands for a disk that has not answered yet.
 import { message as rheaMessage } from 'rhea';
-import { IncomingEvent, parseTransfer } from '../amqp/eventMessage';
+import { type IncomingEvent, parseTransfer } from '../amqp/eventMessage';
 import { createLogger } from '../logger';
 import { Partition } from '../store/partition';
-import { PartitionLog, StoredEvent } from '../store/partitionLog';
+import { PartitionLog, type StoredEvent } from '../store/partitionLog';
 import { SegmentFiles } from '../store/segmentFiles';
 import { tempDir } from '../../../test/support/tempDir';
 

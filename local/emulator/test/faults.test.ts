@@ -2,10 +2,10 @@
 // surface: an exception in a connection handler is logged at error level, and an exception in a
 // receiver woken by new events neither fails the send nor un-numbers stored events.
 import { message as rheaMessage } from 'rhea';
-import { IncomingEvent, parseTransfer } from '../amqp/eventMessage';
+import { type IncomingEvent, parseTransfer } from '../amqp/eventMessage';
 import { defaultNamespace } from '../config';
 import { ProducerRegistry } from '../idempotence';
-import { createLogger, LogLevel } from '../logger';
+import { createLogger, type LogLevel } from '../logger';
 import { OwnershipRegistry } from '../ownership';
 import { DEFAULT_SAS_KEY } from '../sas';
 import { AmqpServer } from '../server';

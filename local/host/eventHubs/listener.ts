@@ -5,22 +5,22 @@ import {
   earliestEventPosition,
   EventHubConsumerClient,
   latestEventPosition,
-  PartitionContext,
+  type PartitionContext,
   RetryMode,
-  Subscription,
+  type Subscription,
 } from '@azure/event-hubs';
 import type { EventPosition, ReceivedEventData } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import type { ContainerClient } from '@azure/storage-blob';
-import { RegisteredFunction } from '../coreModule';
+import { type RegisteredFunction } from '../coreModule';
 import { eventHubsConnection } from '../connections';
-import { EventHubsHostOptions, InitialOffset } from '../hostJson';
-import { Invoker } from '../invoke';
-import { HostLogger } from '../logger';
-import { retryPolicyFrom, RetryPolicy } from '../retry';
+import { type EventHubsHostOptions, type InitialOffset } from '../hostJson';
+import { type Invoker } from '../invoke';
+import { type HostLogger } from '../logger';
+import { retryPolicyFrom, type RetryPolicy } from '../retry';
 import { resolveSettingReferences, HostSettingsError } from '../settings';
 import { PartitionProcessor } from './partitionProcessor';
-import { TriggerShape } from './triggerInput';
+import { type TriggerShape } from './triggerInput';
 
 export const CHECKPOINT_CONTAINER = 'azure-webjobs-eventhub';
 /** host.json logging.logLevel key for the trigger's own lines (partition ownership, receive errors). */

@@ -7,18 +7,18 @@
 // whose invocation finished is checkpointed. minEventBatchSize > 1 holds events back until enough
 // arrived or maxWaitTime passed.
 import type { PartitionContext, ReceivedEventData } from '@azure/event-hubs';
-import { RegisteredFunction } from '../coreModule';
-import { EventHubsHostOptions } from '../hostJson';
-import { Invoker } from '../invoke';
-import { HostLogger } from '../logger';
-import { canRetry, retryDelayMs, RetryPolicy } from '../retry';
+import { type RegisteredFunction } from '../coreModule';
+import { type EventHubsHostOptions } from '../hostJson';
+import { type Invoker } from '../invoke';
+import { type HostLogger } from '../logger';
+import { canRetry, retryDelayMs, type RetryPolicy } from '../retry';
 import {
-  PartitionCoordinates,
+  type PartitionCoordinates,
   toTriggerInput,
   triggerDetails,
   TriggerBindingError,
-  TriggerInvocationInput,
-  TriggerShape,
+  type TriggerInvocationInput,
+  type TriggerShape,
 } from './triggerInput';
 
 /** The extension checkpoints held-back work after this long without events (batchCheckpointFrequency > 1). */

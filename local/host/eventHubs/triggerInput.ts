@@ -11,7 +11,7 @@
 //   OffsetArray = long.TryParse(OffsetString) or -1, OffsetStringArray, system properties with the
 //   x-opt-* annotations as Azure.Messaging.EventHubs AmqpSystemProperties presents them).
 import type { ReceivedEventData } from '@azure/event-hubs';
-import { RpcTypedData } from '../coreTypes';
+import { type RpcTypedData } from '../coreTypes';
 import { newtonsoftRoundTrip } from './newtonsoftJson';
 
 export interface PartitionCoordinates {

@@ -2,7 +2,12 @@
 // what the Functions host sends for the capabilities the Node.js worker declares (raw body bytes,
 // nullable dictionaries) and how it writes the function's response back.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RpcHttpCookie, RpcHttpData, RpcNullableString, RpcTypedData } from '../coreTypes';
+import {
+  type RpcHttpCookie,
+  type RpcHttpData,
+  type RpcNullableString,
+  type RpcTypedData,
+} from '../coreTypes';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'content-length']);
 

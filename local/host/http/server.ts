@@ -1,19 +1,19 @@
 // The HTTP front door: checks each request as the host's web server does (Host header, framing, body
 // size and data rate), routes it to an HTTP-triggered function and answers with exactly what the
 // function returned. Binds 127.0.0.1 unless told otherwise. Rules and their sources: docs/fidelity.md.
-import { createServer, IncomingMessage, Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { RegisteredFunction } from '../coreModule';
-import { RpcTypedData } from '../coreTypes';
-import { InvocationResult, Invoker } from '../invoke';
-import { HostLogger } from '../logger';
+import { type RegisteredFunction } from '../coreModule';
+import { type RpcTypedData } from '../coreTypes';
+import { type InvocationResult, type Invoker } from '../invoke';
+import { type HostLogger } from '../logger';
 import { resolveSettingReferences } from '../settings';
-import { Exchange, ExchangeTracker } from './exchanges';
-import { HostLimits, readHostLimits } from './hostLimits';
+import { type Exchange, ExchangeTracker } from './exchanges';
+import { type HostLimits, readHostLimits } from './hostLimits';
 import { refusal, writeRawRefusal, writeRefusal } from './refusals';
 import { declaredLength, readDeclaredBody, tooLarge } from './requestBody';
 import { checkHostHeader, requestUrl } from './requestHead';
-import { compileRoute, findRoute, HttpRoute } from './routes';
+import { compileRoute, findRoute, type HttpRoute } from './routes';
 import { toRpcHttpRequest, writeRpcHttpResponse } from './rpcHttp';
 import { streamThroughProxy } from './streamProxy';
 

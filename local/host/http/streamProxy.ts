@@ -7,8 +7,8 @@
 // framing); a body without Content-Length (chunked) is passed on, as the proxy passes it in Azure.
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { RpcTypedData } from '../coreTypes';
-import { InvocationResult } from '../invoke';
+import { type RpcTypedData } from '../coreTypes';
+import { type InvocationResult } from '../invoke';
 import type { Exchange } from './exchanges';
 import type { HostLimits } from './hostLimits';
 import { type HostRefusal, writeRefusal } from './refusals';

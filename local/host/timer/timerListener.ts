@@ -6,12 +6,12 @@
 // ({Schedule, ScheduleStatus, IsPastDue}, camel-cased by @azure/functions). What the local host leaves
 // out (see docs/fidelity.md, "Timer trigger"): the schedule monitor's status blob (so no past-due run
 // after downtime), the singleton lock across instances, and retry policies on timer functions.
-import { RegisteredFunction } from '../coreModule';
-import { Invoker } from '../invoke';
-import { HostLogger } from '../logger';
+import { type RegisteredFunction } from '../coreModule';
+import { type Invoker } from '../invoke';
+import { type HostLogger } from '../logger';
 import { parseTimeSpan } from '../hostJson';
 import { resolveSettingReferences } from '../settings';
-import { CronError, CronSchedule, formatCron, nextOccurrence, parseCron } from './ncrontab';
+import { CronError, type CronSchedule, formatCron, nextOccurrence, parseCron } from './ncrontab';
 
 export const TIMER_LOG_CATEGORY = 'Host.Triggers.Timer';
 /** System.Timers.Timer holds at most ~24.8 days; the listener waits in 24-day steps (TimerListener.MaxTimerInterval). */

@@ -5,10 +5,10 @@
 import {
   EventHubConsumerClient,
   EventHubProducerClient,
-  EventPosition,
+  type EventPosition,
   earliestEventPosition,
   latestEventPosition,
-  ReceivedEventData,
+  type ReceivedEventData,
 } from '@azure/event-hubs';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';

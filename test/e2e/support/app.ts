@@ -1,9 +1,9 @@
 // The real compiled app (dist/, built by `npm run test:e2e` / `npm test` before jest) under the local
 // host, and readers for what it says: its consumer log lines and the host's invocation records.
 import path from 'node:path';
-import { HostProcess, HostProcessOptions, startHostProcess } from '../../../local/stack/processes';
+import { type HostProcess, type HostProcessOptions, startHostProcess } from '../../../local/stack/processes';
 import { readRecords } from '../../../local/host/recorder';
-import { Backends, writeSettings } from './backends';
+import { type Backends, writeSettings } from './backends';
 import { SETTING_NAMES } from '../../../src/lib/settings';
 
 export const APP_ROOT = path.resolve(__dirname, '..', '..', '..');

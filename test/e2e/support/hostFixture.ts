@@ -1,10 +1,10 @@
 // The shared setup of the local host's end-to-end tests (localHostHttp.test.ts and
 // localHostEventHubs.test.ts): the fixture app (test/e2e/fixtures/hostApp) under the local host as a
 // user runs it, against Azurite and the Event Hubs emulator with the hubs its triggers read.
-import { EventData, EventHubProducerClient, SendBatchOptions } from '@azure/event-hubs';
+import { type EventData, EventHubProducerClient, type SendBatchOptions } from '@azure/event-hubs';
 import path from 'node:path';
-import { HostProcess, startHostProcess } from '../../../local/stack/processes';
-import { Backends, startBackends, writeSettings } from './backends';
+import { type HostProcess, startHostProcess } from '../../../local/stack/processes';
+import { type Backends, startBackends, writeSettings } from './backends';
 import { SETTING_NAMES } from '../../../src/lib/settings';
 
 export const FIXTURE_APP_ROOT = path.join(__dirname, '..', 'fixtures', 'hostApp');

@@ -1,7 +1,7 @@
 // CBS: SAS tokens are validated (key, expiry, audience), JWTs are refused with a clear message,
 // and links need a token; logs never contain keys or tokens.
-import { EventHubProducerClient, MessagingError } from '@azure/event-hubs';
-import { FAST_FAIL, SAS_KEY_VALUE, sendBodies, startTestEmulator, TestEmulator } from './helpers';
+import { EventHubProducerClient, type MessagingError } from '@azure/event-hubs';
+import { FAST_FAIL, SAS_KEY_VALUE, sendBodies, startTestEmulator, type TestEmulator } from './helpers';
 import { RawClient, sasToken } from './rawClient';
 
 describe('emulator authorization', () => {

@@ -4,13 +4,13 @@ import {
   earliestEventPosition,
   EventHubConsumerClient,
   EventHubProducerClient,
-  ReceivedEventData,
-  Subscription,
+  type ReceivedEventData,
+  type Subscription,
 } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import { ContainerClient } from '@azure/storage-blob';
-import { RunningAzurite, startAzurite } from '../../../local/azurite';
-import { startTestEmulator, tempDir, TestEmulator, waitFor } from './helpers';
+import { type RunningAzurite, startAzurite } from '../../../local/azurite';
+import { startTestEmulator, tempDir, type TestEmulator, waitFor } from './helpers';
 
 jest.setTimeout(60_000);
 

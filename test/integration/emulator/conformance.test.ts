@@ -14,9 +14,9 @@ import {
   runJs,
   runPython,
   scenarioResult,
-  ScenarioResults,
+  type ScenarioResults,
 } from '../../clients/runClients';
-import { startWithPythonTls, tempDir, TestEmulator } from './helpers';
+import { startWithPythonTls, tempDir, type TestEmulator } from './helpers';
 
 jest.setTimeout(240_000);
 

@@ -2,9 +2,9 @@
 // alive, still serves a normal SDK client, logged nothing at error level, and its memory (read
 // from /proc) stayed within a bound.
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from '@azure/event-hubs';
-import { ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { CliOutput, emulatorConnectionString, exited, spawnCli, waitForReady } from './helpers';
+import { type CliOutput, emulatorConnectionString, exited, spawnCli, waitForReady } from './helpers';
 
 export class EmulatorProcess {
   private served = 0;

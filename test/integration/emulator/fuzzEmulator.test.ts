@@ -6,14 +6,14 @@
 // logged no error (client faults are warnings), and its memory is within a generous bound.
 import fc from 'fast-check';
 import { EventHubProducerClient } from '@azure/event-hubs';
-import { create_container, EventContext, message as rheaMessage } from 'rhea';
+import { create_container, type EventContext, message as rheaMessage } from 'rhea';
 import frames from 'rhea/lib/frames.js';
 import terminus from 'rhea/lib/terminus.js';
 import { batch, bin, list, map, Section, section, str, sym } from './amqpBytes';
 import { EmulatorProcess } from './emulatorProcess';
 import { sasToken } from './rawClient';
 import { waitFor } from './helpers';
-import { checkProperty, FUZZ_SCALE, Mutation, mutate, mutations, position } from './fuzzing';
+import { checkProperty, FUZZ_SCALE, type Mutation, mutate, mutations, position } from './fuzzing';
 import {
   AMQP_HEADER,
   frame,

@@ -3,20 +3,20 @@
 import {
   EventHubConsumerClient,
   EventHubProducerClient,
-  EventPosition,
-  ReceivedEventData,
-  SubscribeOptions,
+  type EventPosition,
+  type ReceivedEventData,
+  type SubscribeOptions,
 } from '@azure/event-hubs';
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   createLogger,
-  EmulatorOptions,
+  type EmulatorOptions,
   EmulatorPortInUseError,
-  LogLevel,
-  RunningEmulator,
+  type LogLevel,
+  type RunningEmulator,
   startEmulator,
 } from '@local/eventhubs-emulator';
 

@@ -1,7 +1,7 @@
 // Hub and partition properties through $management, with the field types the SDK exposes, the
 // service's errors for unknown entities, and GET /health.
-import { EventHubProducerClient, MessagingError } from '@azure/event-hubs';
-import { FAST_FAIL, sendBodies, startTestEmulator, TestEmulator } from './helpers';
+import { EventHubProducerClient, type MessagingError } from '@azure/event-hubs';
+import { FAST_FAIL, sendBodies, startTestEmulator, type TestEmulator } from './helpers';
 
 describe('emulator management', () => {
   let emulator: TestEmulator;

@@ -4,7 +4,7 @@ import {
   earliestEventPosition,
   EventHubConsumerClient,
   EventHubProducerClient,
-  ReceivedEventData,
+  type ReceivedEventData,
 } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import { ContainerClient } from '@azure/storage-blob';

@@ -4,8 +4,8 @@
 // pythonQuickstart.test.ts; these cases pin the bytes found there.
 import frames from 'rhea/lib/frames.js';
 import { bin, described, map, section, Section, str } from './amqpBytes';
-import { startTestEmulator, TestEmulator } from './helpers';
-import { RawAmqp, ReceivedFrame } from './rawAmqp';
+import { startTestEmulator, type TestEmulator } from './helpers';
+import { RawAmqp, type ReceivedFrame } from './rawAmqp';
 
 let emulator: TestEmulator;
 const endpoint = () => `sb://127.0.0.1:${emulator.amqpPort}`;

@@ -3,9 +3,9 @@
 // checkpointed in blob storage, and a second run receives nothing already checkpointed.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { RunningAzurite, startAzurite } from '../../../local/azurite';
+import { type RunningAzurite, startAzurite } from '../../../local/azurite';
 import { CLIENTS_DIR, checkPython, PYTHON } from '../../clients/runClients';
-import { exited, startWithPythonTls, tempDir, TestEmulator } from './helpers';
+import { exited, startWithPythonTls, tempDir, type TestEmulator } from './helpers';
 
 jest.setTimeout(120_000);
 

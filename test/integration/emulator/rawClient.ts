@@ -1,7 +1,7 @@
 // A bare AMQP client (rhea) for what the SDKs cannot be made to send: raw put-token requests,
 // standard-format messages, links without a token.
 import { createHmac } from 'node:crypto';
-import { Connection, create_container, EventContext, Message } from 'rhea';
+import { type Connection, create_container, type EventContext, type Message } from 'rhea';
 import { SAS_KEY_VALUE } from './helpers';
 
 export function sasToken(

@@ -5,10 +5,10 @@ import {
   EventHubConsumerClient,
   EventHubProducerClient,
   latestEventPosition,
-  MessagingError,
-  PartitionContext,
-  ReceivedEventData,
-  SubscribeOptions,
+  type MessagingError,
+  type PartitionContext,
+  type ReceivedEventData,
+  type SubscribeOptions,
 } from '@azure/event-hubs';
 import {
   FAST_FAIL,
@@ -16,7 +16,7 @@ import {
   receiveEvents,
   sendBodies,
   startTestEmulator,
-  TestEmulator,
+  type TestEmulator,
   waitFor,
 } from './helpers';
 import { RawClient, sasToken } from './rawClient';

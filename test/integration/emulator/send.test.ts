@@ -4,13 +4,13 @@ import {
   earliestEventPosition,
   EventHubBufferedProducerClient,
   EventHubProducerClient,
-  MessagingError,
+  type MessagingError,
 } from '@azure/event-hubs';
 import { types } from 'rhea';
 import { partitionForKey } from '@local/eventhubs-emulator';
 // The SDK's client-side key mapping (used by its buffered producer); internal, so imported by path.
 import { mapPartitionKeyToId } from '../../../node_modules/@azure/event-hubs/dist/commonjs/impl/partitionKeyToIdMapper.js';
-import { FAST_FAIL, receiveEvents, sendBodies, startTestEmulator, TestEmulator } from './helpers';
+import { FAST_FAIL, receiveEvents, sendBodies, startTestEmulator, type TestEmulator } from './helpers';
 import { RawClient, sasToken } from './rawClient';
 
 describe('emulator publishing', () => {

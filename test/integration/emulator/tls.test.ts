@@ -1,7 +1,7 @@
 // The optional TLS listener: a client without an emulator mode (the SDK with a plain connection
 // string, or a TokenCredential) connects by trusting the generated certificate, as a user would
 // with NODE_EXTRA_CA_CERTS.
-import { EventHubProducerClient, MessagingError } from '@azure/event-hubs';
+import { EventHubProducerClient, type MessagingError } from '@azure/event-hubs';
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -16,9 +16,9 @@ import {
   runJs,
   runPython,
   scenarioResult,
-  ScenarioResults,
+  type ScenarioResults,
 } from '../../clients/runClients';
-import { startTestEmulator, tempDir, TestEmulator, waitFor } from './helpers';
+import { startTestEmulator, tempDir, type TestEmulator, waitFor } from './helpers';
 
 jest.setTimeout(120_000);
 

@@ -4,7 +4,7 @@ import {
   numericOffset,
   toTriggerInput,
   TriggerBindingError,
-  TriggerShape,
+  type TriggerShape,
 } from '../../../local/host/eventHubs/triggerInput';
 
 const enqueued = new Date('2024-05-01T12:00:00.120Z');
