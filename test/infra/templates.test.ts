@@ -4,6 +4,7 @@
 // from what the compiler produces (support/compiledInfra.ts).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { SETTING_NAMES } from '../../src/lib/settings';
 import { Language, Parser } from 'web-tree-sitter';
 import {
   readConsumerSettings,
@@ -335,8 +336,19 @@ describeCompiled(COMPILED_TITLE, () => {
         .filter((file) => file.endsWith('.ts'))
         .map((file) => readFileSync(path.join(functionsDir, file), 'utf8'))
         .join('\n');
-      const percentSettings = [...sources.matchAll(/'%(\w+)%'/g)].map((match) => match[1]);
-      const connections = [...sources.matchAll(/connection:\s*'(\w+)'/g)].map((match) => match[1]);
+      // Bindings name settings as '%NAME%' or bindingExpression(SETTING_NAMES.x); connections as a
+      // string or SETTING_NAMES.x.
+      const named = (key: string) => SETTING_NAMES[key as keyof typeof SETTING_NAMES];
+      const percentSettings = [
+        ...[...sources.matchAll(/'%(\w+)%'/g)].map((match) => match[1]),
+        ...[...sources.matchAll(/bindingExpression\(SETTING_NAMES\.(\w+)\)/g)].map((match) =>
+          named(match[1]),
+        ),
+      ];
+      const connections = [
+        ...[...sources.matchAll(/connection:\s*'(\w+)'/g)].map((match) => match[1]),
+        ...[...sources.matchAll(/connection:\s*SETTING_NAMES\.(\w+)/g)].map((match) => named(match[1])),
+      ];
       expect(percentSettings.sort()).toEqual(['EVENTHUB_CONSUMER_GROUP', 'EVENTHUB_NAME']);
       expect(connections).toEqual(['EventHubConnection']);
       for (const name of percentSettings) expect(settings).toHaveProperty(name);
