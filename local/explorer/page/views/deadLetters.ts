@@ -113,8 +113,16 @@ export function deadLettersView(): View {
     );
   };
 
-  const load = () =>
-    (loading ??= (async () => {
+  // A listing asked for while one is in flight (after a delete, say) may not see what changed since
+  // that one started: one more runs after it, and callers wait for that one.
+  let queued: Promise<void> | undefined;
+  const load = (): Promise<void> => {
+    if (loading)
+      return (queued ??= loading.then(() => {
+        queued = undefined;
+        return load();
+      }));
+    loading = (async () => {
       try {
         const letters = await getJson<DeadLetterView[]>('/api/dead-letters');
         replace(list, letters.map(item));
@@ -130,7 +138,9 @@ export function deadLettersView(): View {
       } finally {
         loading = undefined;
       }
-    })());
+    })();
+    return loading;
+  };
   refresh.addEventListener('click', () => {
     message.textContent = '';
     void load();
