@@ -22,6 +22,7 @@ import { REPO_ROOT } from '../local/stack/childProcess';
 import { startEmulatorProcess, startHostProcess } from '../local/stack/processes';
 import { cpuSeconds } from './lib/processStats';
 import { SETTING_NAMES } from '../src/lib/settings';
+import { format, medianOf } from './lib/figures';
 
 /** Separate hubs, so the latency run's consumer does not first wade through the throughput runs' events. */
 const THROUGHPUT_HUB = 'bench-throughput';
@@ -464,16 +465,6 @@ async function until(
     if (Date.now() > deadline) throw new Error(`benchmark: ${describe()} within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
-}
-
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function format(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
 }
 
 main().catch((error) => {

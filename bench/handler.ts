@@ -10,6 +10,7 @@ import { HttpRequest, InvocationContext, type HttpHandler, type HttpResponseInit
 import { cpus } from 'node:os';
 import { startEmulator } from '@local/eventhubs-emulator';
 import { SETTING_NAMES } from '../src/lib/settings';
+import { format, medianOf } from './lib/figures';
 
 const HUB = 'bench-handler';
 const EVENTS_PER_REQUEST = 100;
@@ -152,16 +153,6 @@ function prepare(prefix: string): PreparedRequest {
   events.forEach((event, i) => parts.push(...(i ? [Buffer.from(','), event] : [event])));
   parts.push(Buffer.from(']'));
   return { events, body: Buffer.concat(parts) };
-}
-
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function format(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
 }
 
 main().catch((error) => {
