@@ -5,6 +5,7 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { syncDirectory } from './directorySync';
+import { SegmentDamageError } from './segmentDamage';
 
 export const HIGH_WATER_MARK_FILE = 'high-water-mark.json';
 
@@ -31,9 +32,14 @@ export async function readHighWaterMark(dir: string): Promise<Position | undefin
     // reported below
   }
   if (typeof mark?.nextSequenceNumber !== 'number' || typeof mark.nextOffset !== 'number') {
-    throw new Error(
-      `recovery: ${file} is damaged (${JSON.stringify(text.slice(0, 100))}); ` +
-        `delete it to start without the check that no stored event was lost`,
+    throw new SegmentDamageError(
+      file,
+      0,
+      `not a high-water mark (${JSON.stringify(text.slice(0, 100))}, where ` +
+        `{"nextSequenceNumber":<number>,"nextOffset":<number>} belongs)`,
+      dir,
+      `Restore the file, or delete it to start without the check that no stored event was lost ` +
+        `(numbering then continues after the last stored event).`,
     );
   }
   return { nextSequenceNumber: mark.nextSequenceNumber, nextOffset: mark.nextOffset };
