@@ -13,7 +13,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { receiveEvents, startTestEmulator, tempDir } from '../../../test/integration/emulator/helpers';
+import { receiveEvents, startEmulatorInProcess } from '../../../test/integration/emulator/helpers';
+import { tempDir } from '../../../test/support/tempDir';
 
 jest.setTimeout(60_000);
 
@@ -49,7 +50,7 @@ function flipByte(file: string, position: number): void {
 
 /** Sends each body as its own batch (one record each) to a partition, then stops cleanly. */
 async function storeEvents(dataDir: string, batches: unknown[][], partitionId = '0'): Promise<void> {
-  const emulator = await startTestEmulator({ dataDir, ...OPTIONS });
+  const emulator = await startEmulatorInProcess({ dataDir, ...OPTIONS });
   const producer = new EventHubProducerClient(emulator.connectionString, 'events');
   try {
     for (const bodies of batches) {
@@ -69,7 +70,7 @@ async function expectRefusal(dataDir: string, message: RegExp): Promise<Error | 
   const before = segmentFiles(dataDir).map((file) => [file, readFileSync(file)] as const);
   let refusal: Error | undefined;
   try {
-    const emulator = await startTestEmulator({ dataDir, ...OPTIONS });
+    const emulator = await startEmulatorInProcess({ dataDir, ...OPTIONS });
     await emulator.stop(); // started despite the damage: the assertion below fails
   } catch (error) {
     refusal = error as Error;
@@ -82,7 +83,7 @@ async function expectRefusal(dataDir: string, message: RegExp): Promise<Error | 
 
 /** Starts, reads partition 0 from the start, sends one more event and returns what was seen. */
 async function readAndAppend(dataDir: string, expectedCount: number) {
-  const emulator = await startTestEmulator({ dataDir, ...OPTIONS });
+  const emulator = await startEmulatorInProcess({ dataDir, ...OPTIONS });
   try {
     const served = await receiveEvents(
       emulator.connectionString,
@@ -239,7 +240,7 @@ describe('emulator recovery of damaged segment files', () => {
       renameSync(`${file}.moved`, file);
       writeFileSync(file, intact);
       renameSync(partitionDir(dir.path), `${partitionDir(dir.path)}.damaged`);
-      const emulator = await startTestEmulator({ dataDir: dir.path, ...OPTIONS });
+      const emulator = await startEmulatorInProcess({ dataDir: dir.path, ...OPTIONS });
       try {
         const producer = new EventHubProducerClient(emulator.connectionString, 'events');
         try {
