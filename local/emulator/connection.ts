@@ -2,32 +2,22 @@
 // link or a consumer link, checks that a token covers it, and cleans up when links, sessions or
 // the connection end.
 import { type Delivery, type EventContext, type Message, type Receiver, type Sender, types } from 'rhea';
-import {
-  type ServerConnection,
-  type ServerReceiver,
-  type ServerSender,
-  capabilityList,
-} from './amqp/rheaTypes';
+import { type ServerConnection, type ServerReceiver, type ServerSender } from './amqp/rheaTypes';
 import { completeAttachReply } from './attachReply';
 import { ConnectionGrants, handlePutToken, type StatusResponse } from './cbs';
 import { type NamespaceConfig } from './config';
-import { ConsumerLink, RUNTIME_METRIC_CAPABILITY } from './consume';
+import { attachConsumer, type ConsumerLink } from './consume';
 import { parseLinkAddress } from './addresses';
 import { findConsumerGroup, findHub, findPartition, isError } from './entities';
 import { type AmqpError, Condition, unauthorized, wireError } from './errors';
-import { FilterError, parseStartPosition, type ResolvedStart, resolveStart } from './eventPosition';
 import { type Logger } from './logger';
-import { IDEMPOTENT_CAPABILITY, type ProducerRegistry } from './idempotence';
+import { type ProducerRegistry } from './idempotence';
 import { handleManagementRequest, type ManagementResponse } from './management';
 import { type OwnershipRegistry } from './ownership';
-import { PublisherLink } from './publish';
+import { negotiateIdempotence, PublisherLink } from './publish';
 import { resourcePath, type SasKey } from './sas';
 import { type EventStore } from './store/eventStore';
 
-const SELECTOR_FILTER = 'apache.org:selector-filter:string';
-const SELECTOR_FILTER_CODE = 0x468c00000004;
-const EPOCH_PROPERTY = 'com.microsoft:epoch';
-const RECEIVER_NAME_PROPERTY = 'com.microsoft:receiver-name';
 /** Request/response links ($cbs, $management) answer one request at a time per credit. */
 const REQUEST_CREDIT = 100;
 /**
@@ -148,21 +138,8 @@ export class ClientConnection {
     const partition = partitionId === undefined ? undefined : findPartition(hub, partitionId);
     if (isError(partition)) return this.refuse(receiver, partition);
     if (!this.authorized(address)) return this.refuse(receiver, this.unauthorizedFor(address, 'Send'));
-    let idempotent;
-    if (capabilityList(receiver.desired_capabilities).includes(IDEMPOTENT_CAPABILITY)) {
-      // A hub-level link is accepted too: .NET's CreateBatchAsync opens one with the capability
-      // only to learn the link's max-message-size (Azure.Messaging.EventHubs, src/Amqp/
-      // AmqpProducer.cs); its transfers are refused (PublisherLink), as events of an idempotent
-      // producer need a partition.
-      const registered = this.context.producers.attach(
-        `${hub.config.name.toLowerCase()}/${partition?.id ?? '*'}`,
-        (receiver.properties ?? {}) as Record<string, unknown>,
-      );
-      if (isError(registered)) return this.refuse(receiver, registered);
-      receiver.local.attach.offered_capabilities = [IDEMPOTENT_CAPABILITY];
-      receiver.local.attach.properties = registered.properties;
-      idempotent = { registry: this.context.producers, producer: registered.producer };
-    }
+    const idempotent = negotiateIdempotence(receiver, hub, partition, this.context.producers);
+    if (isError(idempotent)) return this.refuse(receiver, idempotent);
     acceptTerminus(receiver, receiver.source?.address, address);
     const publisher = new PublisherLink(receiver, hub, partition, this.context.logger, idempotent);
     const producer = idempotent?.producer;
@@ -206,55 +183,19 @@ export class ClientConnection {
     if (isError(partition)) return this.refuse(sender, partition);
     if (!this.authorized(address)) return this.refuse(sender, this.unauthorizedFor(address, 'Listen'));
 
-    const filter = selectorExpression(sender.source?.filter);
-    let start: ResolvedStart;
-    try {
-      start = resolveStart(parseStartPosition(filter), partition.log);
-    } catch (error) {
-      if (!(error instanceof FilterError)) throw error;
-      return this.refuse(sender, { condition: Condition.argumentError, description: error.message });
-    }
-    if (start.beyondEnd) {
-      this.context.logger.warn(
-        `${address}: the requested position (${filter}) is beyond the end of the partition ` +
-          `(next sequence number ${partition.log.nextSequenceNumber}); its events are gone, as after a restart ` +
-          `without --data-dir. Delivering from the earliest event, sequence number ${start.sequenceNumber}.`,
-      );
-    }
-
-    const properties = (sender.properties ?? {}) as Record<string, unknown>;
-    const epoch =
-      typeof properties[EPOCH_PROPERTY] === 'number' ? (properties[EPOCH_PROPERTY] as number) : undefined;
-    const name = String(properties[RECEIVER_NAME_PROPERTY] ?? sender.name);
-    const ownerKey = `${hub.config.name.toLowerCase()}/${consumerGroup.toLowerCase()}/${partition.id}`;
-    const owned = { name, epoch, evict: (error: AmqpError) => this.refuse(sender, error) };
-    const refusal = this.context.ownership.acquire(ownerKey, owned);
-    if (refusal) return this.refuse(sender, refusal);
-
-    // Echo the filter: it tells the client the filter was applied.
-    sender.set_source({
-      address,
-      ...(filter !== undefined && {
-        filter: { [SELECTOR_FILTER]: types.wrap_described(filter, SELECTOR_FILTER_CODE) },
-      }),
-    });
-    sender.set_target({ address: sender.target?.address });
-    const runtimeMetrics = capabilityList(sender.desired_capabilities).includes(RUNTIME_METRIC_CAPABILITY);
-    const consumer = new ConsumerLink(sender, partition.log, start.sequenceNumber, runtimeMetrics);
-    completeAttachReply(sender);
-    this.links.set(sender, {
-      kind: 'consume',
-      consumer,
-      close: () => {
-        consumer.close();
-        this.context.ownership.release(ownerKey, owned);
+    const attached = attachConsumer(
+      sender,
+      { address, hub, consumerGroup, partition },
+      {
+        connectionId: this.id,
+        ownership: this.context.ownership,
+        logger: this.context.logger,
+        refuse: (error) => this.refuse(sender, error),
       },
-    });
-    this.context.logger.debug(
-      `${this.id}: consumer '${name}' attached to ${address} from sequence number ${start.sequenceNumber}` +
-        (epoch === undefined ? '' : ` with epoch ${epoch}`),
     );
-    consumer.pump();
+    if (!attached) return;
+    this.links.set(sender, { kind: 'consume', ...attached });
+    attached.consumer.pump();
   }
 
   private onMessage(ctx: EventContext): void {
@@ -394,13 +335,4 @@ function acceptTerminus(
   link.set_source({ address: source as string });
   link.set_target({ address: target as string });
   completeAttachReply(link);
-}
-
-function selectorExpression(filter: unknown): string | undefined {
-  if (!filter || typeof filter !== 'object') return undefined;
-  const value = (filter as Record<string, unknown>)[SELECTOR_FILTER];
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object' && 'value' in value)
-    return String((value as { value: unknown }).value);
-  return undefined;
 }

@@ -1,12 +1,14 @@
 // A producer's link (<hub> or <hub>/Partitions/<id>): every transfer (a single message or a batch)
 // is checked against the 1 MB limit, routed to one partition (fixed, by partition key, or round
-// robin), stored atomically, and only then accepted.
+// robin), stored atomically, and only then accepted. A producer that asks for idempotence
+// negotiates it at attach and has each transfer checked against its producer sequence numbers.
 import { type EventContext, message as rheaMessage, type Message } from 'rhea';
 import { AmqpFormatError } from './amqp/codec';
 import { parseTransfer } from './amqp/eventMessage';
-import { type ServerReceiver } from './amqp/rheaTypes';
-import { Condition, messageTooLarge, wireError } from './errors';
-import { type IdempotentProducer, type ProducerRegistry } from './idempotence';
+import { capabilityList, type ServerReceiver } from './amqp/rheaTypes';
+import { type AmqpError, Condition, messageTooLarge, wireError } from './errors';
+import { IDEMPOTENT_CAPABILITY, type IdempotentProducer, type ProducerRegistry } from './idempotence';
+import { isError } from './entities';
 import { type Logger } from './logger';
 import { partitionForKey } from './partitionKey';
 import { type Hub } from './store/eventStore';
@@ -18,13 +20,45 @@ const LINK_CREDIT = 100;
 
 const roundRobin = new WeakMap<Hub, number>();
 
+/** An idempotent producer's link: the registry that checks its transfers, and its entry. */
+export interface IdempotentLink {
+  registry: ProducerRegistry;
+  producer: IdempotentProducer;
+}
+
+/**
+ * The idempotence negotiation of a producer link at attach: when the client desires the
+ * capability, registers the producer (its link properties) and offers the capability back with
+ * the producer's state. Undefined when the client did not ask; an error refuses the link.
+ */
+export function negotiateIdempotence(
+  receiver: ServerReceiver,
+  hub: Hub,
+  partition: Partition | undefined,
+  producers: ProducerRegistry,
+): IdempotentLink | AmqpError | undefined {
+  if (!capabilityList(receiver.desired_capabilities).includes(IDEMPOTENT_CAPABILITY)) return undefined;
+  // A hub-level link is accepted too: .NET's CreateBatchAsync opens one with the capability
+  // only to learn the link's max-message-size (Azure.Messaging.EventHubs, src/Amqp/
+  // AmqpProducer.cs); its transfers are refused (PublisherLink), as events of an idempotent
+  // producer need a partition.
+  const registered = producers.attach(
+    `${hub.config.name.toLowerCase()}/${partition?.id ?? '*'}`,
+    (receiver.properties ?? {}) as Record<string, unknown>,
+  );
+  if (isError(registered)) return registered;
+  receiver.local.attach.offered_capabilities = [IDEMPOTENT_CAPABILITY];
+  receiver.local.attach.properties = registered.properties;
+  return { registry: producers, producer: registered.producer };
+}
+
 export class PublisherLink {
   constructor(
     private readonly receiver: ServerReceiver,
     private readonly hub: Hub,
     private readonly partition: Partition | undefined,
     private readonly logger: Logger,
-    private readonly idempotent?: { registry: ProducerRegistry; producer: IdempotentProducer },
+    private readonly idempotent?: IdempotentLink,
   ) {
     receiver.local.attach.max_message_size = MAX_MESSAGE_SIZE;
     receiver.add_credit(LINK_CREDIT);

@@ -1,7 +1,7 @@
 // All partitions of all hubs, in memory and optionally persisted under a data directory:
 //   <dataDir>/.lock                                    pid of the emulator using the directory
 //   <dataDir>/hubs/<hub>/hub.json                      creation time of the hub
-//   <dataDir>/hubs/<hub>/partitions/<id>/<seq>.seg     segment files (see segmentFiles.ts)
+//   <dataDir>/hubs/<hub>/partitions/<id>/<seq>.seg     segment files (see segmentFormat.ts)
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';

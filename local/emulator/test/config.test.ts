@@ -3,7 +3,8 @@ import { earliestEventPosition, EventHubProducerClient } from '@azure/event-hubs
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, namespaceFromHubs, parseConfig } from '../config';
-import { receiveEvents, startTestEmulator, tempDir } from '../../../test/integration/emulator/helpers';
+import { receiveEvents, startEmulatorInProcess } from '../../../test/integration/emulator/helpers';
+import { tempDir } from '../../../test/support/tempDir';
 
 // The sample shipped with the official emulator (PartitionCount is a string there).
 const OFFICIAL_SAMPLE = {
@@ -112,7 +113,7 @@ describe('emulator configuration', () => {
     const dir = tempDir('config');
     const file = path.join(dir.path, 'Config.json');
     writeFileSync(file, JSON.stringify(OFFICIAL_SAMPLE, null, 2));
-    const emulator = await startTestEmulator({ configFile: file });
+    const emulator = await startEmulatorInProcess({ configFile: file });
     try {
       const producer = new EventHubProducerClient(emulator.connectionString, 'eh1');
       expect(await producer.getPartitionIds()).toEqual(['0', '1']);
@@ -135,12 +136,12 @@ describe('emulator configuration', () => {
     try {
       const file = path.join(dir.path, 'Config.json');
       writeFileSync(file, '{ "UserConfig": ');
-      await expect(startTestEmulator({ configFile: file })).rejects.toThrow(
+      await expect(startEmulatorInProcess({ configFile: file })).rejects.toThrow(
         `config file ${file} is not valid JSON`,
       );
-      await expect(startTestEmulator({ configFile: path.join(dir.path, 'missing.json') })).rejects.toThrow(
-        /cannot read config file .*missing\.json/,
-      );
+      await expect(
+        startEmulatorInProcess({ configFile: path.join(dir.path, 'missing.json') }),
+      ).rejects.toThrow(/cannot read config file .*missing\.json/);
     } finally {
       dir.remove();
     }

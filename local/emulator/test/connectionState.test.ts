@@ -2,7 +2,7 @@
 // the client's open is forgotten. (Moved from test/integration/emulator/hostileFrames.test.ts: it
 // reads the server's private connection set.)
 import { array32 } from '../../../test/integration/emulator/amqpBytes';
-import { waitFor } from '../../../test/integration/emulator/helpers';
+import { waitFor } from '../../../test/support/waitFor';
 import { AMQP_HEADER, frame, RawAmqp } from '../../../test/integration/emulator/rawAmqp';
 import { defaultNamespace } from '../config';
 import { ProducerRegistry } from '../idempotence';
@@ -37,7 +37,7 @@ describe('connection state', () => {
       const raw = await RawAmqp.connect(await server.listenPlain('127.0.0.1', 0), { open: false });
       raw.send(Buffer.concat([AMQP_HEADER, frame(array32(3, 0x40))]));
       expect((await raw.closeError())?.condition).toBe('amqp:invalid-field');
-      await waitFor(() => clients.size === 0, 'the connection to be forgotten');
+      await waitFor(() => clients.size === 0, { what: 'the connection to be forgotten', timeoutMs: 15_000 });
     } finally {
       await server.close();
       await store.close();

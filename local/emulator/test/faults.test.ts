@@ -10,7 +10,8 @@ import { OwnershipRegistry } from '../ownership';
 import { DEFAULT_SAS_KEY } from '../sas';
 import { AmqpServer } from '../server';
 import { EventStore } from '../store/eventStore';
-import { tempDir, waitFor } from '../../../test/integration/emulator/helpers';
+import { tempDir } from '../../../test/support/tempDir';
+import { waitFor } from '../../../test/support/waitFor';
 import { RawClient } from '../../../test/integration/emulator/rawClient';
 
 const RETENTION = { retentionMs: 3_600_000, retentionBytes: 1 << 20, now: Date.now };
@@ -51,10 +52,10 @@ describe('emulator internal faults', () => {
     const client = await RawClient.connect(port);
     try {
       void client.openSender('explode').catch(() => undefined);
-      await waitFor(
-        () => lines.some(({ line }) => line.includes('injected fault')),
-        'the fault to be logged',
-      );
+      await waitFor(() => lines.some(({ line }) => line.includes('injected fault')), {
+        what: 'the fault to be logged',
+        timeoutMs: 15_000,
+      });
       const logged = lines.find(({ line }) => line.includes('injected fault'))!;
       expect(logged.level).toBe('error');
       expect(logged.line).toMatch(/internal error, connection closed: Error: injected fault\n\s+at /);

@@ -3,9 +3,18 @@
 // names the file and byte offset, and changes nothing, so no event is served wrongly, no
 // acknowledged event silently disappears and no sequence number is handed out twice.
 import { earliestEventPosition, EventHubProducerClient } from '@azure/event-hubs';
-import { appendFileSync, readdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
-import { receiveEvents, startTestEmulator, tempDir } from '../../../test/integration/emulator/helpers';
+import { receiveEvents, startEmulatorInProcess } from '../../../test/integration/emulator/helpers';
+import { tempDir } from '../../../test/support/tempDir';
 
 jest.setTimeout(60_000);
 
@@ -41,7 +50,7 @@ function flipByte(file: string, position: number): void {
 
 /** Sends each body as its own batch (one record each) to a partition, then stops cleanly. */
 async function storeEvents(dataDir: string, batches: unknown[][], partitionId = '0'): Promise<void> {
-  const emulator = await startTestEmulator({ dataDir, ...OPTIONS });
+  const emulator = await startEmulatorInProcess({ dataDir, ...OPTIONS });
   const producer = new EventHubProducerClient(emulator.connectionString, 'events');
   try {
     for (const bodies of batches) {
@@ -57,11 +66,11 @@ async function storeEvents(dataDir: string, batches: unknown[][], partitionId = 
 }
 
 /** Starts on the data directory, expects a refusal, and checks that no file was changed. */
-async function expectRefusal(dataDir: string, message: RegExp): Promise<void> {
+async function expectRefusal(dataDir: string, message: RegExp): Promise<Error | undefined> {
   const before = segmentFiles(dataDir).map((file) => [file, readFileSync(file)] as const);
   let refusal: Error | undefined;
   try {
-    const emulator = await startTestEmulator({ dataDir, ...OPTIONS });
+    const emulator = await startEmulatorInProcess({ dataDir, ...OPTIONS });
     await emulator.stop(); // started despite the damage: the assertion below fails
   } catch (error) {
     refusal = error as Error;
@@ -69,11 +78,12 @@ async function expectRefusal(dataDir: string, message: RegExp): Promise<void> {
   expect(refusal?.message).toMatch(message);
   expect(segmentFiles(dataDir)).toEqual(before.map(([file]) => file));
   for (const [file, bytes] of before) expect(readFileSync(file).equals(bytes)).toBe(true);
+  return refusal;
 }
 
 /** Starts, reads partition 0 from the start, sends one more event and returns what was seen. */
 async function readAndAppend(dataDir: string, expectedCount: number) {
-  const emulator = await startTestEmulator({ dataDir, ...OPTIONS });
+  const emulator = await startEmulatorInProcess({ dataDir, ...OPTIONS });
   try {
     const served = await receiveEvents(
       emulator.connectionString,
@@ -230,7 +240,7 @@ describe('emulator recovery of damaged segment files', () => {
       renameSync(`${file}.moved`, file);
       writeFileSync(file, intact);
       renameSync(partitionDir(dir.path), `${partitionDir(dir.path)}.damaged`);
-      const emulator = await startTestEmulator({ dataDir: dir.path, ...OPTIONS });
+      const emulator = await startEmulatorInProcess({ dataDir: dir.path, ...OPTIONS });
       try {
         const producer = new EventHubProducerClient(emulator.connectionString, 'events');
         try {
@@ -244,6 +254,36 @@ describe('emulator recovery of damaged segment files', () => {
       } finally {
         await emulator.stop();
       }
+    } finally {
+      dir.remove();
+    }
+  });
+
+  test('a damaged high-water mark refuses to start, naming the file and the way out; deleting it starts again', async () => {
+    const dir = tempDir('recover-hwm-damaged');
+    try {
+      await storeEvents(dir.path, [['a'], ['b'], ['c']]);
+      const mark = path.join(partitionDir(dir.path), 'high-water-mark.json');
+      const torn = '{"nextSequenceNumber":3,"nextOff';
+      writeFileSync(mark, torn);
+      const refusal = await expectRefusal(
+        dir.path,
+        new RegExp(
+          `${mark.replace(/[.\\]/g, '\\$&')} is damaged at byte 0: not a high-water mark .*` +
+            'Restore the file, or delete it to start without the check that no stored event was lost',
+        ),
+      );
+      expect(refusal?.name).toBe('SegmentDamageError');
+      expect(readFileSync(mark, 'utf8')).toBe(torn);
+
+      rmSync(mark);
+      const { served, appended } = await readAndAppend(dir.path, 3);
+      expect(served.map((e) => [e.body, e.sequenceNumber])).toEqual([
+        ['a', 0],
+        ['b', 1],
+        ['c', 2],
+      ]);
+      expect(appended.sequenceNumber).toBe(3);
     } finally {
       dir.remove();
     }

@@ -1,15 +1,16 @@
 // CBS: SAS tokens are validated (key, expiry, audience), JWTs are refused with a clear message,
 // and links need a token; logs never contain keys or tokens.
 import { EventHubProducerClient, type MessagingError } from '@azure/event-hubs';
-import { FAST_FAIL, SAS_KEY_VALUE, sendBodies, startTestEmulator, type TestEmulator } from './helpers';
+import { FAST_FAIL, sendBodies, startEmulatorInProcess, type InProcessEmulator } from './helpers';
+import { EMULATOR_KEY } from '../../support/connectionStrings';
 import { RawClient, sasToken } from './rawClient';
 
 describe('emulator authorization', () => {
-  let emulator: TestEmulator;
+  let emulator: InProcessEmulator;
   let endpoint: string;
 
   beforeAll(async () => {
-    emulator = await startTestEmulator();
+    emulator = await startEmulatorInProcess();
     endpoint = `sb://127.0.0.1:${emulator.amqpPort}`;
   });
 
@@ -39,7 +40,7 @@ describe('emulator authorization', () => {
   });
 
   test('a wrong key is refused with 401 and says the signature is invalid', async () => {
-    const error = await propertiesError(emulator.connectionString.replace(SAS_KEY_VALUE, 'not-the-key'));
+    const error = await propertiesError(emulator.connectionString.replace(EMULATOR_KEY, 'not-the-key'));
     expect(error.code).toBe('UnauthorizedError');
     expect(error.message).toMatch(/^InvalidSignature: The token has an invalid signature/);
   });
@@ -124,9 +125,9 @@ describe('emulator authorization', () => {
   });
 
   test('configured keys replace the default one', async () => {
-    const custom = await startTestEmulator({ sasKeys: [{ name: 'app', key: 'custom-key-123' }] });
+    const custom = await startEmulatorInProcess({ sasKeys: [{ name: 'app', key: 'custom-key-123' }] });
     try {
-      const error = await propertiesError(custom.connectionString.replace('custom-key-123', SAS_KEY_VALUE));
+      const error = await propertiesError(custom.connectionString.replace('custom-key-123', EMULATOR_KEY));
       expect(error.code).toBe('UnauthorizedError');
       expect(custom.connectionString).toContain('SharedAccessKeyName=app;SharedAccessKey=custom-key-123');
       const producer = new EventHubProducerClient(custom.connectionString, 'events');
@@ -143,11 +144,11 @@ describe('emulator authorization', () => {
 
   test('debug logs name entities but never keys, signatures or tokens', async () => {
     // Its own emulator and traffic: accepted and refused tokens, a JWT, a send.
-    const own = await startTestEmulator({ logLevel: 'debug' });
+    const own = await startEmulatorInProcess({ logLevel: 'debug' });
     try {
       const ownEndpoint = `sb://127.0.0.1:${own.amqpPort}`;
       await sendBodies(own.connectionString, 'events', ['logged?']);
-      await propertiesError(own.connectionString.replace(SAS_KEY_VALUE, 'not-the-key'));
+      await propertiesError(own.connectionString.replace(EMULATOR_KEY, 'not-the-key'));
       const client = await RawClient.connect(own.amqpPort);
       try {
         await client.putToken(`${ownEndpoint}/events`, 'eyJhbGciOi.fake.jwt', 'jwt');
@@ -157,7 +158,7 @@ describe('emulator authorization', () => {
       const logs = own.logs.join('\n');
       expect(logs).toContain(`put-token for ${ownEndpoint}/events accepted`);
       expect(logs).toMatch(/put-token for \S+ refused \(401\)/);
-      expect(logs).not.toContain(SAS_KEY_VALUE);
+      expect(logs).not.toContain(EMULATOR_KEY);
       expect(logs).not.toContain('not-the-key');
       expect(logs).not.toContain('SharedAccessSignature');
       expect(logs).not.toMatch(/sig=/);

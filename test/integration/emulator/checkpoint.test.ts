@@ -10,7 +10,9 @@ import {
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import { ContainerClient } from '@azure/storage-blob';
 import { type RunningAzurite, startAzurite } from '../../../local/azurite';
-import { startTestEmulator, tempDir, type TestEmulator, waitFor } from './helpers';
+import { startEmulatorInProcess, type InProcessEmulator } from './helpers';
+import { tempDir } from '../../support/tempDir';
+import { waitFor } from '../../support/waitFor';
 
 jest.setTimeout(60_000);
 
@@ -19,14 +21,14 @@ const LOAD_BALANCING = { updateIntervalInMs: 300, partitionOwnershipExpirationIn
 describe('emulator with a blob checkpoint store (Azurite)', () => {
   const azuriteDir = tempDir('azurite');
   let azurite: RunningAzurite;
-  let emulator: TestEmulator;
+  let emulator: InProcessEmulator;
   let producer: EventHubProducerClient;
   let containerIndex = 0;
 
   beforeAll(async () => {
     [azurite, emulator] = await Promise.all([
       startAzurite({ location: azuriteDir.path, blobPort: 0, queuePort: 0, tablePort: 0 }),
-      startTestEmulator(),
+      startEmulatorInProcess(),
     ]);
     producer = new EventHubProducerClient(emulator.connectionString, 'events');
   });
@@ -80,7 +82,10 @@ describe('emulator with a blob checkpoint store (Azurite)', () => {
       loadBalancingOptions: LOAD_BALANCING,
     });
     const firstSubscription = subscribeAll(first, firstRun);
-    await waitFor(() => firstRun.length >= 40, 'the first run to receive 40 events');
+    await waitFor(() => firstRun.length >= 40, {
+      what: 'the first run to receive 40 events',
+      timeoutMs: 15_000,
+    });
     await firstSubscription.close();
     await first.close();
 
@@ -90,15 +95,21 @@ describe('emulator with a blob checkpoint store (Azurite)', () => {
       loadBalancingOptions: LOAD_BALANCING,
     });
     const secondSubscription = subscribeAll(second, secondRun);
-    await waitFor(() => secondRun.length >= 20, 'the second run to receive 20 events');
+    await waitFor(() => secondRun.length >= 20, {
+      what: 'the second run to receive 20 events',
+      timeoutMs: 15_000,
+    });
     // A marker behind them on every partition: a duplicate delivered late would arrive before it.
     await sendNumbered(9000, 4);
-    await waitFor(() => bodiesFrom([secondRun], 9000).length === 4, 'the marker event of every partition');
+    await waitFor(() => bodiesFrom([secondRun], 9000).length === 4, {
+      what: 'the marker event of every partition',
+      timeoutMs: 15_000,
+    });
     const checkpoints = () => store.listCheckpoints(second.fullyQualifiedNamespace, 'events', '$default');
-    await waitFor(
-      async () => (await checkpoints()).filter((c) => c.sequenceNumber === 15).length === 4,
-      'a checkpoint at sequence number 15 on every partition',
-    );
+    await waitFor(async () => (await checkpoints()).filter((c) => c.sequenceNumber === 15).length === 4, {
+      what: 'a checkpoint at sequence number 15 on every partition',
+      timeoutMs: 15_000,
+    });
     await secondSubscription.close();
     await second.close();
 
@@ -120,30 +131,45 @@ describe('emulator with a blob checkpoint store (Azurite)', () => {
     });
     try {
       const subscriptionA = subscribeAll(clientA, receivedA, ownedA);
-      await waitFor(() => ownedA.size === 4, 'consumer A to own every partition');
+      await waitFor(() => ownedA.size === 4, {
+        what: 'consumer A to own every partition',
+        timeoutMs: 15_000,
+      });
       // B joins and takes two partitions from A: equal owner levels, so the service lets B's
       // receivers steal A's links.
       const subscriptionB = subscribeAll(clientB, receivedB, ownedB);
-      await waitFor(() => ownedA.size === 2 && ownedB.size === 2, 'A and B to own two partitions each');
+      await waitFor(() => ownedA.size === 2 && ownedB.size === 2, {
+        what: 'A and B to own two partitions each',
+        timeoutMs: 15_000,
+      });
       expect(emulator.logs.join('\n')).toMatch(/amqp:link:stolen/);
       expect(new Set([...ownedA, ...ownedB])).toEqual(new Set(['0', '1', '2', '3']));
       await sendNumbered(1000, 8);
-      await waitFor(
-        () => bodiesFrom([receivedA, receivedB], 1000).length === 8,
-        'the events sent while A and B shared the hub',
-      );
+      await waitFor(() => bodiesFrom([receivedA, receivedB], 1000).length === 8, {
+        what: 'the events sent while A and B shared the hub',
+        timeoutMs: 15_000,
+      });
       expect(bodiesFrom([receivedA], 1000).length).toBeGreaterThan(0);
       expect(bodiesFrom([receivedB], 1000).length).toBeGreaterThan(0);
 
       // B stops: A claims B's partitions once B's ownership expires, and resumes at B's checkpoints.
       await subscriptionB.close();
       await clientB.close();
-      await waitFor(() => ownedA.size === 4, 'consumer A to own every partition again');
+      await waitFor(() => ownedA.size === 4, {
+        what: 'consumer A to own every partition again',
+        timeoutMs: 15_000,
+      });
       await sendNumbered(2000, 8);
-      await waitFor(() => bodiesFrom([receivedA], 2000).length === 8, 'the events sent after B stopped');
+      await waitFor(() => bodiesFrom([receivedA], 2000).length === 8, {
+        what: 'the events sent after B stopped',
+        timeoutMs: 15_000,
+      });
       // A marker behind them on every partition: a duplicate delivered late would arrive before it.
       await sendNumbered(3000, 4);
-      await waitFor(() => bodiesFrom([receivedA], 3000).length === 4, 'the marker event of every partition');
+      await waitFor(() => bodiesFrom([receivedA], 3000).length === 4, {
+        what: 'the marker event of every partition',
+        timeoutMs: 15_000,
+      });
       await subscriptionA.close();
 
       // Every event was delivered exactly once across the two consumers.

@@ -4,15 +4,10 @@ import { earliestEventPosition, EventHubProducerClient } from '@azure/event-hubs
 import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import {
-  emulatorConnectionString,
-  exited,
-  receiveEvents,
-  spawnCli,
-  tempDir,
-  waitFor,
-  waitForReady,
-} from './helpers';
+import { exited, receiveEvents, spawnCli, waitForReady } from './helpers';
+import { emulatorConnectionString } from '../../support/connectionStrings';
+import { tempDir } from '../../support/tempDir';
+import { waitFor } from '../../support/waitFor';
 
 jest.setTimeout(30_000);
 
@@ -136,7 +131,10 @@ describe('emulator CLI', () => {
       expect(output.stdout).toContain('hubs: orders (2 partitions)');
       const connectionString = emulatorConnectionString(amqpPort);
       // The line after the ready line.
-      await waitFor(() => output.stdout.includes('connection string: '), 'the connection string line');
+      await waitFor(() => output.stdout.includes('connection string: '), {
+        what: 'the connection string line',
+        timeoutMs: 15_000,
+      });
       expect(output.stdout).toContain(`connection string: ${connectionString}`);
       const producer = new EventHubProducerClient(connectionString, 'orders');
       expect(await producer.getPartitionIds()).toEqual(['0', '1']);

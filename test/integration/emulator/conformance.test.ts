@@ -16,7 +16,8 @@ import {
   scenarioResult,
   type ScenarioResults,
 } from '../../clients/runClients';
-import { startWithPythonTls, tempDir, type TestEmulator } from './helpers';
+import { startWithPythonTls, type InProcessEmulator } from './helpers';
+import { tempDir } from '../../support/tempDir';
 
 jest.setTimeout(240_000);
 
@@ -112,7 +113,7 @@ type Observations = Record<Client, ScenarioResults>;
 
 describe('emulator conformance with the JavaScript, Python and .NET SDKs', () => {
   const certDir = tempDir('conformance-tls');
-  let emulator: TestEmulator;
+  let emulator: InProcessEmulator;
   const observed = {} as Observations;
   const fixtureReads = {} as Record<Client, { events: Record<string, unknown>[]; errors: unknown[] }>;
 

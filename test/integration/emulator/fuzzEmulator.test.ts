@@ -10,9 +10,9 @@ import { create_container, type EventContext, message as rheaMessage } from 'rhe
 import frames from 'rhea/lib/frames.js';
 import terminus from 'rhea/lib/terminus.js';
 import { batch, bin, list, map, Section, section, str, sym } from './amqpBytes';
-import { EmulatorProcess } from './emulatorProcess';
+import { ObservedEmulator } from './observedEmulator';
 import { sasToken } from './rawClient';
-import { waitFor } from './helpers';
+import { waitFor } from '../../support/waitFor';
 import { checkProperty, FUZZ_SCALE, type Mutation, mutate, mutations, position } from './fuzzing';
 import {
   AMQP_HEADER,
@@ -27,10 +27,10 @@ import {
 const RUNS = 150;
 const MEMORY_BOUND_MB = 400;
 
-let emulator: EmulatorProcess;
+let emulator: ObservedEmulator;
 
 beforeAll(async () => {
-  emulator = await EmulatorProcess.start();
+  emulator = await ObservedEmulator.start();
 });
 
 afterAll(async () => {
@@ -166,11 +166,10 @@ async function readBack(partitionId: string): Promise<number> {
       received++;
       lastSequenceNumber = Number(context.message?.message_annotations?.['x-opt-sequence-number']);
     });
-    await waitFor(
-      () => received >= expected || problems.length > 0,
-      `partition ${partitionId} to be read back (${expected} events)`,
-      60_000 * FUZZ_SCALE,
-    );
+    await waitFor(() => received >= expected || problems.length > 0, {
+      what: `partition ${partitionId} to be read back (${expected} events)`,
+      timeoutMs: 60_000 * FUZZ_SCALE,
+    });
     expect({ partitionId, received, lastSequenceNumber, problems }).toEqual({
       partitionId,
       received: expected,

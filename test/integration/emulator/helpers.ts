@@ -8,8 +8,6 @@ import {
   type SubscribeOptions,
 } from '@azure/event-hubs';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   createLogger,
@@ -21,16 +19,19 @@ import {
 } from '@local/eventhubs-emulator';
 
 export const ROOT = path.resolve(__dirname, '../../..');
-export const SAS_KEY_VALUE = 'SAS_KEY_VALUE';
 
 /** Retries for calls expected to fail: fail fast instead of the SDK's minutes of retrying. */
 export const FAST_FAIL = { maxRetries: 0, timeoutInMs: 5000 } as const;
 
-export interface TestEmulator extends RunningEmulator {
+/**
+ * The emulator in this process (its programmatic API) with its log lines captured, for the
+ * conformance suite; tests of other tiers start it as a process (test/support/emulator.ts).
+ */
+export interface InProcessEmulator extends RunningEmulator {
   logs: string[];
 }
 
-export async function startTestEmulator(options: EmulatorOptions = {}): Promise<TestEmulator> {
+export async function startEmulatorInProcess(options: EmulatorOptions = {}): Promise<InProcessEmulator> {
   const logs: string[] = [];
   const emulator = await startEmulator({
     amqpPort: 0,
@@ -39,11 +40,6 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
     ...options,
   });
   return Object.assign(emulator, { logs });
-}
-
-export function tempDir(prefix: string): { path: string; remove(): void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `ehemu-${prefix}-`));
-  return { path: dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface ReceiveOptions extends SubscribeOptions {
@@ -108,19 +104,6 @@ export async function sendBodies(
   }
 }
 
-/** Waits for a condition to become true; the deadline only turns a hang into a failure. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** Resolves with the first error the SDK reports to processError (or undefined on timeout). */
 export function firstProcessError(
   consumer: EventHubConsumerClient,
@@ -145,8 +128,10 @@ export function firstProcessError(
 }
 
 /**
- * Runs the emulator CLI as a child process. `node --import tsx` keeps it one process, so a
- * signal (SIGKILL included) reaches the emulator itself rather than a tsx wrapper.
+ * Runs the emulator CLI as a bare child process, for tests of the CLI itself: any flags (wrong
+ * ones too), its exit code, SIGKILL, its pid. Tests that only need a running emulator process
+ * use test/support/emulator.ts. `node --import tsx` keeps it one process, so a signal (SIGKILL
+ * included) reaches the emulator itself rather than a tsx wrapper.
  */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local/emulator/cli.ts'), ...args], {
@@ -195,10 +180,6 @@ export function exited(child: ChildProcess): Promise<number | string> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
 }
 
-export function emulatorConnectionString(port: number): string {
-  return `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=${SAS_KEY_VALUE};UseDevelopmentEmulator=true;`;
-}
-
 /**
  * An emulator that Python's azure-eventhub can reach: it always dials port 5671
  * (azure-eventhub/azure/eventhub/_configuration.py sets connection_port to 5671 whatever the
@@ -211,12 +192,12 @@ export function emulatorConnectionString(port: number): string {
 export async function startWithPythonTls(
   certDir: string,
   options: EmulatorOptions = {},
-): Promise<TestEmulator> {
+): Promise<InProcessEmulator> {
   for (let attempt = 0; ; attempt++) {
     const octet = (from: number) => from + Math.floor(Math.random() * (255 - from));
     const host = `127.${octet(1)}.${octet(0)}.${octet(1)}`;
     try {
-      return await startTestEmulator({ ...options, host, tls: { port: 5671, certDir } });
+      return await startEmulatorInProcess({ ...options, host, tls: { port: 5671, certDir } });
     } catch (error) {
       if (!(error instanceof EmulatorPortInUseError) || attempt >= 20) throw error;
     }

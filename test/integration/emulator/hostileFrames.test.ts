@@ -21,18 +21,19 @@ import {
   sym,
   timestamp,
 } from './amqpBytes';
-import { EmulatorProcess } from './emulatorProcess';
-import { startTestEmulator, tempDir } from './helpers';
+import { ObservedEmulator } from './observedEmulator';
+import { startEmulatorInProcess } from './helpers';
+import { tempDir } from '../../support/tempDir';
 import { AMQP_HEADER, frame, performativeBytes, RawAmqp, SASL_HEADER, transferFrame } from './rawAmqp';
 
 const BATCH_FORMAT = 0x80013700;
 const MB = 1024 * 1024;
 
-let emulator: EmulatorProcess;
+let emulator: ObservedEmulator;
 let producer: EventHubProducerClient;
 
 beforeAll(async () => {
-  emulator = await EmulatorProcess.start();
+  emulator = await ObservedEmulator.start();
   producer = new EventHubProducerClient(emulator.connectionString, 'events');
 });
 
@@ -335,7 +336,7 @@ describe('link credit', () => {
     // With --data-dir a send is settled (and its credit renewed) only after fsync, so a client
     // that ignores credit runs out of it: 101 transfers in one write against a credit of 100.
     const dir = tempDir('credit');
-    const persistent = await startTestEmulator({ dataDir: dir.path });
+    const persistent = await startEmulatorInProcess({ dataDir: dir.path });
     try {
       const raw = await RawAmqp.connect(persistent.amqpPort);
       const handle = await raw.producer(`sb://127.0.0.1:${persistent.amqpPort}`, 'events/Partitions/0');

@@ -1,14 +1,14 @@
 // Hub and partition properties through $management, with the field types the SDK exposes, the
 // service's errors for unknown entities, and GET /health.
 import { EventHubProducerClient, type MessagingError } from '@azure/event-hubs';
-import { FAST_FAIL, sendBodies, startTestEmulator, type TestEmulator } from './helpers';
+import { FAST_FAIL, sendBodies, startEmulatorInProcess, type InProcessEmulator } from './helpers';
 
 describe('emulator management', () => {
-  let emulator: TestEmulator;
+  let emulator: InProcessEmulator;
   let producer: EventHubProducerClient;
 
   beforeAll(async () => {
-    emulator = await startTestEmulator({
+    emulator = await startEmulatorInProcess({
       hubs: [
         { name: 'orders', partitionCount: 3, consumerGroups: ['processor'] },
         { name: 'events', partitionCount: 4 },
@@ -97,7 +97,7 @@ describe('emulator management', () => {
   });
 
   test('GET /health stops answering once the emulator is stopped', async () => {
-    const second = await startTestEmulator();
+    const second = await startEmulatorInProcess();
     const url = `http://127.0.0.1:${second.healthPort}/health`;
     expect((await fetch(url)).status).toBe(200);
     await second.stop();

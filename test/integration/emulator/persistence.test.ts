@@ -12,16 +12,10 @@ import { appendFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { types } from 'rhea';
 import { startAzurite } from '../../../local/azurite';
-import {
-  emulatorConnectionString,
-  exited,
-  receiveEvents,
-  spawnCli,
-  startTestEmulator,
-  tempDir,
-  waitFor,
-  waitForReady,
-} from './helpers';
+import { exited, receiveEvents, spawnCli, startEmulatorInProcess, waitForReady } from './helpers';
+import { emulatorConnectionString } from '../../support/connectionStrings';
+import { tempDir } from '../../support/tempDir';
+import { waitFor } from '../../support/waitFor';
 import { RawClient, sasToken } from './rawClient';
 
 jest.setTimeout(60_000);
@@ -59,7 +53,7 @@ describe('emulator persistence', () => {
   test('events, sequence numbers and offsets survive a restart; numbering continues', async () => {
     const dir = tempDir('persist');
     try {
-      const first = await startTestEmulator({ dataDir: dir.path });
+      const first = await startEmulatorInProcess({ dataDir: dir.path });
       const producer = new EventHubProducerClient(first.connectionString, 'events');
       await producer.sendBatch(
         ['a', 'b', 'c'].map((body) => ({ body })),
@@ -70,7 +64,7 @@ describe('emulator persistence', () => {
       const before = await partitionSnapshot(first.connectionString);
       await first.stop();
 
-      const second = await startTestEmulator({ dataDir: dir.path });
+      const second = await startEmulatorInProcess({ dataDir: dir.path });
       try {
         expect(await partitionSnapshot(second.connectionString)).toEqual(before);
         const replayed = await receiveEvents(
@@ -136,7 +130,10 @@ describe('emulator persistence', () => {
           { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 },
         );
         // Everything received is also checkpointed before the consumer stops.
-        await waitFor(() => checkpointed >= expected, `${expected} checkpointed events`);
+        await waitFor(() => checkpointed >= expected, {
+          what: `${expected} checkpointed events`,
+          timeoutMs: 15_000,
+        });
         await subscription.close();
         await client.close();
         return received.map((e) => e.body as number).sort((a, b) => a - b);
@@ -148,12 +145,12 @@ describe('emulator persistence', () => {
         await producer.close();
       };
 
-      const first = await startTestEmulator({ dataDir: dir.path });
+      const first = await startEmulatorInProcess({ dataDir: dir.path });
       await send(first.connectionString, 0);
       expect(await consumeAll(first.connectionString, 8)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
       await first.stop();
 
-      const second = await startTestEmulator({ dataDir: dir.path });
+      const second = await startEmulatorInProcess({ dataDir: dir.path });
       try {
         await send(second.connectionString, 8);
         expect(await consumeAll(second.connectionString, 8)).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
@@ -169,9 +166,11 @@ describe('emulator persistence', () => {
 
   test('a second emulator cannot use the same data directory', async () => {
     const dir = tempDir('persist-lock');
-    const first = await startTestEmulator({ dataDir: dir.path });
+    const first = await startEmulatorInProcess({ dataDir: dir.path });
     try {
-      await expect(startTestEmulator({ dataDir: dir.path })).rejects.toThrow(/is in use by another emulator/);
+      await expect(startEmulatorInProcess({ dataDir: dir.path })).rejects.toThrow(
+        /is in use by another emulator/,
+      );
     } finally {
       await first.stop();
       dir.remove();
@@ -208,7 +207,7 @@ describe('emulator persistence', () => {
         }
       });
       const load = Promise.all(producers.map((run) => run()));
-      await waitFor(() => acknowledged.size >= 2000, '2000 acknowledged events', 30_000);
+      await waitFor(() => acknowledged.size >= 2000, { what: '2000 acknowledged events', timeoutMs: 30_000 });
       child.kill('SIGKILL');
       expect(await exited(child)).toBe('SIGKILL');
       stop = true;

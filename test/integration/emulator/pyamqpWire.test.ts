@@ -4,14 +4,14 @@
 // pythonQuickstart.test.ts; these cases pin the bytes found there.
 import frames from 'rhea/lib/frames.js';
 import { bin, described, map, section, Section, str } from './amqpBytes';
-import { startTestEmulator, type TestEmulator } from './helpers';
+import { startEmulatorInProcess, type InProcessEmulator } from './helpers';
 import { RawAmqp, type ReceivedFrame } from './rawAmqp';
 
-let emulator: TestEmulator;
+let emulator: InProcessEmulator;
 const endpoint = () => `sb://127.0.0.1:${emulator.amqpPort}`;
 
 beforeAll(async () => {
-  emulator = await startTestEmulator();
+  emulator = await startEmulatorInProcess();
 });
 
 afterAll(async () => {

@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { type RunningAzurite, startAzurite } from '../../../local/azurite';
 import { CLIENTS_DIR, checkPython, PYTHON } from '../../clients/runClients';
-import { exited, startWithPythonTls, tempDir, type TestEmulator } from './helpers';
+import { exited, startWithPythonTls, type InProcessEmulator } from './helpers';
+import { tempDir } from '../../support/tempDir';
 
 jest.setTimeout(120_000);
 
@@ -24,7 +25,7 @@ async function runScript(script: string, env: NodeJS.ProcessEnv): Promise<string
 
 describe('the Python quickstart scripts', () => {
   const dirs = { tls: tempDir('py-tls'), azurite: tempDir('py-azurite') };
-  let emulator: TestEmulator;
+  let emulator: InProcessEmulator;
   let azurite: RunningAzurite;
 
   beforeAll(async () => {

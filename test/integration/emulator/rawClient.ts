@@ -2,12 +2,12 @@
 // standard-format messages, links without a token.
 import { createHmac } from 'node:crypto';
 import { type Connection, create_container, type EventContext, type Message } from 'rhea';
-import { SAS_KEY_VALUE } from './helpers';
+import { EMULATOR_KEY } from '../../support/connectionStrings';
 
 export function sasToken(
   resource: string,
   expirySeconds = Math.floor(Date.now() / 1000) + 3600,
-  key = SAS_KEY_VALUE,
+  key = EMULATOR_KEY,
   keyName = 'RootManageSharedAccessKey',
 ): string {
   const sr = encodeURIComponent(resource);

@@ -15,17 +15,19 @@ import {
   firstProcessError,
   receiveEvents,
   sendBodies,
-  startTestEmulator,
-  type TestEmulator,
-  waitFor,
+  startEmulatorInProcess,
+  type InProcessEmulator,
 } from './helpers';
+import { waitFor } from '../../support/waitFor';
 import { RawClient, sasToken } from './rawClient';
 
 describe('emulator receiving', () => {
-  let emulator: TestEmulator;
+  let emulator: InProcessEmulator;
   let producer: EventHubProducerClient;
   let sent: ReceivedEventData[];
   const clients: EventHubConsumerClient[] = [];
+  /** How far the emulator's injected clock runs ahead of the real one. */
+  let clockAheadMs = 0;
 
   /** How often the emulator has logged a consumer attaching to the partition (a positive signal). */
   const attachments = (partitionId: string, consumerGroup = '$default') =>
@@ -56,16 +58,17 @@ describe('emulator receiving', () => {
   };
 
   beforeAll(async () => {
-    emulator = await startTestEmulator({
+    emulator = await startEmulatorInProcess({
       hubs: [{ name: 'events', partitionCount: 2, consumerGroups: ['processor'] }],
+      now: () => Date.now() + clockAheadMs,
     });
     producer = new EventHubProducerClient(emulator.connectionString, 'events');
-    // Two batches a few milliseconds apart, so enqueued times differ.
+    // Two batches 20 ms apart on the emulator's clock, so enqueued times differ.
     await producer.sendBatch(
       [0, 1, 2, 3, 4].map((n) => ({ body: n })),
       { partitionId: '0' },
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    clockAheadMs += 20;
     await producer.sendBatch(
       [5, 6, 7, 8, 9].map((n) => ({ body: n })),
       { partitionId: '0' },
@@ -112,7 +115,7 @@ describe('emulator receiving', () => {
   });
 
   test('a position past the end (its events lost, as after an in-memory restart) starts at the earliest', async () => {
-    const fresh = await startTestEmulator();
+    const fresh = await startEmulatorInProcess();
     try {
       await sendBodies(fresh.connectionString, 'events', ['after-restart-1', 'after-restart-2'], {
         partitionId: '0',
@@ -148,9 +151,12 @@ describe('emulator receiving', () => {
       },
       { startPosition: { sequenceNumber: lastEnqueuedSequenceNumber }, maxWaitTimeInSeconds: 1 },
     );
-    await waitFor(() => attachments('1') > attachedBefore, 'the consumer to attach');
+    await waitFor(() => attachments('1') > attachedBefore, {
+      what: 'the consumer to attach',
+      timeoutMs: 15_000,
+    });
     await producer.sendBatch([{ body: 'late' }], { partitionId: '1' });
-    await waitFor(() => received.length > 0, 'the late event');
+    await waitFor(() => received.length > 0, { what: 'the late event', timeoutMs: 15_000 });
     expect(received).toEqual(['late']);
     await subscription.close();
   });
@@ -168,10 +174,13 @@ describe('emulator receiving', () => {
       { startPosition: latestEventPosition, maxWaitTimeInSeconds: 1 },
     );
     // "Latest" is resolved when the link attaches: send only after the emulator has attached it.
-    await waitFor(() => attachments('0') > attachedBefore, 'the consumer to attach');
+    await waitFor(() => attachments('0') > attachedBefore, {
+      what: 'the consumer to attach',
+      timeoutMs: 15_000,
+    });
     for (let i = 0; i < 3; i++) {
       await producer.sendBatch([{ body: `live-${i}` }], { partitionId: '0' });
-      await waitFor(() => received.length === i + 1, `live-${i}`);
+      await waitFor(() => received.length === i + 1, { what: `live-${i}`, timeoutMs: 15_000 });
     }
     expect(received.map((e) => e.body)).toEqual(['live-0', 'live-1', 'live-2']);
     expect(received[0].sequenceNumber).toBeGreaterThanOrEqual(10);
@@ -226,19 +235,22 @@ describe('emulator receiving', () => {
   test('a higher owner level steals the partition with ReceiverDisconnectedError', async () => {
     await producer.sendBatch([{ body: 'for owners' }], { partitionId: '1' });
     const first = watch(consumer(), '1', { ownerLevel: 1, startPosition: earliestEventPosition });
-    await waitFor(() => first.events.length > 0, 'the first owner to receive');
+    await waitFor(() => first.events.length > 0, { what: 'the first owner to receive', timeoutMs: 15_000 });
     const second = watch(consumer(), '1', { ownerLevel: 2, startPosition: earliestEventPosition });
-    await waitFor(() => first.errors.length > 0, 'the first owner to be disconnected');
+    await waitFor(() => first.errors.length > 0, {
+      what: 'the first owner to be disconnected',
+      timeoutMs: 15_000,
+    });
     expect(first.errors[0].code).toBe('ReceiverDisconnectedError');
     expect(first.errors[0].message).toContain(`New receiver with higher epoch of '2' is created`);
-    await waitFor(() => second.events.length > 0, 'the second owner to receive');
+    await waitFor(() => second.events.length > 0, { what: 'the second owner to receive', timeoutMs: 15_000 });
     expect(second.errors).toEqual([]);
   });
 
   test('a lower owner level, or none, is refused while an owner holds the partition', async () => {
     await producer.sendBatch([{ body: 'for owners' }], { partitionId: '1' });
     const owner = watch(consumer(), '1', { ownerLevel: 5, startPosition: earliestEventPosition });
-    await waitFor(() => owner.events.length > 0, 'the owner to receive');
+    await waitFor(() => owner.events.length > 0, { what: 'the owner to receive', timeoutMs: 15_000 });
     const lower = (await firstProcessError(consumer(), '1', { ownerLevel: 4 })) as MessagingError;
     expect(lower.code).toBe('ReceiverDisconnectedError');
     expect(lower.message).toContain(
@@ -248,7 +260,10 @@ describe('emulator receiving', () => {
     expect(none.message).toContain(`A new receiver with no epoch cannot be created`);
     // The owner kept the partition throughout: it receives what is sent now.
     await producer.sendBatch([{ body: 'after the refusals' }], { partitionId: '1' });
-    await waitFor(() => owner.events.some((e) => e.body === 'after the refusals'), 'the owner to receive');
+    await waitFor(() => owner.events.some((e) => e.body === 'after the refusals'), {
+      what: 'the owner to receive',
+      timeoutMs: 15_000,
+    });
     expect(owner.errors).toEqual([]);
   });
 
@@ -256,7 +271,10 @@ describe('emulator receiving', () => {
     const five = Array.from({ length: 5 }, () =>
       watch(consumer('processor'), '0', { startPosition: earliestEventPosition }),
     );
-    await waitFor(() => five.every((seen) => seen.events.length > 0), 'five receivers to receive');
+    await waitFor(() => five.every((seen) => seen.events.length > 0), {
+      what: 'five receivers to receive',
+      timeoutMs: 15_000,
+    });
     const sixth = (await firstProcessError(consumer('processor'), '0', {})) as MessagingError;
     expect(sixth.code).toBe('QuotaExceededError');
     expect(sixth.message).toMatch(
@@ -264,14 +282,17 @@ describe('emulator receiving', () => {
     );
     // Another consumer group is counted separately.
     const other = watch(consumer('$default'), '0', { startPosition: earliestEventPosition });
-    await waitFor(() => other.events.length > 0, 'a receiver of another consumer group to receive');
+    await waitFor(() => other.events.length > 0, {
+      what: 'a receiver of another consumer group to receive',
+      timeoutMs: 15_000,
+    });
     expect(other.errors).toEqual([]);
     // The five kept their links: they all receive what is sent now.
     await producer.sendBatch([{ body: 'to all five' }], { partitionId: '0' });
-    await waitFor(
-      () => five.every((seen) => seen.events.some((e) => e.body === 'to all five')),
-      'the five receivers to receive a new event',
-    );
+    await waitFor(() => five.every((seen) => seen.events.some((e) => e.body === 'to all five')), {
+      what: 'the five receivers to receive a new event',
+      timeoutMs: 15_000,
+    });
     expect(five.map((seen) => seen.errors)).toEqual([[], [], [], [], []]);
   });
 

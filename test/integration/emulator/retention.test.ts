@@ -3,13 +3,15 @@
 import { earliestEventPosition, EventHubProducerClient } from '@azure/event-hubs';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { receiveEvents, startTestEmulator, tempDir, waitFor } from './helpers';
+import { receiveEvents, startEmulatorInProcess } from './helpers';
+import { tempDir } from '../../support/tempDir';
+import { waitFor } from '../../support/waitFor';
 
 jest.setTimeout(30_000);
 
 describe('emulator retention', () => {
   test('a size cap per partition drops the oldest events', async () => {
-    const emulator = await startTestEmulator({ retentionBytes: 20_000 });
+    const emulator = await startEmulatorInProcess({ retentionBytes: 20_000 });
     const producer = new EventHubProducerClient(emulator.connectionString, 'events');
     try {
       for (let batch = 0; batch < 10; batch++) {
@@ -44,7 +46,7 @@ describe('emulator retention', () => {
   test('events older than the retention time are dropped; numbering continues', async () => {
     // The emulator's clock stands still until the test moves it: nothing expires by accident.
     let now = Date.parse('2026-01-01T00:00:00Z');
-    const emulator = await startTestEmulator({ retentionMs: 1000, now: () => now });
+    const emulator = await startEmulatorInProcess({ retentionMs: 1000, now: () => now });
     const producer = new EventHubProducerClient(emulator.connectionString, 'events');
     try {
       await producer.sendBatch([{ body: 1 }, { body: 2 }, { body: 3 }], { partitionId: '2' });
@@ -55,7 +57,10 @@ describe('emulator retention', () => {
       now += 200;
       // The next periodic sweep (every 100 ms for a 1 s retention) drops them.
       let expired = await producer.getPartitionProperties('2');
-      await waitFor(async () => (expired = await producer.getPartitionProperties('2')).isEmpty, 'the sweep');
+      await waitFor(async () => (expired = await producer.getPartitionProperties('2')).isEmpty, {
+        what: 'the sweep',
+        timeoutMs: 15_000,
+      });
       expect(expired).toMatchObject({
         isEmpty: true,
         beginningSequenceNumber: 3,
@@ -73,7 +78,7 @@ describe('emulator retention', () => {
   test('with persistence, retention deletes whole old segment files', async () => {
     const dir = tempDir('retention');
     // Segments are at least 1 MB; with a 1 MB cap, sending 5 MB leaves a couple of segments.
-    const emulator = await startTestEmulator({ dataDir: dir.path, retentionBytes: 1024 * 1024 });
+    const emulator = await startEmulatorInProcess({ dataDir: dir.path, retentionBytes: 1024 * 1024 });
     const producer = new EventHubProducerClient(emulator.connectionString, 'events');
     const segments = () =>
       readdirSync(path.join(dir.path, 'hubs', 'events', 'partitions', '1')).filter((name) =>
@@ -88,7 +93,7 @@ describe('emulator retention', () => {
         );
       }
       // Writes delete the segments that the size cap has emptied.
-      await waitFor(() => segments().length <= 3, 'old segments to be deleted');
+      await waitFor(() => segments().length <= 3, { what: 'old segments to be deleted', timeoutMs: 15_000 });
       expect(segments().length).toBeGreaterThanOrEqual(1);
       const partition = await producer.getPartitionProperties('1');
       expect(partition.lastEnqueuedSequenceNumber).toBe(499);
@@ -97,14 +102,14 @@ describe('emulator retention', () => {
       await emulator.stop();
 
       // After a restart the same events are retained.
-      const again = await startTestEmulator({ dataDir: dir.path, retentionBytes: 1024 * 1024 });
+      const again = await startEmulatorInProcess({ dataDir: dir.path, retentionBytes: 1024 * 1024 });
       const restartedProducer = new EventHubProducerClient(again.connectionString, 'events');
       expect(await restartedProducer.getPartitionProperties('1')).toEqual(partition);
       await restartedProducer.close();
       await again.stop();
 
       // A restart with a smaller cap keeps (and reads) only the newest events.
-      const smaller = await startTestEmulator({ dataDir: dir.path, retentionBytes: 100_000 });
+      const smaller = await startEmulatorInProcess({ dataDir: dir.path, retentionBytes: 100_000 });
       const smallerProducer = new EventHubProducerClient(smaller.connectionString, 'events');
       const trimmed = await smallerProducer.getPartitionProperties('1');
       await smallerProducer.close();

@@ -10,15 +10,21 @@ import { types } from 'rhea';
 import { partitionForKey } from '@local/eventhubs-emulator';
 // The SDK's client-side key mapping (used by its buffered producer); internal, so imported by path.
 import { mapPartitionKeyToId } from '../../../node_modules/@azure/event-hubs/dist/commonjs/impl/partitionKeyToIdMapper.js';
-import { FAST_FAIL, receiveEvents, sendBodies, startTestEmulator, type TestEmulator } from './helpers';
+import {
+  FAST_FAIL,
+  receiveEvents,
+  sendBodies,
+  startEmulatorInProcess,
+  type InProcessEmulator,
+} from './helpers';
 import { RawClient, sasToken } from './rawClient';
 
 describe('emulator publishing', () => {
-  let emulator: TestEmulator;
+  let emulator: InProcessEmulator;
   let producer: EventHubProducerClient;
 
   beforeEach(async () => {
-    emulator = await startTestEmulator();
+    emulator = await startEmulatorInProcess();
     producer = new EventHubProducerClient(emulator.connectionString, 'events');
   });
 

@@ -7,7 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CERT_FILE_NAME, KEY_FILE_NAME } from '@local/eventhubs-emulator';
-import { exited, FAST_FAIL, ROOT, startTestEmulator, tempDir } from './helpers';
+import { exited, FAST_FAIL, ROOT, startEmulatorInProcess } from './helpers';
+import { tempDir } from '../../support/tempDir';
 
 jest.setTimeout(30_000);
 
@@ -61,7 +62,7 @@ describe('emulator TLS listener', () => {
   afterAll(() => certDir.remove());
 
   test('a client trusting the generated certificate connects over TLS; a JWT gets a clear refusal', async () => {
-    const emulator = await startTestEmulator({ tls: { port: 0, certDir: certDir.path } });
+    const emulator = await startEmulatorInProcess({ tls: { port: 0, certDir: certDir.path } });
     try {
       expect(emulator.tlsCertFile).toBe(path.join(certDir.path, CERT_FILE_NAME));
       expect(emulator.tlsConnectionString).toBe(
@@ -85,7 +86,7 @@ describe('emulator TLS listener', () => {
   });
 
   test('a client that does not trust the certificate is refused', async () => {
-    const emulator = await startTestEmulator({ tls: { port: 0, certDir: certDir.path } });
+    const emulator = await startEmulatorInProcess({ tls: { port: 0, certDir: certDir.path } });
     const producer = new EventHubProducerClient(emulator.tlsConnectionString!, 'events', {
       retryOptions: FAST_FAIL,
     });
@@ -99,14 +100,14 @@ describe('emulator TLS listener', () => {
   });
 
   test('the generated certificate is reused, and a given certificate and key are served', async () => {
-    const first = await startTestEmulator({ tls: { port: 0, certDir: certDir.path } });
+    const first = await startEmulatorInProcess({ tls: { port: 0, certDir: certDir.path } });
     const firstPem = readFileSync(first.tlsCertFile!, 'utf8');
     await first.stop();
-    const second = await startTestEmulator({ tls: { port: 0, certDir: certDir.path } });
+    const second = await startEmulatorInProcess({ tls: { port: 0, certDir: certDir.path } });
     expect(readFileSync(second.tlsCertFile!, 'utf8')).toBe(firstPem);
     await second.stop();
 
-    const given = await startTestEmulator({
+    const given = await startEmulatorInProcess({
       tls: {
         port: 0,
         certFile: path.join(certDir.path, CERT_FILE_NAME),

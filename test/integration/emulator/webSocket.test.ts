@@ -18,7 +18,9 @@ import {
   scenarioResult,
   type ScenarioResults,
 } from '../../clients/runClients';
-import { startTestEmulator, tempDir, type TestEmulator, waitFor } from './helpers';
+import { startEmulatorInProcess, type InProcessEmulator } from './helpers';
+import { tempDir } from '../../support/tempDir';
+import { waitFor } from '../../support/waitFor';
 
 jest.setTimeout(120_000);
 
@@ -29,14 +31,14 @@ const hubOf = (client: Client | 'dotnet-wss', scenario: string) => `ws-${client}
 
 describe('AMQP over WebSockets', () => {
   const certDir = tempDir('websocket');
-  let emulator: TestEmulator;
+  let emulator: InProcessEmulator;
   const observed = {} as Record<Client, ScenarioResults>;
   let dotnetWss: ScenarioResults;
 
   beforeAll(async () => {
     checkPython();
     ensureDotnetBuilt();
-    emulator = await startTestEmulator({
+    emulator = await startEmulatorInProcess({
       webSocket: { port: 0, certDir: certDir.path },
       hubs: [
         ...CLIENTS.flatMap((client) =>
@@ -195,12 +197,15 @@ describe('AMQP over WebSockets', () => {
       await new Promise((resolve) => socket.once('open', resolve));
       expect(socket.protocol).toBe('AMQPWSB10');
       socket.send(Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0])); // "AMQP" SASL 1.0.0
-      await waitFor(() => Buffer.concat(received).length >= 8, 'the SASL header back');
+      await waitFor(() => Buffer.concat(received).length >= 8, {
+        what: 'the SASL header back',
+        timeoutMs: 15_000,
+      });
       expect(Buffer.concat(received).subarray(0, 8)).toEqual(
         Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]),
       );
       socket.send('not binary');
-      await waitFor(() => closeCode !== undefined, 'the close');
+      await waitFor(() => closeCode !== undefined, { what: 'the close', timeoutMs: 15_000 });
       expect(closeCode).toBe(1003);
     });
 
@@ -216,7 +221,7 @@ describe('AMQP over WebSockets', () => {
 
 describe('AMQP over WebSockets is off by default and behind a flag', () => {
   test('no WebSocket listener unless asked for', async () => {
-    const emulator = await startTestEmulator();
+    const emulator = await startEmulatorInProcess();
     try {
       expect(emulator.webSocketPort).toBeUndefined();
       expect(emulator.webSocketConnectionString).toBeUndefined();
@@ -227,7 +232,7 @@ describe('AMQP over WebSockets is off by default and behind a flag', () => {
 
   test('a stop with a WebSocket client still connected closes it', async () => {
     const certDir = tempDir('websocket-stop');
-    const emulator = await startTestEmulator({ webSocket: { port: 0, certDir: certDir.path } });
+    const emulator = await startEmulatorInProcess({ webSocket: { port: 0, certDir: certDir.path } });
     const socket = new WebSocket(`ws://127.0.0.1:${emulator.webSocketPort}${WEBSOCKET_PATH}`, ['amqp']);
     await new Promise((resolve) => socket.once('open', resolve));
     const closed = new Promise((resolve) => socket.once('close', resolve));

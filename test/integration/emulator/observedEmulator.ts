@@ -4,9 +4,10 @@
 import { EventHubConsumerClient, EventHubProducerClient, earliestEventPosition } from '@azure/event-hubs';
 import { type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { type CliOutput, emulatorConnectionString, exited, spawnCli, waitForReady } from './helpers';
+import { type CliOutput, exited, spawnCli, waitForReady } from './helpers';
+import { emulatorConnectionString } from '../../support/connectionStrings';
 
-export class EmulatorProcess {
+export class ObservedEmulator {
   private served = 0;
 
   private constructor(
@@ -15,10 +16,10 @@ export class EmulatorProcess {
     private readonly output: CliOutput,
   ) {}
 
-  static async start(args: string[] = []): Promise<EmulatorProcess> {
+  static async start(args: string[] = []): Promise<ObservedEmulator> {
     const child = spawnCli(['--port', '0', '--health-port', '0', ...args]);
     const ready = await waitForReady(child);
-    return new EmulatorProcess(child, ready.amqpPort, ready.output);
+    return new ObservedEmulator(child, ready.amqpPort, ready.output);
   }
 
   get endpoint(): string {
