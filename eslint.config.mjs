@@ -109,6 +109,11 @@ export default tseslint.config(
         // import('...') types stay allowed: ambient module declarations (*.d.ts) need them.
         { prefer: 'type-imports', fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
       ],
+      // One way to keep a member private: TypeScript's `private`, as the Azure SDK for JS writes it.
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'PrivateIdentifier', message: 'Use TypeScript `private`, not a #private member.' },
+      ],
     },
   },
   ...boundaries,

@@ -34,25 +34,25 @@ export class ExplorerError extends Error {
 }
 
 export class HubReader {
-  readonly #client: EventHubConsumerClient;
-  readonly #liveClient: EventHubConsumerClient;
-  readonly #peeking = new Map<string, Promise<unknown>>();
+  private readonly client: EventHubConsumerClient;
+  private readonly liveClient: EventHubConsumerClient;
+  private readonly peeking = new Map<string, Promise<unknown>>();
 
   constructor(env: Environment) {
-    this.#client = createReaderClient(env);
-    this.#liveClient = createReaderClient(env);
+    this.client = createReaderClient(env);
+    this.liveClient = createReaderClient(env);
   }
 
   get namespace(): string {
-    return this.#client.fullyQualifiedNamespace;
+    return this.client.fullyQualifiedNamespace;
   }
 
   get eventHubName(): string {
-    return this.#client.eventHubName;
+    return this.client.eventHubName;
   }
 
   async hub(): Promise<{ createdOn: string | null; partitionIds: string[] }> {
-    const properties = await this.#client.getEventHubProperties();
+    const properties = await this.client.getEventHubProperties();
     const created = properties.createdOn;
     return {
       createdOn: created instanceof Date && !isNaN(created.getTime()) ? created.toISOString() : null,
@@ -62,25 +62,25 @@ export class HubReader {
 
   async partitions(partitionIds: string[]): Promise<PartitionView[]> {
     return Promise.all(
-      partitionIds.map(async (id) => toPartitionView(await this.#client.getPartitionProperties(id))),
+      partitionIds.map(async (id) => toPartitionView(await this.client.getPartitionProperties(id))),
     );
   }
 
   /** Up to `count` events of one partition from a position, with the positions of the pages around it. */
   peek(partitionId: string, from: StartPosition, count: number): Promise<EventPage> {
-    const previous = this.#peeking.get(partitionId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.#peek(partitionId, from, count));
-    this.#peeking.set(partitionId, next);
+    const previous = this.peeking.get(partitionId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.readPage(partitionId, from, count));
+    this.peeking.set(partitionId, next);
     void next
       .catch(() => undefined)
       .finally(() => {
-        if (this.#peeking.get(partitionId) === next) this.#peeking.delete(partitionId);
+        if (this.peeking.get(partitionId) === next) this.peeking.delete(partitionId);
       });
     return next;
   }
 
-  async #peek(partitionId: string, from: StartPosition, count: number): Promise<EventPage> {
-    const partition = toPartitionView(await this.#client.getPartitionProperties(partitionId));
+  private async readPage(partitionId: string, from: StartPosition, count: number): Promise<EventPage> {
+    const partition = toPartitionView(await this.client.getPartitionProperties(partitionId));
     const first = partition.beginningSequenceNumber;
     const last = partition.lastEnqueuedSequenceNumber;
     let position: EventPosition | undefined;
@@ -92,7 +92,7 @@ export class HubReader {
         position = { sequenceNumber: Math.max(first, from.sequenceNumber), isInclusive: true };
       if (from.kind === 'time') position = { enqueuedOn: new Date(from.enqueuedOn) };
     }
-    const received = position ? await this.#receive(partitionId, position, count, last) : [];
+    const received = position ? await this.receive(partitionId, position, count, last) : [];
     const events = received.slice(0, count).map((event) => toEventView(partitionId, event));
     const firstShown = events[0]?.sequenceNumber;
     const lastShown = events.at(-1)?.sequenceNumber;
@@ -114,7 +114,7 @@ export class HubReader {
 
   /** Every new event on every partition, from now on, until the subscription is closed. */
   live(onEvents: (events: EventView[]) => void): Subscription {
-    return this.#liveClient.subscribe(
+    return this.liveClient.subscribe(
       {
         processEvents: async (batch, context) => {
           if (batch.length) onEvents(batch.map((event) => toEventView(context.partitionId, event)));
@@ -132,10 +132,10 @@ export class HubReader {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#client.close(), this.#liveClient.close()]);
+    await Promise.all([this.client.close(), this.liveClient.close()]);
   }
 
-  #receive(
+  private receive(
     partitionId: string,
     startPosition: EventPosition,
     count: number,
@@ -157,7 +157,7 @@ export class HubReader {
         });
       };
       const deadline = setTimeout(() => finish(), PEEK_DEADLINE_MS);
-      subscription = this.#client.subscribe(
+      subscription = this.client.subscribe(
         partitionId,
         {
           processEvents: async (batch) => {

@@ -103,94 +103,94 @@ async function startExplorer(
 
 class Explorer implements ExplorerBackend {
   readonly stream: EventStream;
-  readonly #hub: HubReader;
-  readonly #operations: ExplorerOperations;
-  readonly #feed: LogFeed;
-  readonly #metrics = new Metrics();
-  readonly #settings: ConsumerSettings;
-  readonly #publishUrl: string;
-  readonly #logAvailable: boolean;
-  readonly #unsubscribeFeed: () => void;
-  #partitionIds: Promise<string[]> | undefined;
-  #status: StatusView = { eventHubs: { ok: false, message: 'connecting' } };
-  #pollTimer: NodeJS.Timeout | undefined;
-  #live: Subscription | undefined;
-  #closed = false;
+  private readonly hub: HubReader;
+  private readonly operations: ExplorerOperations;
+  private readonly feed: LogFeed;
+  private readonly recentMetrics = new Metrics();
+  private readonly settings: ConsumerSettings;
+  private readonly publishUrl: string;
+  private readonly logAvailable: boolean;
+  private readonly unsubscribeFeed: () => void;
+  private partitionIds: Promise<string[]> | undefined;
+  private currentStatus: StatusView = { eventHubs: { ok: false, message: 'connecting' } };
+  private pollTimer: NodeJS.Timeout | undefined;
+  private live: Subscription | undefined;
+  private closed = false;
 
   constructor(env: Environment, feed: LogFeed, publishUrl: string, logAvailable: boolean) {
-    this.#settings = readConsumerSettings(env);
-    this.#hub = new HubReader(env);
-    this.#operations = new ExplorerOperations(env);
-    this.#feed = feed;
-    this.#publishUrl = publishUrl;
-    this.#logAvailable = logAvailable;
-    this.stream = new EventStream((count) => this.#watchers(count));
-    for (const entry of feed.since()) this.#metrics.countLogEntry(entry);
-    this.#unsubscribeFeed = feed.subscribe((entry) => {
-      this.#metrics.countLogEntry(entry);
+    this.settings = readConsumerSettings(env);
+    this.hub = new HubReader(env);
+    this.operations = new ExplorerOperations(env);
+    this.feed = feed;
+    this.publishUrl = publishUrl;
+    this.logAvailable = logAvailable;
+    this.stream = new EventStream((count) => this.watchers(count));
+    for (const entry of feed.since()) this.recentMetrics.countLogEntry(entry);
+    this.unsubscribeFeed = feed.subscribe((entry) => {
+      this.recentMetrics.countLogEntry(entry);
       this.stream.append('log', [entry]);
     });
   }
 
   async overview(): Promise<Overview> {
-    const hub = await this.#hub.hub();
+    const hub = await this.hub.hub();
     return {
-      namespace: this.#hub.namespace,
-      eventHubName: this.#hub.eventHubName,
-      consumerGroup: this.#settings.consumerGroup,
+      namespace: this.hub.namespace,
+      eventHubName: this.hub.eventHubName,
+      consumerGroup: this.settings.consumerGroup,
       explorerConsumerGroup: EXPLORER_CONSUMER_GROUP,
       createdOn: hub.createdOn,
       partitionIds: hub.partitionIds,
-      publishUrl: this.#publishUrl,
-      deadLetterContainer: this.#settings.deadLetterContainer,
-      logAvailable: this.#logAvailable,
+      publishUrl: this.publishUrl,
+      deadLetterContainer: this.settings.deadLetterContainer,
+      logAvailable: this.logAvailable,
     };
   }
 
   async partitions(): Promise<PartitionView[]> {
-    return this.#hub.partitions(await this.#knownPartitionIds());
+    return this.hub.partitions(await this.knownPartitionIds());
   }
 
   async peek(partitionId: string, from: StartPosition, count: number) {
-    if (!(await this.#knownPartitionIds()).includes(partitionId))
+    if (!(await this.knownPartitionIds()).includes(partitionId))
       throw new ExplorerError(
         404,
         'unknown_partition',
-        `Hub '${this.#hub.eventHubName}' has no partition '${partitionId}'`,
+        `Hub '${this.hub.eventHubName}' has no partition '${partitionId}'`,
       );
-    return this.#hub.peek(partitionId, from, count);
+    return this.hub.peek(partitionId, from, count);
   }
 
   log(afterId: number) {
-    return this.#feed.since(afterId);
+    return this.feed.since(afterId);
   }
 
   metrics() {
-    return this.#metrics.history();
+    return this.recentMetrics.history();
   }
 
   status(): StatusView {
-    return this.#status;
+    return this.currentStatus;
   }
 
   checkpoints(): Promise<CheckpointView[]> {
-    return this.#operations.checkpoints();
+    return this.operations.checkpoints();
   }
 
   deadLetters(): Promise<DeadLetterView[]> {
-    return this.#operations.deadLetters();
+    return this.operations.deadLetters();
   }
 
   async send(body: unknown): Promise<SendResult> {
-    return sendThroughApp(this.#publishUrl, parseSendRequest(body));
+    return sendThroughApp(this.publishUrl, parseSendRequest(body));
   }
 
   replay(blob: string): Promise<ActionResult> {
-    return this.#operations.replay(blob);
+    return this.operations.replay(blob);
   }
 
   remove(blob: string): Promise<ActionResult> {
-    return this.#operations.remove(blob);
+    return this.operations.remove(blob);
   }
 
   startPolling(): void {
@@ -198,54 +198,54 @@ class Explorer implements ExplorerBackend {
       try {
         const partitions = await this.partitions();
         this.stream.set('partitions', partitions);
-        this.stream.set('metrics', this.#metrics.sample(partitions));
-        this.#setStatus({ eventHubs: { ok: true, message: 'connected' } });
+        this.stream.set('metrics', this.recentMetrics.sample(partitions));
+        this.setStatus({ eventHubs: { ok: true, message: 'connected' } });
       } catch (error) {
-        this.#partitionIds = undefined;
-        this.#setStatus({ eventHubs: { ok: false, message: `unreachable: ${(error as Error).message}` } });
+        this.partitionIds = undefined;
+        this.setStatus({ eventHubs: { ok: false, message: `unreachable: ${(error as Error).message}` } });
       }
-      if (!this.#closed) this.#pollTimer = setTimeout(tick, POLL_MS);
+      if (!this.closed) this.pollTimer = setTimeout(tick, POLL_MS);
     };
     void tick();
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#pollTimer);
-    this.#unsubscribeFeed();
+    this.closed = true;
+    clearTimeout(this.pollTimer);
+    this.unsubscribeFeed();
     this.stream.close();
-    await this.#live?.close().catch(() => undefined);
-    this.#live = undefined;
+    await this.live?.close().catch(() => undefined);
+    this.live = undefined;
     await Promise.all(
-      [this.#hub.close(), this.#operations.close()].map((closing) => closing.catch(() => undefined)),
+      [this.hub.close(), this.operations.close()].map((closing) => closing.catch(() => undefined)),
     );
   }
 
-  #knownPartitionIds(): Promise<string[]> {
-    this.#partitionIds ??= this.#hub.hub().then(
+  private knownPartitionIds(): Promise<string[]> {
+    this.partitionIds ??= this.hub.hub().then(
       (hub) => hub.partitionIds,
       (error: unknown) => {
-        this.#partitionIds = undefined;
+        this.partitionIds = undefined;
         throw error;
       },
     );
-    return this.#partitionIds;
+    return this.partitionIds;
   }
 
-  #setStatus(status: StatusView): void {
-    this.#status = status;
+  private setStatus(status: StatusView): void {
+    this.currentStatus = status;
     this.stream.set('status', status);
   }
 
   /** New events are received only while a page is watching. */
-  #watchers(count: number): void {
-    if (this.#closed) return;
-    if (count > 0 && !this.#live) {
-      this.#live = this.#hub.live((events) => this.stream.append('events', events));
-      this.stream.set('status', this.#status);
-    } else if (count === 0 && this.#live) {
-      const live = this.#live;
-      this.#live = undefined;
+  private watchers(count: number): void {
+    if (this.closed) return;
+    if (count > 0 && !this.live) {
+      this.live = this.hub.live((events) => this.stream.append('events', events));
+      this.stream.set('status', this.currentStatus);
+    } else if (count === 0 && this.live) {
+      const live = this.live;
+      this.live = undefined;
       void live.close().catch(() => undefined);
     }
   }

@@ -20,32 +20,32 @@ export function parseConsumerLine(line: string): Omit<LogEntry, 'id'> | undefine
 }
 
 export class LogFeed {
-  readonly #capacity: number;
-  readonly #entries: LogEntry[] = [];
-  readonly #listeners = new Set<(entry: LogEntry) => void>();
-  #nextId = 1;
+  private readonly capacity: number;
+  private readonly entries: LogEntry[] = [];
+  private readonly listeners = new Set<(entry: LogEntry) => void>();
+  private nextId = 1;
 
   constructor(capacity = 5000) {
-    this.#capacity = capacity;
+    this.capacity = capacity;
   }
 
   /** Any line of the host's output; lines that are not the consumer's are ignored. */
   push(line: string): void {
     const parsed = parseConsumerLine(line);
     if (!parsed) return;
-    const entry = { id: this.#nextId++, ...parsed };
-    this.#entries.push(entry);
-    if (this.#entries.length > this.#capacity) this.#entries.splice(0, this.#entries.length - this.#capacity);
-    for (const listener of this.#listeners) listener(entry);
+    const entry = { id: this.nextId++, ...parsed };
+    this.entries.push(entry);
+    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
+    for (const listener of this.listeners) listener(entry);
   }
 
   /** Entries after `afterId`, oldest first (all that are kept when 0). */
   since(afterId = 0): LogEntry[] {
-    return this.#entries.filter((entry) => entry.id > afterId);
+    return this.entries.filter((entry) => entry.id > afterId);
   }
 
   subscribe(listener: (entry: LogEntry) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 }

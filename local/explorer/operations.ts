@@ -20,16 +20,16 @@ import { bodyView } from './eventView';
 export const MAX_DEAD_LETTERS = 200;
 
 export class ExplorerOperations {
-  readonly #ops: Operations;
-  #checkpoints: Promise<CheckpointView[]> | undefined;
+  private readonly ops: Operations;
+  private checkpointsLoading: Promise<CheckpointView[]> | undefined;
 
   constructor(env: Environment) {
-    this.#ops = new Operations(env);
+    this.ops = new Operations(env);
   }
 
   async deadLetters(): Promise<DeadLetterView[]> {
-    const container = this.#ops.deadLetterContainer;
-    const letters = (await listDeadLetters(container, this.#ops.settings)).slice(0, MAX_DEAD_LETTERS);
+    const container = this.ops.deadLetterContainer;
+    const letters = (await listDeadLetters(container, this.ops.settings)).slice(0, MAX_DEAD_LETTERS);
     const documents = await Promise.all(
       letters.map((letter) => readDeadLetter(container, blobName(container, letter.blob))),
     );
@@ -54,8 +54,8 @@ export class ExplorerOperations {
   }
 
   async replay(blob: string): Promise<ActionResult> {
-    const container = this.#ops.deadLetterContainer;
-    const [outcome] = await replayDeadLetters(container, this.#ops.producer, [blobName(container, blob)]);
+    const container = this.ops.deadLetterContainer;
+    const [outcome] = await replayDeadLetters(container, this.ops.producer, [blobName(container, blob)]);
     if ('reason' in outcome)
       return { ok: false, message: `${outcome.blob} ${outcome.status}: ${outcome.reason}` };
     return {
@@ -65,7 +65,7 @@ export class ExplorerOperations {
   }
 
   async remove(blob: string): Promise<ActionResult> {
-    const container = this.#ops.deadLetterContainer;
+    const container = this.ops.deadLetterContainer;
     const [deleted] = await purgeDeadLetters(container, [blobName(container, blob)]);
     return deleted
       ? { ok: true, message: `${deleted} deleted (not replayed).` }
@@ -74,10 +74,10 @@ export class ExplorerOperations {
 
   /** One reading at a time: the readers of `npm run checkpoints` allow one receiver per partition. */
   checkpoints(): Promise<CheckpointView[]> {
-    this.#checkpoints ??= showCheckpoints(this.#ops)
+    this.checkpointsLoading ??= showCheckpoints(this.ops)
       .then((partitions) =>
         partitions.map((partition) => ({
-          consumerGroup: this.#ops.settings.consumerGroup,
+          consumerGroup: this.ops.settings.consumerGroup,
           partitionId: partition.partitionId,
           checkpointSequenceNumber: partition.checkpointSequenceNumber,
           checkpointOffset: partition.checkpointOffset,
@@ -90,12 +90,12 @@ export class ExplorerOperations {
         })),
       )
       .finally(() => {
-        this.#checkpoints = undefined;
+        this.checkpointsLoading = undefined;
       });
-    return this.#checkpoints;
+    return this.checkpointsLoading;
   }
 
   close(): Promise<void> {
-    return this.#ops.close();
+    return this.ops.close();
   }
 }

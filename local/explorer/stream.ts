@@ -13,23 +13,23 @@ const MAX_LOG_PER_FLUSH = 500;
 type Batched = 'log' | 'events';
 
 export class EventStream {
-  readonly #clients = new Set<ServerResponse>();
-  readonly #pending: { [K in Batched]: StreamMessages[K] } = { log: [], events: [] };
-  #latest: Partial<Omit<StreamMessages, Batched>> = {};
-  #flushTimer: NodeJS.Timeout | undefined;
-  readonly #keepAlive: NodeJS.Timeout;
-  readonly #onCountChange: (count: number) => void;
+  private readonly clients = new Set<ServerResponse>();
+  private readonly pending: { [K in Batched]: StreamMessages[K] } = { log: [], events: [] };
+  private latest: Partial<Omit<StreamMessages, Batched>> = {};
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly keepAlive: NodeJS.Timeout;
+  private readonly onCountChange: (count: number) => void;
 
   constructor(onCountChange: (count: number) => void = () => undefined) {
-    this.#onCountChange = onCountChange;
-    this.#keepAlive = setInterval(() => {
-      for (const client of this.#clients) client.write(': keep-alive\n\n');
+    this.onCountChange = onCountChange;
+    this.keepAlive = setInterval(() => {
+      for (const client of this.clients) client.write(': keep-alive\n\n');
     }, KEEP_ALIVE_MS);
-    this.#keepAlive.unref();
+    this.keepAlive.unref();
   }
 
   get count(): number {
-    return this.#clients.size;
+    return this.clients.size;
   }
 
   add(response: ServerResponse): void {
@@ -39,51 +39,50 @@ export class EventStream {
       connection: 'keep-alive',
     });
     response.write(': connected\n\n');
-    this.#clients.add(response);
+    this.clients.add(response);
     response.once('close', () => {
-      this.#clients.delete(response);
-      this.#onCountChange(this.#clients.size);
+      this.clients.delete(response);
+      this.onCountChange(this.clients.size);
     });
-    this.#onCountChange(this.#clients.size);
+    this.onCountChange(this.clients.size);
   }
 
   /** Batched messages: appended and sent together. */
   append<K extends Batched>(name: K, items: StreamMessages[K]): void {
-    if (this.#clients.size === 0) return;
-    (this.#pending[name] as unknown[]).push(...items);
-    this.#schedule();
+    if (this.clients.size === 0) return;
+    (this.pending[name] as unknown[]).push(...items);
+    this.schedule();
   }
 
   /** State messages: only the newest of each is sent. */
   set<K extends Exclude<keyof StreamMessages, Batched>>(name: K, value: StreamMessages[K]): void {
-    if (this.#clients.size === 0) return;
-    this.#latest[name] = value;
-    this.#schedule();
+    if (this.clients.size === 0) return;
+    this.latest[name] = value;
+    this.schedule();
   }
 
   close(): void {
-    clearInterval(this.#keepAlive);
-    clearTimeout(this.#flushTimer);
-    for (const client of this.#clients) client.end();
-    this.#clients.clear();
+    clearInterval(this.keepAlive);
+    clearTimeout(this.flushTimer);
+    for (const client of this.clients) client.end();
+    this.clients.clear();
   }
 
-  #schedule(): void {
-    this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+  private schedule(): void {
+    this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
-  #flush(): void {
-    this.#flushTimer = undefined;
+  private flush(): void {
+    this.flushTimer = undefined;
     const messages: [string, unknown][] = [];
-    if (this.#pending.log.length)
-      messages.push(['log', this.#pending.log.splice(0).slice(-MAX_LOG_PER_FLUSH)]);
-    if (this.#pending.events.length) {
-      messages.push(['events', this.#pending.events.splice(0).slice(-MAX_EVENTS_PER_FLUSH)]);
+    if (this.pending.log.length) messages.push(['log', this.pending.log.splice(0).slice(-MAX_LOG_PER_FLUSH)]);
+    if (this.pending.events.length) {
+      messages.push(['events', this.pending.events.splice(0).slice(-MAX_EVENTS_PER_FLUSH)]);
     }
-    for (const [name, value] of Object.entries(this.#latest)) messages.push([name, value]);
-    this.#latest = {};
+    for (const [name, value] of Object.entries(this.latest)) messages.push([name, value]);
+    this.latest = {};
     const text = messages.map(([name, value]) => sseMessage(name, value)).join('');
-    for (const client of this.#clients) client.write(text);
+    for (const client of this.clients) client.write(text);
   }
 }
 

@@ -25,10 +25,10 @@ export interface RegisteredFunction {
 }
 
 export class Disposable {
-  #callOnDispose: () => unknown;
+  private callOnDispose: () => unknown;
 
   constructor(callOnDispose: () => unknown) {
-    this.#callOnDispose = callOnDispose;
+    this.callOnDispose = callOnDispose;
   }
 
   static from(...disposables: { dispose(): unknown }[]): Disposable {
@@ -36,7 +36,7 @@ export class Disposable {
   }
 
   dispose(): unknown {
-    return this.#callOnDispose();
+    return this.callOnDispose();
   }
 }
 

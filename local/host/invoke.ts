@@ -48,14 +48,14 @@ export interface InvocationResult {
 }
 
 export class Invoker {
-  readonly #registry: AppRegistry;
-  readonly #logger: HostLogger;
-  readonly #recorder?: InvocationRecorder;
+  private readonly registry: AppRegistry;
+  private readonly logger: HostLogger;
+  private readonly recorder?: InvocationRecorder;
 
   constructor(registry: AppRegistry, logger: HostLogger, recorder?: InvocationRecorder) {
-    this.#registry = registry;
-    this.#logger = logger;
-    this.#recorder = recorder;
+    this.registry = registry;
+    this.logger = logger;
+    this.recorder = recorder;
   }
 
   async invoke(fn: RegisteredFunction, init: InvocationInit): Promise<InvocationResult> {
@@ -64,14 +64,14 @@ export class Invoker {
     const startedAt = Date.now();
     const started = process.hrtime.bigint();
     const category = `Function.${name}`;
-    this.#logger.log(
+    this.logger.log(
       'information',
       `Executing 'Functions.${name}' (Reason='${init.reason}', Id=${invocationId})`,
       category,
     );
-    if (init.details) this.#logger.log('information', init.details, category);
+    if (init.details) this.logger.log('information', init.details, category);
 
-    const invocation = new InvocationRun(this.#registry, this.#logger, fn, {
+    const invocation = new InvocationRun(this.registry, this.logger, fn, {
       invocationId,
       functionId: name,
       inputData: init.inputData,
@@ -89,15 +89,15 @@ export class Invoker {
 
     const duration = Math.round(result.durationMs);
     const outcome = result.succeeded ? 'Succeeded' : 'Failed';
-    this.#logger.log(
+    this.logger.log(
       result.succeeded ? 'information' : 'error',
       `Executed 'Functions.${name}' (${outcome}, Id=${invocationId}, Duration=${duration}ms)`,
       category,
     );
     if (!result.succeeded) {
-      this.#logger.log('error', describeFailure(name, result.error), category);
+      this.logger.log('error', describeFailure(name, result.error), category);
     }
-    this.#recorder?.record(
+    this.recorder?.record(
       name,
       result,
       invocation.handlerInputs,
@@ -110,12 +110,12 @@ export class Invoker {
 
 /** The state of one invocation: the worker's CoreInvocationContext plus the hook contexts. */
 class InvocationRun {
-  readonly #registry: AppRegistry;
-  readonly #logger: HostLogger;
-  readonly #fn: RegisteredFunction;
-  readonly #request: RpcInvocationRequest & { invocationId: string };
-  readonly #hookData: HookData = {};
-  #state: InvocationState | undefined;
+  private readonly registry: AppRegistry;
+  private readonly logger: HostLogger;
+  private readonly fn: RegisteredFunction;
+  private readonly request: RpcInvocationRequest & { invocationId: string };
+  private readonly hookData: HookData = {};
+  private state: InvocationState | undefined;
   invocationContext: unknown;
   handlerInputs: unknown[] = [];
 
@@ -125,92 +125,92 @@ class InvocationRun {
     fn: RegisteredFunction,
     request: RpcInvocationRequest & { invocationId: string },
   ) {
-    this.#registry = registry;
-    this.#logger = logger;
-    this.#fn = fn;
-    this.#request = request;
+    this.registry = registry;
+    this.logger = logger;
+    this.fn = fn;
+    this.request = request;
   }
 
   async run(): Promise<RpcInvocationResponse> {
-    const programmingModel = this.#registry.programmingModel;
+    const programmingModel = this.registry.programmingModel;
     if (!programmingModel)
       throw new Error('The app did not set a programming model (@azure/functions not loaded?)');
-    const model = await programmingModel.getInvocationModel(this.#coreContext());
+    const model = await programmingModel.getInvocationModel(this.coreContext());
 
     const args = await model.getArguments();
     this.invocationContext = args.context;
     const pre = {
-      ...this.#sharedHookFields(),
+      ...this.sharedHookFields(),
       inputs: args.inputs,
-      functionCallback: this.#fn.callback,
+      functionCallback: this.fn.callback,
     };
-    await this.#inState('preInvocationHooks', () => this.#runHooks('preInvocation', pre));
+    await this.inState('preInvocationHooks', () => this.runHooks('preInvocation', pre));
     this.handlerInputs = pre.inputs;
 
     const post = {
-      ...this.#sharedHookFields(),
+      ...this.sharedHookFields(),
       inputs: pre.inputs,
       result: null as unknown,
       error: null as unknown,
     };
-    await this.#inState('invocation', async () => {
+    await this.inState('invocation', async () => {
       try {
         post.result = await model.invokeFunction(args.context, pre.inputs, pre.functionCallback);
       } catch (error) {
         post.error = error;
       }
     });
-    await this.#inState('postInvocationHooks', () => this.#runHooks('postInvocation', post));
+    await this.inState('postInvocationHooks', () => this.runHooks('postInvocation', post));
     if (post.error !== null && post.error !== undefined) throw post.error;
     return model.getResponse(args.context, post.result);
   }
 
-  #coreContext(): CoreInvocationContext {
-    const getState = () => this.#state;
-    const setState = (state: InvocationState | undefined) => (this.#state = state);
+  private coreContext(): CoreInvocationContext {
+    const getState = () => this.state;
+    const setState = (state: InvocationState | undefined) => (this.state = state);
     return {
-      invocationId: this.#request.invocationId,
-      request: this.#request,
-      metadata: this.#fn.metadata,
+      invocationId: this.request.invocationId,
+      request: this.request,
+      metadata: this.fn.metadata,
       get state() {
         return getState();
       },
       set state(value) {
         setState(value);
       },
-      log: (level, category, message) => this.#log(level, category, message),
+      log: (level, category, message) => this.log(level, category, message),
     };
   }
 
   /** hookData, appHookData and invocationContext are read-only on hook contexts, as in the worker. */
-  #sharedHookFields() {
+  private sharedHookFields() {
     const fields = {};
-    readOnly(fields, 'hookData', () => this.#hookData);
-    readOnly(fields, 'appHookData', () => this.#registry.appHookData);
+    readOnly(fields, 'hookData', () => this.hookData);
+    readOnly(fields, 'appHookData', () => this.registry.appHookData);
     readOnly(fields, 'invocationContext', () => this.invocationContext);
     return fields;
   }
 
-  async #inState(state: InvocationState, action: () => Promise<void>): Promise<void> {
-    this.#state = state;
+  private async inState(state: InvocationState, action: () => Promise<void>): Promise<void> {
+    this.state = state;
     try {
       await action();
     } finally {
-      this.#state = undefined;
+      this.state = undefined;
     }
   }
 
-  async #runHooks(name: 'preInvocation' | 'postInvocation', context: object): Promise<void> {
-    for (const callback of [...this.#registry.hooks[name]]) await callback(context);
+  private async runHooks(name: 'preInvocation' | 'postInvocation', context: object): Promise<void> {
+    for (const callback of [...this.registry.hooks[name]]) await callback(context);
   }
 
-  #log(level: RpcLogLevel, category: RpcLogCategory, message: string): void {
-    const entry = runLogHooks(this.#registry, level, category, message, {
-      hookData: this.#hookData,
+  private log(level: RpcLogLevel, category: RpcLogCategory, message: string): void {
+    const entry = runLogHooks(this.registry, level, category, message, {
+      hookData: this.hookData,
       invocationContext: this.invocationContext,
     });
-    const name = this.#fn.metadata.name;
-    this.#logger.log(
+    const name = this.fn.metadata.name;
+    this.logger.log(
       entry.level,
       entry.message,
       category === 'user' ? `Function.${name}.User` : `Function.${name}`,

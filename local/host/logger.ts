@@ -32,13 +32,13 @@ export interface LogSink {
  * exits; as in .NET, lines of the last moment are lost only if the process is killed.
  */
 export class CoalescingSink implements LogSink {
-  readonly #stream: { write(text: string): unknown; isTTY?: boolean };
-  #pending: string[] = [];
-  #pendingBytes = 0;
-  #scheduled = false;
+  private readonly stream: { write(text: string): unknown; isTTY?: boolean };
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
 
   constructor(stream: { write(text: string): unknown; isTTY?: boolean }) {
-    this.#stream = stream;
+    this.stream = stream;
     this.isTTY = stream.isTTY;
     process.once('exit', () => this.flush());
   }
@@ -46,21 +46,21 @@ export class CoalescingSink implements LogSink {
   readonly isTTY?: boolean;
 
   write(text: string): void {
-    this.#pending.push(text);
-    this.#pendingBytes += text.length;
-    if (this.#pendingBytes >= FLUSH_BYTES) return this.flush();
-    if (this.#scheduled) return;
-    this.#scheduled = true;
+    this.pending.push(text);
+    this.pendingBytes += text.length;
+    if (this.pendingBytes >= FLUSH_BYTES) return this.flush();
+    if (this.scheduled) return;
+    this.scheduled = true;
     setImmediate(() => this.flush());
   }
 
   flush(): void {
-    this.#scheduled = false;
-    if (this.#pending.length === 0) return;
-    const text = this.#pending.length === 1 ? this.#pending[0] : this.#pending.join('');
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#stream.write(text);
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.stream.write(text);
   }
 }
 
@@ -68,44 +68,44 @@ export class CoalescingSink implements LogSink {
 const FLUSH_BYTES = 64 * 1024;
 
 export class HostLogger {
-  readonly #sink: LogSink;
-  readonly #levels: [string, number][];
-  readonly #color: boolean;
+  private readonly sink: LogSink;
+  private readonly levels: [string, number][];
+  private readonly color: boolean;
 
   constructor(sink: LogSink = process.stdout, logLevels: Record<string, string> = {}) {
-    this.#sink = sink;
-    this.#levels = Object.entries(logLevels).map(([category, level]) => [
+    this.sink = sink;
+    this.levels = Object.entries(logLevels).map(([category, level]) => [
       category.toLowerCase(),
       parseLevel(level),
     ]);
-    this.#color = Boolean(sink.isTTY) && !process.env.NO_COLOR;
+    this.color = Boolean(sink.isTTY) && !process.env.NO_COLOR;
   }
 
   isEnabled(level: RpcLogLevel, category: string): boolean {
-    return LEVEL_ORDER[level] >= this.#minimumLevel(category.toLowerCase()) && level !== 'none';
+    return LEVEL_ORDER[level] >= this.minimumLevel(category.toLowerCase()) && level !== 'none';
   }
 
   log(level: RpcLogLevel, message: string, category = 'Host.General'): void {
     if (!this.isEnabled(level, category)) return;
     const line = `[${new Date().toISOString()}] ${message}`;
-    const color = this.#color ? COLORS[level] : undefined;
-    this.#sink.write(color ? `${color}${line}\x1b[0m\n` : `${line}\n`);
+    const color = this.color ? COLORS[level] : undefined;
+    this.sink.write(color ? `${color}${line}\x1b[0m\n` : `${line}\n`);
   }
 
   /** Lines Core Tools prints without a timestamp (the banner and function list). */
   plain(text: string): void {
-    this.#sink.write(`${text}\n`);
+    this.sink.write(`${text}\n`);
   }
 
-  #minimumLevel(category: string): number {
+  private minimumLevel(category: string): number {
     let best: [string, number] | undefined;
-    for (const entry of this.#levels) {
+    for (const entry of this.levels) {
       const [key] = entry;
       const matches = key === category || category.startsWith(`${key}.`);
       if (matches && (!best || key.length > best[0].length)) best = entry;
     }
     if (best) return best[1];
-    const fallback = this.#levels.find(([key]) => key === 'default');
+    const fallback = this.levels.find(([key]) => key === 'default');
     return fallback ? fallback[1] : LEVEL_ORDER.information;
   }
 }

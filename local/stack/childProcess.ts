@@ -36,7 +36,7 @@ export class TsChild {
   readonly process: ChildProcess;
   readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly #listeners = new Set<(line: string) => void>();
+  private readonly listeners = new Set<(line: string) => void>();
 
   constructor(name: string, script: string, options: ChildOptions = {}) {
     this.name = name;
@@ -59,7 +59,7 @@ export class TsChild {
         this.lines.push(line);
         if (this.lines.length > keepLines) this.lines.splice(0, this.lines.length - keepLines);
         options.onLine?.(line, stream);
-        for (const listener of this.#listeners) listener(line);
+        for (const listener of this.listeners) listener(line);
       });
     }
   }
@@ -75,7 +75,7 @@ export class TsChild {
     return new Promise((resolve, reject) => {
       const done = (error?: Error, match?: RegExpMatchArray) => {
         clearTimeout(timer);
-        this.#listeners.delete(listener);
+        this.listeners.delete(listener);
         if (error) reject(error);
         else resolve(match!);
       };
@@ -85,14 +85,14 @@ export class TsChild {
       };
       const timer = setTimeout(
         () =>
-          done(new Error(`${this.name}: no line matching ${pattern} within ${timeoutMs} ms${this.#tail()}`)),
+          done(new Error(`${this.name}: no line matching ${pattern} within ${timeoutMs} ms${this.tail()}`)),
         timeoutMs,
       );
-      this.#listeners.add(listener);
+      this.listeners.add(listener);
       void this.exited.then(({ code, signal }) =>
         done(
           new ChildExitedError(
-            `${this.name} exited (${signal ?? `code ${code}`}) before ${pattern}${this.#tail()}`,
+            `${this.name} exited (${signal ?? `code ${code}`}) before ${pattern}${this.tail()}`,
           ),
         ),
       );
@@ -111,7 +111,7 @@ export class TsChild {
     await this.exited;
   }
 
-  #tail(): string {
+  private tail(): string {
     const tail = this.lines.slice(-15).join('\n');
     return tail ? `\n--- last output of ${this.name} ---\n${tail}` : '';
   }

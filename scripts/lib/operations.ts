@@ -71,9 +71,9 @@ function dropConnection(env: Environment, prefix: string): void {
 export class Operations {
   readonly env: Environment;
   readonly settings: ConsumerSettings;
-  #blobService?: BlobServiceClient;
-  #reader?: EventHubConsumerClient;
-  #producer?: EventHubProducerClient;
+  private blobServiceClient?: BlobServiceClient;
+  private readerClient?: EventHubConsumerClient;
+  private producerClient?: EventHubProducerClient;
 
   constructor(env: Environment) {
     this.env = env;
@@ -85,7 +85,7 @@ export class Operations {
   }
 
   get blobService(): BlobServiceClient {
-    return (this.#blobService ??= createBlobServiceClient(this.env));
+    return (this.blobServiceClient ??= createBlobServiceClient(this.env));
   }
 
   get deadLetterContainer(): ContainerClient {
@@ -98,11 +98,11 @@ export class Operations {
 
   /** Reads through `$Default` (see src/lib/consume/eventHubReader.ts). */
   get reader(): EventHubConsumerClient {
-    return (this.#reader ??= createReaderClient(this.env));
+    return (this.readerClient ??= createReaderClient(this.env));
   }
 
   get producer(): EventHubProducerClient {
-    return (this.#producer ??= createProducerClient(this.env));
+    return (this.producerClient ??= createProducerClient(this.env));
   }
 
   /** The host's checkpoint path for the app's consumer group (namespace as the SDK names it). */
@@ -115,6 +115,6 @@ export class Operations {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#reader?.close(), this.#producer?.close()]);
+    await Promise.all([this.readerClient?.close(), this.producerClient?.close()]);
   }
 }

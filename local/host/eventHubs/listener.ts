@@ -100,15 +100,15 @@ function triggerDataType(value: unknown): TriggerShape['dataType'] {
 }
 
 export class EventHubListener {
-  readonly #trigger: EventHubTriggerFunction;
-  readonly #options: EventHubsHostOptions;
-  readonly #invoker: Invoker;
-  readonly #logger: HostLogger;
-  readonly #stopping = new AbortController();
-  readonly #partitions = new Map<string, PartitionProcessor>();
-  readonly #client: EventHubConsumerClient;
-  readonly #checkpointStore: BlobCheckpointStore;
-  #subscription?: Subscription;
+  private readonly trigger: EventHubTriggerFunction;
+  private readonly options: EventHubsHostOptions;
+  private readonly invoker: Invoker;
+  private readonly logger: HostLogger;
+  private readonly stopping = new AbortController();
+  private readonly partitions = new Map<string, PartitionProcessor>();
+  private readonly client: EventHubConsumerClient;
+  private readonly checkpointStore: BlobCheckpointStore;
+  private subscription?: Subscription;
 
   constructor(
     trigger: EventHubTriggerFunction,
@@ -123,10 +123,10 @@ export class EventHubListener {
       env?: NodeJS.ProcessEnv;
     },
   ) {
-    this.#trigger = trigger;
-    this.#options = deps.options;
-    this.#invoker = deps.invoker;
-    this.#logger = deps.logger;
+    this.trigger = trigger;
+    this.options = deps.options;
+    this.invoker = deps.invoker;
+    this.logger = deps.logger;
     const retry = deps.options.clientRetry;
     const clientOptions = {
       identifier: deps.ownerId,
@@ -146,9 +146,9 @@ export class EventHubListener {
       },
     };
     const checkpointStore = new BlobCheckpointStore(deps.container);
-    this.#checkpointStore = checkpointStore;
+    this.checkpointStore = checkpointStore;
     const connection = eventHubsConnection(trigger.connection, deps.env);
-    this.#client =
+    this.client =
       connection.kind === 'connectionString'
         ? new EventHubConsumerClient(
             trigger.consumerGroup,
@@ -168,72 +168,72 @@ export class EventHubListener {
   }
 
   get ownerId(): string {
-    return this.#client.identifier;
+    return this.client.identifier;
   }
 
   async start(): Promise<void> {
-    await this.#releaseOwnPartitionsFromAnEarlierRun();
-    const { fn, shape, retry, triggerName } = this.#trigger;
+    await this.releaseOwnPartitionsFromAnEarlierRun();
+    const { fn, shape, retry, triggerName } = this.trigger;
     const runtime = {
       fn,
       triggerName,
       shape,
       retry,
-      options: this.#options,
-      invoker: this.#invoker,
-      logger: this.#logger,
-      stopping: this.#stopping.signal,
+      options: this.options,
+      invoker: this.invoker,
+      logger: this.logger,
+      stopping: this.stopping.signal,
     };
     const name = fn.metadata.name;
     const processorFor = (context: PartitionContext) => {
-      let processor = this.#partitions.get(context.partitionId);
+      let processor = this.partitions.get(context.partitionId);
       if (!processor) {
         processor = new PartitionProcessor(runtime, context);
-        this.#partitions.set(context.partitionId, processor);
+        this.partitions.set(context.partitionId, processor);
       }
       return processor;
     };
-    this.#subscription = this.#client.subscribe(
+    this.subscription = this.client.subscribe(
       {
         processInitialize: async (context) => {
-          this.#partitions.delete(context.partitionId);
+          this.partitions.delete(context.partitionId);
           processorFor(context);
-          this.#logger.log(
+          this.logger.log(
             'information',
-            `${this.#describe(name)} started processing partition ${context.partitionId}`,
+            `${this.describe(name)} started processing partition ${context.partitionId}`,
           );
         },
         processEvents: (events: ReceivedEventData[], context) =>
           processorFor(context).processEvents(events, context),
         processClose: async (reason, context) => {
-          const processor = this.#partitions.get(context.partitionId);
-          this.#partitions.delete(context.partitionId);
+          const processor = this.partitions.get(context.partitionId);
+          this.partitions.delete(context.partitionId);
           await processor?.close(reason);
-          if (processor?.faulted) await this.#restartPartition(context.partitionId);
-          this.#logger.log(
+          if (processor?.faulted) await this.restartPartition(context.partitionId);
+          this.logger.log(
             'information',
-            `${this.#describe(name)} stopped processing partition ${context.partitionId} (${reason})`,
+            `${this.describe(name)} stopped processing partition ${context.partitionId} (${reason})`,
             TRIGGER_LOG_CATEGORY,
           );
         },
         processError: async (error, context) => {
           const where = context.partitionId
-            ? ` (Partition Id: '${context.partitionId}', Owner: '${this.ownerId}', EventHubPath: '${this.#trigger.eventHubName}')`
+            ? ` (Partition Id: '${context.partitionId}', Owner: '${this.ownerId}', EventHubPath: '${this.trigger.eventHubName}')`
             : '';
           const code = (error as { code?: string }).code;
           const expected = code === 'ReceiverDisconnectedError';
-          this.#logger.log(
+          this.logger.log(
             expected ? 'debug' : 'warning',
-            `${this.#describe(name)}${where}: ${code ? `${code}: ` : ''}${error.message}`,
+            `${this.describe(name)}${where}: ${code ? `${code}: ` : ''}${error.message}`,
             TRIGGER_LOG_CATEGORY,
           );
         },
       },
       {
-        maxBatchSize: this.#options.maxEventBatchSize,
+        maxBatchSize: this.options.maxEventBatchSize,
         maxWaitTimeInSeconds: 60,
-        prefetchCount: this.#options.prefetchCount > 0 ? this.#options.prefetchCount : undefined,
-        startPosition: startPosition(this.#options.initialOffset),
+        prefetchCount: this.options.prefetchCount > 0 ? this.options.prefetchCount : undefined,
+        startPosition: startPosition(this.options.initialOffset),
         skipParsingBodyAsJson: true,
       },
     );
@@ -244,9 +244,9 @@ export class EventHubListener {
    * and gives up partition ownership so another instance can take over at once.
    */
   async stop(): Promise<void> {
-    this.#stopping.abort();
-    await this.#subscription?.close();
-    await this.#client.close();
+    this.stopping.abort();
+    await this.subscription?.close();
+    await this.client.close();
   }
 
   /**
@@ -254,18 +254,18 @@ export class EventHubListener {
    * run that ended without giving them up (kill -9) would otherwise sit idle until ownership expires:
    * the SDK counts them as already ours. Marking them abandoned lets the subscription claim them now.
    */
-  async #releaseOwnPartitionsFromAnEarlierRun(): Promise<void> {
+  private async releaseOwnPartitionsFromAnEarlierRun(): Promise<void> {
     try {
-      const owned = await this.#checkpointStore.listOwnership(
-        this.#client.fullyQualifiedNamespace,
-        this.#trigger.eventHubName,
-        this.#trigger.consumerGroup,
+      const owned = await this.checkpointStore.listOwnership(
+        this.client.fullyQualifiedNamespace,
+        this.trigger.eventHubName,
+        this.trigger.consumerGroup,
       );
       const stale = owned.filter((ownership) => ownership.ownerId === this.ownerId);
       if (stale.length > 0)
-        await this.#checkpointStore.claimOwnership(stale.map((o) => ({ ...o, ownerId: '' })));
+        await this.checkpointStore.claimOwnership(stale.map((o) => ({ ...o, ownerId: '' })));
     } catch (error) {
-      this.#logger.log(
+      this.logger.log(
         'warning',
         `Could not release partitions left by an earlier run: ${String(error)}`,
         TRIGGER_LOG_CATEGORY,
@@ -279,18 +279,18 @@ export class EventHubListener {
    * ownership expired (2 min), so the ownership is marked abandoned: the next cycle claims it again and
    * reads from the last stored checkpoint.
    */
-  async #restartPartition(partitionId: string): Promise<void> {
+  private async restartPartition(partitionId: string): Promise<void> {
     try {
-      const owned = await this.#checkpointStore.listOwnership(
-        this.#client.fullyQualifiedNamespace,
-        this.#trigger.eventHubName,
-        this.#trigger.consumerGroup,
+      const owned = await this.checkpointStore.listOwnership(
+        this.client.fullyQualifiedNamespace,
+        this.trigger.eventHubName,
+        this.trigger.consumerGroup,
       );
       const mine = owned.filter((o) => o.partitionId === partitionId && o.ownerId === this.ownerId);
       if (mine.length > 0)
-        await this.#checkpointStore.claimOwnership(mine.map((o) => ({ ...o, ownerId: '' })));
+        await this.checkpointStore.claimOwnership(mine.map((o) => ({ ...o, ownerId: '' })));
     } catch (error) {
-      this.#logger.log(
+      this.logger.log(
         'warning',
         `Could not give up partition ${partitionId} for a restart: ${String(error)}`,
         TRIGGER_LOG_CATEGORY,
@@ -298,8 +298,8 @@ export class EventHubListener {
     }
   }
 
-  #describe(name: string): string {
-    return `EventHub trigger 'Functions.${name}' (hub '${this.#trigger.eventHubName}', consumer group '${this.#trigger.consumerGroup}')`;
+  private describe(name: string): string {
+    return `EventHub trigger 'Functions.${name}' (hub '${this.trigger.eventHubName}', consumer group '${this.trigger.consumerGroup}')`;
   }
 }
 

@@ -45,218 +45,217 @@ export function newtonsoftRoundTrip(text: string): Json {
 type PathPart = { kind: 'index'; index: number } | { kind: 'name'; name: string | null };
 
 class Reader {
-  readonly #text: string;
-  #pos = 0;
-  #line = 1;
-  #lineStart = 0;
-  #started = false;
-  readonly #path: PathPart[] = [];
+  private readonly text: string;
+  private pos = 0;
+  private line = 1;
+  private lineStart = 0;
+  private started = false;
+  private readonly path: PathPart[] = [];
 
   constructor(text: string) {
-    this.#text = text;
+    this.text = text;
   }
 
   readDocument(): Json {
-    this.#skipSpace();
-    if (this.#pos >= this.#text.length) return 'null';
-    const value = this.#readValue();
-    this.#skipSpace();
-    if (this.#pos < this.#text.length) {
-      throw this.#error(
-        `Additional text encountered after finished reading JSON content: ${this.#text[this.#pos]}.`,
-        this.#pos,
+    this.skipSpace();
+    if (this.pos >= this.text.length) return 'null';
+    const value = this.readValue();
+    this.skipSpace();
+    if (this.pos < this.text.length) {
+      throw this.error(
+        `Additional text encountered after finished reading JSON content: ${this.text[this.pos]}.`,
+        this.pos,
       );
     }
     return value ?? 'null';
   }
 
   /** A value, or undefined for Newtonsoft's `undefined` (a top-level undefined deserialises to null). */
-  #readValue(): Json | undefined {
-    const c = this.#text[this.#pos];
+  private readValue(): Json | undefined {
+    const c = this.text[this.pos];
     switch (c) {
       case '"':
       case "'":
-        this.#started = true;
-        return this.#stringValue(this.#readString(c));
+        this.started = true;
+        return this.stringValue(this.readString(c));
       case '{':
-        return this.#readObject();
+        return this.readObject();
       case '[':
-        return this.#readArray();
+        return this.readArray();
       case 't':
-        return this.#literal('true', 'true');
+        return this.literal('true', 'true');
       case 'f':
-        return this.#literal('false', 'false');
+        return this.literal('false', 'false');
       case 'n':
-        if (this.#text[this.#pos + 1] === undefined) {
-          this.#pos = this.#text.length;
-          throw this.#endOfInput('reading JSON');
+        if (this.text[this.pos + 1] === undefined) {
+          this.pos = this.text.length;
+          throw this.endOfInput('reading JSON');
         }
-        if (this.#text[this.#pos + 1] !== 'u') {
-          throw this.#error(`Unexpected character encountered while parsing value: n.`, this.#pos);
+        if (this.text[this.pos + 1] !== 'u') {
+          throw this.error(`Unexpected character encountered while parsing value: n.`, this.pos);
         }
-        return this.#literal('null', 'null');
+        return this.literal('null', 'null');
       case 'u':
-        this.#literal('undefined', '');
+        this.literal('undefined', '');
         return undefined;
       case 'N':
-        return this.#literal('NaN', '"NaN"');
+        return this.literal('NaN', '"NaN"');
       case 'I':
-        return this.#literal('Infinity', '"Infinity"');
+        return this.literal('Infinity', '"Infinity"');
       case '-':
-        if (this.#text[this.#pos + 1] === 'I') return this.#literal('-Infinity', '"-Infinity"');
-        if (this.#text[this.#pos + 1] === 'N') {
-          throw this.#error('Unexpected character encountered while parsing number: N.', this.#pos + 1);
+        if (this.text[this.pos + 1] === 'I') return this.literal('-Infinity', '"-Infinity"');
+        if (this.text[this.pos + 1] === 'N') {
+          throw this.error('Unexpected character encountered while parsing number: N.', this.pos + 1);
         }
-        return this.#readNumber();
+        return this.readNumber();
       case ']':
       case ')':
-        if (this.#path.length === 0) {
+        if (this.path.length === 0) {
           const token = c === ']' ? 'EndArray' : 'EndConstructor';
-          throw this.#error(
+          throw this.error(
             `JsonToken ${token} is not valid for closing JsonType None.`,
-            this.#pos + 1,
-            this.#line,
+            this.pos + 1,
+            this.line,
           );
         }
-        throw this.#error(`Unexpected character encountered while parsing value: ${c}.`, this.#pos);
+        throw this.error(`Unexpected character encountered while parsing value: ${c}.`, this.pos);
       case ',':
-        if (this.#path.length === 0) {
-          throw this.#error(
+        if (this.path.length === 0) {
+          throw this.error(
             'Additional text encountered after finished reading JSON content: ,.',
-            this.#pos,
-            this.#line,
+            this.pos,
+            this.line,
           );
         }
-        throw this.#error(`Unexpected character encountered while parsing value: ${c}.`, this.#pos);
+        throw this.error(`Unexpected character encountered while parsing value: ${c}.`, this.pos);
       default:
         if (c !== undefined && /[0-9.]/.test(c)) {
-          this.#started = true;
-          return this.#readNumber();
+          this.started = true;
+          return this.readNumber();
         }
-        throw this.#error(`Unexpected character encountered while parsing value: ${c}.`, this.#pos);
+        throw this.error(`Unexpected character encountered while parsing value: ${c}.`, this.pos);
     }
   }
 
-  #readObject(): Json {
-    this.#enter();
-    const start = this.#pos;
-    this.#pos++;
+  private readObject(): Json {
+    this.enter();
+    const start = this.pos;
+    this.pos++;
     const members = new Map<string, Json | undefined>();
     const part: PathPart = { kind: 'name', name: null };
-    this.#path.push(part);
+    this.path.push(part);
     for (;;) {
-      this.#skipSpace();
-      const c = this.#text[this.#pos];
+      this.skipSpace();
+      const c = this.text[this.pos];
       if (c === undefined) {
-        throw this.#endOfInput(this.#pos === start + 1 ? 'reading JSON' : 'deserializing object');
+        throw this.endOfInput(this.pos === start + 1 ? 'reading JSON' : 'deserializing object');
       }
       if (c === '}') break;
-      const name = this.#readPropertyName();
-      this.#skipSpace(false);
-      const colon = this.#text[this.#pos] ?? '\u0000';
+      const name = this.readPropertyName();
+      this.skipSpace(false);
+      const colon = this.text[this.pos] ?? '\u0000';
       if (colon !== ':') {
-        throw this.#error(
+        throw this.error(
           `Invalid character after parsing property name. Expected ':' but got: ${colon}.`,
-          this.#pos,
+          this.pos,
         );
       }
-      this.#pos++;
+      this.pos++;
       part.name = name;
-      this.#skipSpace();
-      if (this.#pos >= this.#text.length) throw this.#endOfInput('deserializing object');
-      const value = this.#readValue();
+      this.skipSpace();
+      if (this.pos >= this.text.length) throw this.endOfInput('deserializing object');
+      const value = this.readValue();
       // Duplicate names: the last value wins, in the first one's place (JObject, like JSON.parse).
       members.set(name, value);
-      this.#skipSpace();
-      const next = this.#text[this.#pos];
-      if (next === undefined) throw this.#endOfInput('deserializing object');
+      this.skipSpace();
+      const next = this.text[this.pos];
+      if (next === undefined) throw this.endOfInput('deserializing object');
       if (next === ',') {
-        this.#pos++;
+        this.pos++;
         continue;
       }
       if (next === '}') break;
-      if (next === ']') throw this.#wrongCloser('EndArray', 'Object');
-      throw this.#error(`After parsing a value an unexpected character was encountered: ${next}.`, this.#pos);
+      if (next === ']') throw this.wrongCloser('EndArray', 'Object');
+      throw this.error(`After parsing a value an unexpected character was encountered: ${next}.`, this.pos);
     }
-    this.#pos++;
-    this.#path.pop();
+    this.pos++;
+    this.path.pop();
     const body = [...members].map(([name, value]) => `${JSON.stringify(name)}:${value ?? 'undefined'}`);
     return `{${body.join(',')}}`;
   }
 
-  #readArray(): Json {
-    this.#enter();
-    this.#pos++;
+  private readArray(): Json {
+    this.enter();
+    this.pos++;
     const items: (Json | undefined)[] = [];
     const part: PathPart = { kind: 'index', index: -1 };
-    this.#path.push(part);
+    this.path.push(part);
     for (;;) {
       // Comments inside an array are kept as JComment items and written back as /*...*/, which is
       // not JSON: the worker's JSON.parse then fails the invocation, as in Azure.
-      this.#skipSpace(true, items as Json[]);
-      const c = this.#text[this.#pos];
-      if (c === undefined) throw this.#endOfToken();
+      this.skipSpace(true, items as Json[]);
+      const c = this.text[this.pos];
+      if (c === undefined) throw this.endOfToken();
       if (c === ']') break;
       if (c === ',') {
         // `[,1]` and `[1,,2]`: Newtonsoft reads an Undefined token.
         part.index++;
         items.push(undefined);
-        this.#pos++;
+        this.pos++;
         continue;
       }
       // Newtonsoft's path counts an element before reading a container or a number, after the others.
       const countsFirst = c === '[' || c === '{';
       if (countsFirst) part.index++;
-      const item = this.#readValue();
+      const item = this.readValue();
       if (!countsFirst) part.index++;
       items.push(item);
-      this.#skipSpace(true, items as Json[]);
-      const next = this.#text[this.#pos];
+      this.skipSpace(true, items as Json[]);
+      const next = this.text[this.pos];
       // Newtonsoft quirk: input that ends right after an element closes the open arrays.
       if (next === undefined) break;
       if (next === ',') {
-        this.#pos++;
+        this.pos++;
         continue;
       }
       if (next === ']') break;
-      if (next === '}') throw this.#wrongCloser('EndObject', 'Array');
-      throw this.#error(`After parsing a value an unexpected character was encountered: ${next}.`, this.#pos);
+      if (next === '}') throw this.wrongCloser('EndObject', 'Array');
+      throw this.error(`After parsing a value an unexpected character was encountered: ${next}.`, this.pos);
     }
-    if (this.#pos < this.#text.length) this.#pos++;
-    this.#path.pop();
+    if (this.pos < this.text.length) this.pos++;
+    this.path.pop();
     // Undefined values are written as `undefined`, which is not JSON: the worker's JSON.parse then
     // fails that invocation, as it does in Azure.
     const written = items.map((item) => item ?? 'undefined');
     return `[${written.reduce((all, item, i) => (i === 0 || item.startsWith('/*') ? all + item : `${all},${item}`), '')}]`;
   }
 
-  #readPropertyName(): string {
-    const c = this.#text[this.#pos];
-    if (c === '"' || c === "'") return this.#readString(c);
+  private readPropertyName(): string {
+    const c = this.text[this.pos];
+    if (c === '"' || c === "'") return this.readString(c);
     if (!IDENTIFIER_CHAR.test(c)) {
-      throw this.#error(`Invalid property identifier character: ${c}.`, this.#pos);
+      throw this.error(`Invalid property identifier character: ${c}.`, this.pos);
     }
-    const start = this.#pos;
-    while (this.#pos < this.#text.length && IDENTIFIER_CHAR.test(this.#text[this.#pos])) this.#pos++;
-    const end = this.#text[this.#pos];
-    if (end === undefined)
-      throw this.#error('Unexpected end while parsing unquoted property name.', this.#pos);
+    const start = this.pos;
+    while (this.pos < this.text.length && IDENTIFIER_CHAR.test(this.text[this.pos])) this.pos++;
+    const end = this.text[this.pos];
+    if (end === undefined) throw this.error('Unexpected end while parsing unquoted property name.', this.pos);
     if (end !== ':' && !WHITESPACE.test(end)) {
-      throw this.#error(`Invalid JavaScript property identifier character: ${end}.`, this.#pos);
+      throw this.error(`Invalid JavaScript property identifier character: ${end}.`, this.pos);
     }
-    return this.#text.slice(start, this.#pos);
+    return this.text.slice(start, this.pos);
   }
 
-  #readString(quote: string): string {
+  private readString(quote: string): string {
     let result = '';
-    let i = this.#pos + 1;
-    const text = this.#text;
+    let i = this.pos + 1;
+    const text = this.text;
     for (;;) {
       const next = text.indexOf(quote, i);
       const escape = text.indexOf('\\', i);
       if (next === -1 && escape === -1) {
-        this.#pos = text.length;
-        throw this.#error(`Unterminated string. Expected delimiter: ${quote}.`, text.length);
+        this.pos = text.length;
+        throw this.error(`Unterminated string. Expected delimiter: ${quote}.`, text.length);
       }
       if (escape !== -1 && (next === -1 || escape < next)) {
         result += text.slice(i, escape);
@@ -273,12 +272,12 @@ class Reader {
           t: '\t',
         };
         if (code === undefined) {
-          throw this.#error(`Unterminated string. Expected delimiter: ${quote}.`, text.length);
+          throw this.error(`Unterminated string. Expected delimiter: ${quote}.`, text.length);
         }
         if (code === 'u') {
           const hex = text.slice(escape + 2, escape + 6);
           if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
-            throw this.#error(`Invalid Unicode escape sequence: \\u${hex}.`, escape + 2);
+            throw this.error(`Invalid Unicode escape sequence: \\u${hex}.`, escape + 2);
           }
           result += String.fromCharCode(parseInt(hex, 16));
           i = escape + 6;
@@ -286,36 +285,36 @@ class Reader {
           result += simple[code];
           i = escape + 2;
         } else {
-          throw this.#error(`Bad JSON escape sequence: \\${code}.`, escape + 2);
+          throw this.error(`Bad JSON escape sequence: \\${code}.`, escape + 2);
         }
         continue;
       }
       result += text.slice(i, next);
-      this.#pos = next + 1;
-      this.#countLines(i - 1, next);
+      this.pos = next + 1;
+      this.countLines(i - 1, next);
       return result;
     }
   }
 
   /** A string value; ISO 8601 and /Date()/ strings are DateTimes to Newtonsoft and come back reformatted. */
-  #stringValue(text: string): Json {
+  private stringValue(text: string): Json {
     return JSON.stringify(readDateTime(text) ?? text);
   }
 
-  #readNumber(): Json {
-    this.#started = true;
-    const start = this.#pos;
-    while (this.#pos < this.#text.length && NUMBER_CHAR.test(this.#text[this.#pos])) this.#pos++;
-    const text = this.#text.slice(start, this.#pos);
-    const after = this.#text[this.#pos];
+  private readNumber(): Json {
+    this.started = true;
+    const start = this.pos;
+    while (this.pos < this.text.length && NUMBER_CHAR.test(this.text[this.pos])) this.pos++;
+    const text = this.text.slice(start, this.pos);
+    const after = this.text[this.pos];
     if (after !== undefined && !isSeparator(after)) {
-      throw this.#error(`Unexpected character encountered while parsing number: ${after}.`, this.#pos);
+      throw this.error(`Unexpected character encountered while parsing number: ${after}.`, this.pos);
     }
     const invalid = () => {
       // The number token is set before it is parsed: the path already counts it.
-      const top = this.#path[this.#path.length - 1];
+      const top = this.path[this.path.length - 1];
       if (top?.kind === 'index') top.index++;
-      return this.#error(`Input string '${text}' is not a valid number.`, this.#pos);
+      return this.error(`Input string '${text}' is not a valid number.`, this.pos);
     };
     const negative = text.startsWith('-');
     const digits = negative ? text.slice(1) : text;
@@ -338,105 +337,105 @@ class Reader {
   }
 
   /** Newtonsoft's MatchValueWithTrailingSeparator: the whole word, then a separator or the end. */
-  #literal(word: string, json: Json): Json {
+  private literal(word: string, json: Json): Json {
     const kind = LITERAL_KINDS[word];
-    if (this.#pos + word.length > this.#text.length) {
-      this.#pos = this.#text.length;
-      throw this.#endOfInput('reading JSON');
+    if (this.pos + word.length > this.text.length) {
+      this.pos = this.text.length;
+      throw this.endOfInput('reading JSON');
     }
     for (let k = 0; k < word.length; k++) {
-      const c = this.#text[this.#pos + k];
-      if (c !== word[k]) throw this.#error(`Error parsing ${kind} value.`, this.#pos + k);
+      const c = this.text[this.pos + k];
+      if (c !== word[k]) throw this.error(`Error parsing ${kind} value.`, this.pos + k);
     }
-    const after = this.#text[this.#pos + word.length];
+    const after = this.text[this.pos + word.length];
     if (after !== undefined && !isSeparator(after)) {
-      throw this.#error(`Error parsing ${kind} value.`, this.#pos + word.length);
+      throw this.error(`Error parsing ${kind} value.`, this.pos + word.length);
     }
-    this.#pos += word.length;
-    this.#started = true;
+    this.pos += word.length;
+    this.started = true;
     return json;
   }
 
-  #enter(): void {
-    this.#started = true;
-    if (this.#path.length >= MAX_DEPTH) {
-      throw this.#error(`The reader's MaxDepth of ${MAX_DEPTH} has been exceeded.`, this.#pos + 1);
+  private enter(): void {
+    this.started = true;
+    if (this.path.length >= MAX_DEPTH) {
+      throw this.error(`The reader's MaxDepth of ${MAX_DEPTH} has been exceeded.`, this.pos + 1);
     }
   }
 
   /** Skips whitespace and (unless told not to) comments; comments go to `kept` when given. */
-  #skipSpace(comments = true, kept?: Json[]): void {
-    const text = this.#text;
+  private skipSpace(comments = true, kept?: Json[]): void {
+    const text = this.text;
     for (;;) {
-      const c = text[this.#pos];
+      const c = text[this.pos];
       if (c === undefined) return;
-      if (c === '\n' || (c === '\r' && text[this.#pos + 1] !== '\n')) {
-        this.#pos++;
-        this.#line++;
-        this.#lineStart = this.#pos;
+      if (c === '\n' || (c === '\r' && text[this.pos + 1] !== '\n')) {
+        this.pos++;
+        this.line++;
+        this.lineStart = this.pos;
       } else if (WHITESPACE.test(c)) {
-        this.#pos++;
+        this.pos++;
       } else if (!comments) {
         return;
-      } else if (c === '/' && text[this.#pos + 1] === '*') {
-        const end = text.indexOf('*/', this.#pos + 2);
+      } else if (c === '/' && text[this.pos + 1] === '*') {
+        const end = text.indexOf('*/', this.pos + 2);
         if (end === -1) {
-          this.#countLines(this.#pos, text.length);
-          this.#pos = text.length;
-          throw this.#error('Unexpected end while parsing comment.', text.length);
+          this.countLines(this.pos, text.length);
+          this.pos = text.length;
+          throw this.error('Unexpected end while parsing comment.', text.length);
         }
-        this.#countLines(this.#pos, end);
-        kept?.push(`/*${text.slice(this.#pos + 2, end)}*/`);
-        this.#pos = end + 2;
-      } else if (c === '/' && text[this.#pos + 1] === '/') {
-        const start = this.#pos + 2;
-        while (this.#pos < text.length && text[this.#pos] !== '\n' && text[this.#pos] !== '\r') this.#pos++;
-        kept?.push(`/*${text.slice(start, this.#pos)}*/`);
+        this.countLines(this.pos, end);
+        kept?.push(`/*${text.slice(this.pos + 2, end)}*/`);
+        this.pos = end + 2;
+      } else if (c === '/' && text[this.pos + 1] === '/') {
+        const start = this.pos + 2;
+        while (this.pos < text.length && text[this.pos] !== '\n' && text[this.pos] !== '\r') this.pos++;
+        kept?.push(`/*${text.slice(start, this.pos)}*/`);
       } else if (c === '/') {
-        const next = text[this.#pos + 1];
-        if (next === undefined || this.#pos + 2 >= text.length) {
-          throw this.#error('Unexpected end while parsing comment.', this.#pos + 1);
+        const next = text[this.pos + 1];
+        if (next === undefined || this.pos + 2 >= text.length) {
+          throw this.error('Unexpected end while parsing comment.', this.pos + 1);
         }
-        throw this.#error(`Error parsing comment. Expected: *, got ${next}.`, this.#pos + 1);
+        throw this.error(`Error parsing comment. Expected: *, got ${next}.`, this.pos + 1);
       } else {
         return;
       }
     }
   }
 
-  #countLines(from: number, to: number): void {
+  private countLines(from: number, to: number): void {
     for (let i = from; i < to; i++) {
-      if (this.#text[i] === '\n') {
-        this.#line++;
-        this.#lineStart = i + 1;
+      if (this.text[i] === '\n') {
+        this.line++;
+        this.lineStart = i + 1;
       }
     }
   }
 
-  #wrongCloser(token: string, container: string): NewtonsoftJsonError {
-    this.#path.pop();
-    return this.#error(`JsonToken ${token} is not valid for closing JsonType ${container}.`, this.#pos + 1);
+  private wrongCloser(token: string, container: string): NewtonsoftJsonError {
+    this.path.pop();
+    return this.error(`JsonToken ${token} is not valid for closing JsonType ${container}.`, this.pos + 1);
   }
 
-  #endOfInput(what: 'reading JSON' | 'deserializing object'): NewtonsoftJsonError {
-    return this.#error(`Unexpected end when ${what}.`, this.#text.length);
+  private endOfInput(what: 'reading JSON' | 'deserializing object'): NewtonsoftJsonError {
+    return this.error(`Unexpected end when ${what}.`, this.text.length);
   }
 
   /** An array left open: Newtonsoft's JTokenWriter reports it without a line or position. */
-  #endOfToken(): NewtonsoftJsonError {
+  private endOfToken(): NewtonsoftJsonError {
     return new NewtonsoftJsonError(`Unexpected end when reading token. Path ''.`);
   }
 
-  #error(message: string, at: number, line = !this.#started && at === this.#lineStart ? 0 : this.#line) {
-    const position = at - this.#lineStart;
+  private error(message: string, at: number, line = !this.started && at === this.lineStart ? 0 : this.line) {
+    const position = at - this.lineStart;
     return new NewtonsoftJsonError(
-      `${message} Path '${this.#formatPath()}', line ${line}, position ${position}.`,
+      `${message} Path '${this.formatPath()}', line ${line}, position ${position}.`,
     );
   }
 
-  #formatPath(): string {
+  private formatPath(): string {
     let path = '';
-    for (const part of this.#path) {
+    for (const part of this.path) {
       if (part.kind === 'index') {
         if (part.index >= 0) path += `[${part.index}]`;
       } else if (part.name !== null) {

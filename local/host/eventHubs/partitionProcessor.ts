@@ -37,25 +37,25 @@ export interface TriggerRuntime {
 }
 
 export class PartitionProcessor {
-  readonly #runtime: TriggerRuntime;
-  readonly #coordinates: PartitionCoordinates;
-  #context: PartitionContext;
-  #batchCounter = 0;
+  private readonly runtime: TriggerRuntime;
+  private readonly coordinates: PartitionCoordinates;
+  private context: PartitionContext;
+  private batchCounter = 0;
   /** The last event of the last finished invocation, while no checkpoint covers it. */
-  #uncheckpointed?: ReceivedEventData;
-  #lastBatchReceivedAt = Date.now();
-  #ownershipLost = new AbortController();
-  #held: ReceivedEventData[] = [];
+  private uncheckpointed?: ReceivedEventData;
+  private lastBatchReceivedAt = Date.now();
+  private ownershipLost = new AbortController();
+  private held: ReceivedEventData[] = [];
   /** A checkpoint write failed: the partition restarts from the stored checkpoint, nothing more is written. */
-  #faulted = false;
-  #heldTimer?: NodeJS.Timeout;
+  private hasFaulted = false;
+  private heldTimer?: NodeJS.Timeout;
   /** Serializes the SDK's calls with the held-events timer. */
-  #queue: Promise<void> = Promise.resolve();
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(runtime: TriggerRuntime, context: PartitionContext) {
-    this.#runtime = runtime;
-    this.#context = context;
-    this.#coordinates = {
+    this.runtime = runtime;
+    this.context = context;
+    this.coordinates = {
       fullyQualifiedNamespace: context.fullyQualifiedNamespace,
       eventHubName: context.eventHubName,
       consumerGroup: context.consumerGroup,
@@ -65,82 +65,82 @@ export class PartitionProcessor {
 
   /** A checkpoint write failed: the listener gives the partition up so that it restarts at once. */
   get faulted(): boolean {
-    return this.#faulted;
+    return this.hasFaulted;
   }
 
   processEvents(events: ReceivedEventData[], context: PartitionContext): Promise<void> {
-    this.#context = context;
-    return this.#serialized(() => this.#processEvents(events));
+    this.context = context;
+    return this.serialized(() => this.processInOrder(events));
   }
 
   async close(reason: string): Promise<void> {
-    if (reason === 'OwnershipLost') this.#ownershipLost.abort();
-    clearTimeout(this.#heldTimer);
-    this.#held = [];
-    await this.#serialized(async () => {
-      if (reason !== 'OwnershipLost' && !this.#faulted && this.#uncheckpointed)
-        await this.#checkpoint(this.#uncheckpointed, 'on close');
+    if (reason === 'OwnershipLost') this.ownershipLost.abort();
+    clearTimeout(this.heldTimer);
+    this.held = [];
+    await this.serialized(async () => {
+      if (reason !== 'OwnershipLost' && !this.hasFaulted && this.uncheckpointed)
+        await this.checkpoint(this.uncheckpointed, 'on close');
     });
   }
 
-  async #processEvents(events: ReceivedEventData[]): Promise<void> {
-    const { options } = this.#runtime;
+  private async processInOrder(events: ReceivedEventData[]): Promise<void> {
+    const { options } = this.runtime;
     if (events.length === 0) {
-      const idle = Date.now() - this.#lastBatchReceivedAt >= IDLE_CHECKPOINT_MS;
-      if (idle && this.#uncheckpointed) await this.#checkpoint(this.#uncheckpointed, 'after idling');
+      const idle = Date.now() - this.lastBatchReceivedAt >= IDLE_CHECKPOINT_MS;
+      if (idle && this.uncheckpointed) await this.checkpoint(this.uncheckpointed, 'after idling');
       return;
     }
-    this.#lastBatchReceivedAt = Date.now();
-    if (this.#cancelled) return;
-    if (options.minEventBatchSize <= 1) return this.#dispatch(events);
+    this.lastBatchReceivedAt = Date.now();
+    if (this.cancelled) return;
+    if (options.minEventBatchSize <= 1) return this.dispatch(events);
 
-    this.#held.push(...events);
-    if (this.#held.length >= options.minEventBatchSize) {
-      clearTimeout(this.#heldTimer);
-      this.#heldTimer = undefined;
-      await this.#dispatch(this.#held.splice(0, options.maxEventBatchSize));
+    this.held.push(...events);
+    if (this.held.length >= options.minEventBatchSize) {
+      clearTimeout(this.heldTimer);
+      this.heldTimer = undefined;
+      await this.dispatch(this.held.splice(0, options.maxEventBatchSize));
     }
-    if (this.#held.length > 0 && !this.#heldTimer) {
-      this.#heldTimer = setTimeout(() => {
-        this.#heldTimer = undefined;
-        void this.#serialized(() => this.#dispatchHeld());
+    if (this.held.length > 0 && !this.heldTimer) {
+      this.heldTimer = setTimeout(() => {
+        this.heldTimer = undefined;
+        void this.serialized(() => this.dispatchHeld());
       }, options.maxWaitTimeMs);
     }
   }
 
-  async #dispatchHeld(): Promise<void> {
-    if (this.#held.length === 0 || this.#cancelled) return;
-    await this.#dispatch(this.#held.splice(0, this.#runtime.options.maxEventBatchSize));
-    if (this.#held.length > 0) await this.#dispatchHeld();
+  private async dispatchHeld(): Promise<void> {
+    if (this.held.length === 0 || this.cancelled) return;
+    await this.dispatch(this.held.splice(0, this.runtime.options.maxEventBatchSize));
+    if (this.held.length > 0) await this.dispatchHeld();
   }
 
-  async #dispatch(events: ReceivedEventData[]): Promise<void> {
-    const { options, shape } = this.#runtime;
-    this.#batchCounter++;
+  private async dispatch(events: ReceivedEventData[]): Promise<void> {
+    const { options, shape } = this.runtime;
+    this.batchCounter++;
     const checkpointAfter =
-      options.batchCheckpointFrequency === 1 || this.#batchCounter >= options.batchCheckpointFrequency;
+      options.batchCheckpointFrequency === 1 || this.batchCounter >= options.batchCheckpointFrequency;
     const invocations = shape.cardinality === 'one' ? events.map((event) => [event]) : [events];
     for (const batch of invocations) {
-      if (this.#cancelled || !(await this.#invokeWithRetry(batch, checkpointAfter))) return;
-      this.#uncheckpointed = batch[batch.length - 1];
+      if (this.cancelled || !(await this.invokeWithRetry(batch, checkpointAfter))) return;
+      this.uncheckpointed = batch[batch.length - 1];
     }
-    if (checkpointAfter && !this.#cancelled && this.#uncheckpointed)
-      await this.#checkpoint(this.#uncheckpointed, 'after invocation');
+    if (checkpointAfter && !this.cancelled && this.uncheckpointed)
+      await this.checkpoint(this.uncheckpointed, 'after invocation');
   }
 
   /**
    * True when the invocation finished: it succeeded, or failed with no retry left. False when stopping
    * or losing the partition cut it short, so it must not be checkpointed.
    */
-  async #invokeWithRetry(events: ReceivedEventData[], checkpointAfter: boolean): Promise<boolean> {
-    const { fn, triggerName, shape, retry, invoker, logger } = this.#runtime;
+  private async invokeWithRetry(events: ReceivedEventData[], checkpointAfter: boolean): Promise<boolean> {
+    const { fn, triggerName, shape, retry, invoker, logger } = this.runtime;
     let retries = 0;
     let lastError: unknown;
     for (;;) {
       let input: TriggerInvocationInput | undefined;
       let bindingFailure: string | undefined;
       try {
-        input = toTriggerInput(events, this.#coordinates, shape, checkpointAfter, triggerName);
+        input = toTriggerInput(events, this.coordinates, shape, checkpointAfter, triggerName);
       } catch (error) {
         if (!(error instanceof TriggerBindingError)) throw error;
         bindingFailure = error.hostMessage;
@@ -153,7 +153,7 @@ export class PartitionProcessor {
           ? { retryCount: retries, maxRetryCount: retry.maxRetryCount, exception: toRpcException(lastError) }
           : undefined,
         reason: '(null)',
-        details: triggerDetails(events, this.#coordinates.partitionId, shape.cardinality),
+        details: triggerDetails(events, this.coordinates.partitionId, shape.cardinality),
       });
       if (result.succeeded) return true;
       if (!canRetry(retry, retries)) {
@@ -167,7 +167,7 @@ export class PartitionProcessor {
         }
         return true;
       }
-      if (this.#cancelled) return false;
+      if (this.cancelled) return false;
       retries++;
       lastError = result.error;
       const delay = retryDelayMs(retry!, retries);
@@ -178,7 +178,7 @@ export class PartitionProcessor {
           `Next attempt: '${retries}'. Max retry count: '${retry!.maxRetryCount}'.`,
         `Function.${fn.metadata.name}`,
       );
-      if (!(await sleep(delay, this.#cancellation))) return false;
+      if (!(await sleep(delay, this.cancellation))) return false;
     }
   }
 
@@ -189,32 +189,32 @@ export class PartitionProcessor {
    * processEvents, the SDK closes the partition and claims it again on its next cycle; closing this
    * processor writes no checkpoint of its own.
    */
-  async #checkpoint(event: ReceivedEventData, when: string): Promise<void> {
+  private async checkpoint(event: ReceivedEventData, when: string): Promise<void> {
     try {
-      await this.#context.updateCheckpoint(event);
+      await this.context.updateCheckpoint(event);
     } catch (error) {
-      this.#faulted = true;
+      this.hasFaulted = true;
       throw new Error(
-        `Checkpoint ${when} failed for partition ${this.#coordinates.partitionId} ` +
+        `Checkpoint ${when} failed for partition ${this.coordinates.partitionId} ` +
           `(sequence number ${event.sequenceNumber}); processing restarts from the last stored checkpoint: ` +
           `${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    this.#batchCounter = 0;
-    if (this.#uncheckpointed === event) this.#uncheckpointed = undefined;
+    this.batchCounter = 0;
+    if (this.uncheckpointed === event) this.uncheckpointed = undefined;
   }
 
-  get #cancelled(): boolean {
-    return this.#runtime.stopping.aborted || this.#ownershipLost.signal.aborted || this.#faulted;
+  private get cancelled(): boolean {
+    return this.runtime.stopping.aborted || this.ownershipLost.signal.aborted || this.hasFaulted;
   }
 
-  get #cancellation(): AbortSignal {
-    return AbortSignal.any([this.#runtime.stopping, this.#ownershipLost.signal]);
+  private get cancellation(): AbortSignal {
+    return AbortSignal.any([this.runtime.stopping, this.ownershipLost.signal]);
   }
 
-  #serialized(task: () => Promise<void>): Promise<void> {
-    const next = this.#queue.then(task);
-    this.#queue = next.catch(() => {});
+  private serialized(task: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(task);
+    this.queue = next.catch(() => {});
     return next;
   }
 }

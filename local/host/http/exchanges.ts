@@ -13,8 +13,8 @@ import { refusal, type HostRefusal, writeRawRefusal } from './refusals';
 
 export class Exchange {
   invoked = false;
-  #fault: HostRefusal | undefined;
-  readonly #faultListeners: ((fault: HostRefusal) => void)[] = [];
+  private refusal: HostRefusal | undefined;
+  private readonly faultListeners: ((fault: HostRefusal) => void)[] = [];
 
   constructor(
     readonly req: IncomingMessage,
@@ -22,18 +22,18 @@ export class Exchange {
   ) {}
 
   get fault(): HostRefusal | undefined {
-    return this.#fault;
+    return this.refusal;
   }
 
   onFault(listener: (fault: HostRefusal) => void): void {
-    if (this.#fault) listener(this.#fault);
-    else this.#faultListeners.push(listener);
+    if (this.refusal) listener(this.refusal);
+    else this.faultListeners.push(listener);
   }
 
   refuse(fault: HostRefusal): void {
-    if (this.#fault) return;
-    this.#fault = fault;
-    for (const listener of this.#faultListeners.splice(0)) listener(fault);
+    if (this.refusal) return;
+    this.refusal = fault;
+    for (const listener of this.faultListeners.splice(0)) listener(fault);
   }
 }
 
@@ -44,14 +44,14 @@ export type ParseFailure =
   | { kind: 'unknownMethod'; method: string; path: string };
 
 export class ExchangeTracker {
-  readonly #current = new WeakMap<Socket, Exchange>();
+  private readonly current = new WeakMap<Socket, Exchange>();
 
   begin(req: IncomingMessage, res: ServerResponse): Exchange {
     const exchange = new Exchange(req, res);
     const socket = req.socket;
-    this.#current.set(socket, exchange);
+    this.current.set(socket, exchange);
     const end = () => {
-      if (this.#current.get(socket) === exchange) this.#current.delete(socket);
+      if (this.current.get(socket) === exchange) this.current.delete(socket);
     };
     res.once('finish', end);
     res.once('close', end);
@@ -71,7 +71,7 @@ export class ExchangeTracker {
       socket.destroy();
       return;
     }
-    const exchange = this.#current.get(socket);
+    const exchange = this.current.get(socket);
     if (exchange && !exchange.invoked) {
       exchange.refuse(framingFault(error, exchange.req));
       return;

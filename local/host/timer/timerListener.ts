@@ -111,101 +111,101 @@ interface ScheduleStatus {
 }
 
 export class TimerListener {
-  readonly #trigger: TimerTriggerFunction;
-  readonly #invoker: Invoker;
-  readonly #logger: HostLogger;
-  #timer?: NodeJS.Timeout;
-  #status: ScheduleStatus = { last: null, next: null, lastUpdated: null };
-  #running: Promise<void> = Promise.resolve();
-  #stopped = false;
+  private readonly trigger: TimerTriggerFunction;
+  private readonly invoker: Invoker;
+  private readonly logger: HostLogger;
+  private timer?: NodeJS.Timeout;
+  private status: ScheduleStatus = { last: null, next: null, lastUpdated: null };
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(trigger: TimerTriggerFunction, deps: { invoker: Invoker; logger: HostLogger }) {
-    this.#trigger = trigger;
-    this.#invoker = deps.invoker;
-    this.#logger = deps.logger;
+    this.trigger = trigger;
+    this.invoker = deps.invoker;
+    this.logger = deps.logger;
   }
 
   start(): void {
-    const { fn, schedule, runOnStartup } = this.#trigger;
+    const { fn, schedule, runOnStartup } = this.trigger;
     const name = fn.metadata.name;
     const now = new Date();
-    this.#logger.log(
+    this.logger.log(
       'debug',
       `The '${name}' timer is using the schedule '${describeSchedule(schedule)}' and the local time zone: '${Intl.DateTimeFormat().resolvedOptions().timeZone}'`,
       TIMER_LOG_CATEGORY,
     );
-    this.#status.next = scheduleNext(schedule, now);
-    this.#logger.log(
+    this.status.next = scheduleNext(schedule, now);
+    this.logger.log(
       'information',
       `The next 5 occurrences of the '${name}' schedule (${describeSchedule(schedule)}) will be:\n${nextOccurrences(schedule, now, 5)}`,
       TIMER_LOG_CATEGORY,
     );
     if (runOnStartup) {
-      this.#logger.log(
+      this.logger.log(
         'debug',
         `Function '${name}' is configured to run on startup. Executing now.`,
         TIMER_LOG_CATEGORY,
       );
-      this.#arm(0, true);
+      this.arm(0, true);
     } else {
-      this.#armForNext();
+      this.armForNext();
     }
   }
 
   /** Stops the schedule and waits for a running invocation to finish (TimerListener.StopAsync). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    await this.#running;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
   }
 
-  #armForNext(): void {
-    const next = this.#status.next;
+  private armForNext(): void {
+    const next = this.status.next;
     if (next === null) {
-      this.#logger.log(
+      this.logger.log(
         'warning',
-        `The '${this.#trigger.fn.metadata.name}' schedule has no next occurrence: the timer will not fire.`,
+        `The '${this.trigger.fn.metadata.name}' schedule has no next occurrence: the timer will not fire.`,
         TIMER_LOG_CATEGORY,
       );
       return;
     }
-    this.#arm(Math.max(1, next.getTime() - Date.now()), false);
+    this.arm(Math.max(1, next.getTime() - Date.now()), false);
   }
 
-  #arm(delayMs: number, onStartup: boolean): void {
-    if (this.#stopped) return;
+  private arm(delayMs: number, onStartup: boolean): void {
+    if (this.stopped) return;
     const wait = Math.min(delayMs, MAX_TIMER_MS);
-    this.#timer = setTimeout(() => {
-      if (wait < delayMs) return this.#arm(delayMs - wait, onStartup);
-      this.#running = this.#fire(onStartup).finally(() => this.#armForNext());
+    this.timer = setTimeout(() => {
+      if (wait < delayMs) return this.arm(delayMs - wait, onStartup);
+      this.running = this.fire(onStartup).finally(() => this.armForNext());
     }, wait);
   }
 
-  async #fire(onStartup: boolean): Promise<void> {
-    if (this.#stopped) return;
-    const { fn, triggerName, schedule, useMonitor } = this.#trigger;
+  private async fire(onStartup: boolean): Promise<void> {
+    if (this.stopped) return;
+    const { fn, triggerName, schedule, useMonitor } = this.trigger;
     const firedAt = new Date();
     const timerInfo = {
       Schedule: { AdjustForDST: schedule.kind === 'cron' },
       ScheduleStatus: useMonitor
         ? {
-            Last: newtonsoftLocalTime(this.#status.last),
-            Next: newtonsoftLocalTime(this.#status.next),
-            LastUpdated: newtonsoftLocalTime(this.#status.lastUpdated),
+            Last: newtonsoftLocalTime(this.status.last),
+            Next: newtonsoftLocalTime(this.status.next),
+            LastUpdated: newtonsoftLocalTime(this.status.lastUpdated),
           }
         : null,
       IsPastDue: false,
     };
-    await this.#invoker.invoke(fn, {
+    await this.invoker.invoke(fn, {
       inputData: [{ name: triggerName, data: { json: JSON.stringify(timerInfo) } }],
       triggerMetadata: { TimerTrigger: { string: invariantDateTime(firedAt) } },
       reason: `Timer fired at ${roundTripLocalTime(firedAt)}`,
       details: onStartup ? 'Trigger Details: UnscheduledInvocationReason: RunOnStartup' : undefined,
     });
     // A timer that fired a little early counts from the occurrence it was for, so it cannot fire twice.
-    const scheduled = this.#status.next;
+    const scheduled = this.status.next;
     const base = !onStartup && scheduled !== null && scheduled > firedAt ? scheduled : firedAt;
-    this.#status = { last: base, next: scheduleNext(schedule, base), lastUpdated: base };
+    this.status = { last: base, next: scheduleNext(schedule, base), lastUpdated: base };
   }
 }
 

@@ -11,34 +11,34 @@ export class DeadlineExceededError extends Error {
 }
 
 export class EventHubsDeadline {
-  readonly #budgetMs: number;
-  readonly #now: () => number;
-  #remainingMs: number;
+  private readonly budgetMs: number;
+  private readonly now: () => number;
+  private remainingBudgetMs: number;
 
   constructor(budgetMs: number, now: () => number = () => performance.now()) {
-    this.#budgetMs = budgetMs;
-    this.#remainingMs = budgetMs;
-    this.#now = now;
+    this.budgetMs = budgetMs;
+    this.remainingBudgetMs = budgetMs;
+    this.now = now;
   }
 
   get remainingMs(): number {
-    return Math.max(0, this.#remainingMs);
+    return Math.max(0, this.remainingBudgetMs);
   }
 
   /** Runs one Event Hubs operation with an abort signal that fires when the remaining budget is spent. */
   async run<T>(operation: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
-    if (this.#remainingMs <= 0) throw new DeadlineExceededError(this.#budgetMs);
+    if (this.remainingBudgetMs <= 0) throw new DeadlineExceededError(this.budgetMs);
     const controller = new AbortController();
     const timer = setTimeout(
-      () => controller.abort(new DeadlineExceededError(this.#budgetMs)),
-      this.#remainingMs,
+      () => controller.abort(new DeadlineExceededError(this.budgetMs)),
+      this.remainingBudgetMs,
     );
-    const started = this.#now();
+    const started = this.now();
     try {
       return await operation(controller.signal);
     } finally {
       clearTimeout(timer);
-      this.#remainingMs -= this.#now() - started;
+      this.remainingBudgetMs -= this.now() - started;
     }
   }
 }
