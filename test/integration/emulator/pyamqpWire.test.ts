@@ -71,7 +71,9 @@ describe('what pyamqp sends', () => {
     const raw = await RawAmqp.connect(emulator.amqpPort);
     raw.sendPerformative(frames.end({}));
     await raw.waitForFrame((f) => f.name === 'end', 'the end reply');
-    raw.sendPerformative(frames.flow({ next_incoming_id: 0, incoming_window: 2048, outgoing_window: 2048 }));
+    raw.sendPerformative(
+      frames.flow({ next_incoming_id: 0, incoming_window: 2048, next_outgoing_id: 0, outgoing_window: 2048 }),
+    );
     raw.sendPerformative(frames.begin({ next_outgoing_id: 0, incoming_window: 2048, outgoing_window: 2048 }));
     await raw.waitForFrame((f) => f.name === 'begin' && raw.received.indexOf(f) > 1, 'a second begin reply');
     expect(raw.received.some((f) => f.name === 'close')).toBe(false);
