@@ -9,6 +9,7 @@
 import { type Delivery, types } from 'rhea';
 import { runtimeInfoSection } from './amqp/eventMessage';
 import { capabilityList, type ServerSender } from './amqp/rheaTypes';
+import { withdrawUnsentDeliveries } from './amqp/unsentDeliveries';
 import { completeAttachReply } from './attachReply';
 import { type AmqpError, Condition } from './errors';
 import { FilterError, parseStartPosition, type ResolvedStart, resolveStart } from './eventPosition';
@@ -181,9 +182,11 @@ export class ConsumerLink {
     if (this.nextSequenceNumber >= this.log.nextSequenceNumber) this.sender.set_drained(true);
   }
 
+  /** The link closed: nothing more goes out on it, not even what rhea still holds (unsentDeliveries.ts). */
   close(): void {
     this.closed = true;
     this.unsubscribe();
+    withdrawUnsentDeliveries(this.sender);
   }
 
   private withRuntimeInfo(event: StoredEvent): Buffer {

@@ -67,7 +67,21 @@ describe('what pyamqp sends', () => {
     raw.close();
   });
 
-  test('a flow on a channel with no session still closes the connection', async () => {
+  test('a session flow (no handle) on an ended channel is ignored, as rhea sends one after its end', async () => {
+    const raw = await RawAmqp.connect(emulator.amqpPort);
+    raw.sendPerformative(frames.end({}));
+    await raw.waitForFrame((f) => f.name === 'end', 'the end reply');
+    raw.sendPerformative(
+      frames.flow({ next_incoming_id: 0, incoming_window: 2048, next_outgoing_id: 0, outgoing_window: 2048 }),
+    );
+    raw.sendPerformative(frames.begin({ next_outgoing_id: 0, incoming_window: 2048, outgoing_window: 2048 }));
+    await raw.waitForFrame((f) => f.name === 'begin' && raw.received.indexOf(f) > 1, 'a second begin reply');
+    expect(raw.received.some((f) => f.name === 'close')).toBe(false);
+    expect(emulator.logs.join('\n')).toMatch(/session flow on channel 0, which has no session: ignored/);
+    raw.close();
+  });
+
+  test('a link flow on a channel with no session still closes the connection', async () => {
     const raw = await RawAmqp.connect(emulator.amqpPort);
     raw.sendPerformative(frames.end({}));
     await raw.waitForFrame((f) => f.name === 'end', 'the end reply');
