@@ -40,14 +40,7 @@ export { CERT_FILE_NAME, KEY_FILE_NAME } from './tls';
 export { MAX_WEBSOCKET_MESSAGE, WEBSOCKET_PATH } from './webSocket';
 
 /** The default ports and retention (defaults.ts, also importable alone without loading the server). */
-export {
-  DEFAULT_AMQP_PORT,
-  DEFAULT_HEALTH_PORT,
-  DEFAULT_RETENTION_BYTES,
-  DEFAULT_RETENTION_MS,
-  DEFAULT_TLS_PORT,
-  DEFAULT_WEBSOCKET_PORT,
-} from './defaults';
+export * from './defaults';
 
 /** The certificate of the TLS and WebSocket listeners (one for both; given in `tls` when both run). */
 export interface EmulatorCertificateOptions {

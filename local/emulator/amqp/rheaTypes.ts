@@ -130,3 +130,26 @@ export function saslState(connection: GuardedConnection): 'done' | 'pending' | '
   if (server.outcome !== undefined) return server.outcome === 0 ? 'pending' : 'failed';
   return server.mechanism === undefined ? 'not-started' : 'pending';
 }
+
+// --- rhea 3.0.5's outgoing delivery buffer (session.js Outgoing, CircularBuffer), used by unsentDeliveries.ts ---
+
+export interface QueuedDelivery {
+  id: number;
+  link: unknown;
+  /** The delivery's next frame to write: above 0 once part of it is on the wire. */
+  next_to_send: number;
+}
+
+export interface OutgoingDeliveries {
+  capacity: number;
+  size: number;
+  head: number;
+  tail: number;
+  entries: (QueuedDelivery | undefined)[];
+}
+
+export interface SessionOutgoing {
+  deliveries: OutgoingDeliveries;
+  next_delivery_id: number;
+  next_pending_delivery: number;
+}

@@ -5,30 +5,11 @@
 // detached), and rhea the client (@azure/event-hubs) throws "Invalid handle" on it and stops
 // reading the connection, so the client's close() never returns (issue 16).
 //
-// rhea 3.0.5 internals (session.js, Outgoing and CircularBuffer): deliveries from
+// rhea 3.0.5 internals (session.js Outgoing and CircularBuffer, typed in rheaTypes.ts): deliveries from
 // next_pending_delivery to next_delivery_id - 1 are not on the wire yet; their ids are assigned
 // again in order so the session's delivery ids stay contiguous.
 
-interface QueuedDelivery {
-  id: number;
-  link: unknown;
-  /** The delivery's next frame to write: above 0 once part of it is on the wire. */
-  next_to_send: number;
-}
-
-interface OutgoingDeliveries {
-  capacity: number;
-  size: number;
-  head: number;
-  tail: number;
-  entries: (QueuedDelivery | undefined)[];
-}
-
-interface SessionOutgoing {
-  deliveries: OutgoingDeliveries;
-  next_delivery_id: number;
-  next_pending_delivery: number;
-}
+import type { QueuedDelivery, SessionOutgoing } from './rheaTypes';
 
 /** Removes the deliveries of `link` that its session has not started writing; returns how many. */
 export function withdrawUnsentDeliveries(link: { session: unknown }): number {
