@@ -1,10 +1,15 @@
 // npm run bench:emulator - the Event Hubs emulator's speed and memory, in one run (about 3 minutes):
-//   1. events/s in: 1 KB JSON events in batches of 100, one producer client, then four, each
-//      sending batches back to back for ROUND_MS;
+//   1. events/s in: 1 KB JSON events in batches of 100 for ROUND_MS, in three shapes (INGEST_SHAPES):
+//      one producer client awaiting each send before the next; one producer client with
+//      SENDS_IN_FLIGHT sends outstanding (as the app's one shared producer under concurrent
+//      requests); four producer clients, each awaiting its sends;
 //   2. events/s out: one consumer client reading EGRESS_EVENTS back from the earliest position;
 //   3. latency from send to receive at a steady 5,000 events/s (batches of 50 every 10 ms), on a
 //      fresh emulator with the default retention;
-//   4. memory: RSS of the emulator while many times its retention cap is pushed through.
+//   4. memory: RSS of the emulator while many times its retention cap is pushed through;
+//   5. the disk under --data-dir: durable (O_DSYNC) appends of one batch's records, one at a time,
+//      the wait that every acknowledged send of a one-at-a-time producer includes; the table
+//      prints the ceiling it puts on that producer (in memory's round trip plus one write).
 // Phases 1-3 run against an in-memory emulator and one with --data-dir (every send acknowledged
 // only once its events are on disk), ROUNDS rounds each, the two alternating round by round so
 // both see the same load; the table prints medians, the spread (min-max) and the ratio
@@ -20,7 +25,8 @@ import {
   EventHubProducerClient,
   latestEventPosition,
 } from '@azure/event-hubs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +37,23 @@ const HUB = 'events';
 const EVENT_BYTES = 1024;
 const EVENTS_PER_BATCH = 100;
 const SEVERAL_PRODUCERS = 4;
+const SENDS_IN_FLIGHT = 4;
+/** Who sends in phase 1: producer clients, and how many sends each keeps outstanding. */
+const INGEST_SHAPES = [
+  { key: 'inOne', producers: 1, inFlight: 1, label: '1 producer, 1 send at a time' },
+  {
+    key: 'inPipelined',
+    producers: 1,
+    inFlight: SENDS_IN_FLIGHT,
+    label: `1 producer, ${SENDS_IN_FLIGHT} sends in flight`,
+  },
+  { key: 'inSeveral', producers: SEVERAL_PRODUCERS, inFlight: 1, label: `${SEVERAL_PRODUCERS} producers` },
+] as const;
+type IngestKey = (typeof INGEST_SHAPES)[number]['key'];
+/** Durable appends timed by the disk probe, and the size of each: one batch's records. */
+const DISK_PROBE_WRITES = 300;
+/** A stored event beyond its body: AMQP sections and annotations (~110 bytes) and its record header (36). */
+const RECORD_OVERHEAD_BYTES = 150;
 const ROUNDS = 3;
 const ROUND_MS = 4_000;
 const EGRESS_EVENTS = 200_000;
@@ -53,9 +76,7 @@ const STORAGES = [
   { label: '--data-dir', args: ['--data-dir'] },
 ] as const;
 
-interface StorageRounds {
-  inOne: number[];
-  inSeveral: number[];
+interface StorageRounds extends Record<IngestKey, number[]> {
   out: number[];
   p50: number[];
   p99: number[];
@@ -80,7 +101,8 @@ async function main(): Promise<void> {
     const results = await measureThroughput(argsFor('throughput'));
     await measureLatency(argsFor('latency'), results);
     const bound = await measureMemoryBound();
-    printTable(results[0], results[1], bound);
+    const disk = await probeDisk(dir);
+    printTable(results[0], results[1], bound, disk);
     log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -99,6 +121,7 @@ async function measureThroughput(argsPerStorage: string[][]): Promise<StorageRou
     }
     const results: StorageRounds[] = emulators.map(() => ({
       inOne: [],
+      inPipelined: [],
       inSeveral: [],
       out: [],
       p50: [],
@@ -109,17 +132,17 @@ async function measureThroughput(argsPerStorage: string[][]): Promise<StorageRou
     const eventsIn = emulators.map(() => 0);
     const cpuIn = emulators.map(() => 0);
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const producers of [1, SEVERAL_PRODUCERS]) {
+      for (const shape of INGEST_SHAPES) {
         for (let s = 0; s < emulators.length; s++) {
-          const phase = `${STORAGES[s].label} round ${round}: in (${producers} producer${producers > 1 ? 's' : ''})`;
+          const phase = `${STORAGES[s].label} round ${round}: in (${shape.label})`;
           const cpuBefore = emulators[s].cpuSeconds();
           const result = await runPhase(phase, emulators[s], INGEST_DEADLINE_MS, (progress) =>
-            ingest(emulators[s], producers, progress),
+            ingest(emulators[s], shape.producers, shape.inFlight, progress),
           );
           const cpuAfter = emulators[s].cpuSeconds();
           if (cpuBefore !== undefined && cpuAfter !== undefined) cpuIn[s] += cpuAfter - cpuBefore;
           eventsIn[s] += result.events;
-          (producers === 1 ? results[s].inOne : results[s].inSeveral).push(result.eventsPerSecond);
+          results[s][shape.key].push(result.eventsPerSecond);
           log(`${phase} ${fmt(result.eventsPerSecond)}/s`);
         }
       }
@@ -206,10 +229,11 @@ async function runPhase<T>(
   }
 }
 
-/** Producers send prebuilt batches back to back, each waiting for its acknowledgement. */
+/** Producers send prebuilt batches back to back, each keeping `inFlight` sends unacknowledged. */
 async function ingest(
   emulator: EmulatorProcess,
   producers: number,
+  inFlight: number,
   progress: Progress,
 ): Promise<{ eventsPerSecond: number; events: number }> {
   const clients = Array.from(
@@ -226,15 +250,18 @@ async function ingest(
     let events = 0;
     const start = performance.now();
     const end = start + ROUND_MS;
+    const sender = async (client: EventHubProducerClient, own: EventDataBatch[], first: number) => {
+      for (let n = first; performance.now() < end; n += inFlight) {
+        const batch = own[n % own.length];
+        await client.sendBatch(batch);
+        events += batch.count;
+        progress(`${events} events acknowledged`);
+      }
+    };
     await Promise.all(
-      clients.map(async (client, i) => {
-        for (let n = 0; performance.now() < end; n++) {
-          const batch = batches[i][n % batches[i].length];
-          await client.sendBatch(batch);
-          events += batch.count;
-          progress(`${events} events acknowledged`);
-        }
-      }),
+      clients.flatMap((client, i) =>
+        Array.from({ length: inFlight }, (_, first) => sender(client, batches[i], first)),
+      ),
     );
     return { eventsPerSecond: events / ((performance.now() - start) / 1000), events };
   } finally {
@@ -437,12 +464,60 @@ async function measureMemoryBound(): Promise<MemoryBound> {
   }
 }
 
-function printTable(memory: StorageRounds, persisted: StorageRounds, bound: MemoryBound): void {
+interface DiskProbe {
+  bytes: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Phase 5: appends of one batch's records to a file in the data directory's file system, each
+ * durable when it returns (O_DSYNC, as the emulator writes segments), one at a time.
+ */
+async function probeDisk(dir: string): Promise<DiskProbe> {
+  const bytes = EVENTS_PER_BATCH * (EVENT_BYTES + RECORD_OVERHEAD_BYTES);
+  const data = Buffer.alloc(bytes, 0x61);
+  const handle = await open(
+    path.join(dir, 'disk-probe'),
+    constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | (constants.O_DSYNC ?? 0),
+  );
+  const samples: number[] = [];
+  try {
+    for (let n = 0; n < DISK_PROBE_WRITES; n++) {
+      const started = performance.now();
+      await handle.write(data, 0, data.length, n * data.length);
+      if (constants.O_DSYNC === undefined) await handle.datasync();
+      samples.push(performance.now() - started);
+    }
+  } finally {
+    await handle.close();
+  }
+  samples.sort((a, b) => a - b);
+  const probe = { bytes, p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99) };
+  log(
+    `disk: ${DISK_PROBE_WRITES} durable appends of ${fmt(bytes)} bytes, p50 ${probe.p50Ms.toFixed(2)} ms, p99 ${probe.p99Ms.toFixed(2)} ms`,
+  );
+  return probe;
+}
+
+function printTable(
+  memory: StorageRounds,
+  persisted: StorageRounds,
+  bound: MemoryBound,
+  disk: DiskProbe,
+): void {
   const spreadOf = (values: number[], format: (n: number) => string) =>
     `${format(Math.min(...values))}-${format(Math.max(...values))}`;
   const rows: [string, (r: StorageRounds) => number[], (n: number) => string, string][] = [
-    ['events/s in, 1 producer', (r) => r.inOne, fmt, '>= 50,000'],
-    [`events/s in, ${SEVERAL_PRODUCERS} producers`, (r) => r.inSeveral, fmt, '>= 50,000'],
+    ...INGEST_SHAPES.map(
+      (shape) =>
+        [`events/s in, ${shape.label}`, (r: StorageRounds) => r[shape.key], fmt, '>= 50,000'] as [
+          string,
+          (r: StorageRounds) => number[],
+          (n: number) => string,
+          string,
+        ],
+    ),
     ['events/s out, 1 consumer', (r) => r.out, fmt, '>= 50,000'],
     [`send->receive p50 at ${fmt(LATENCY_RATE_PER_S)}/s (ms)`, (r) => r.p50, (n) => n.toFixed(1), ''],
     [`send->receive p99 at ${fmt(LATENCY_RATE_PER_S)}/s (ms)`, (r) => r.p99, (n) => n.toFixed(1), '< 50'],
@@ -475,7 +550,15 @@ function printTable(memory: StorageRounds, persisted: StorageRounds, bound: Memo
         `${(b === undefined ? 'n/a' : format(b)).padStart(cell)}${ratio.padStart(8)}`,
     );
   }
+  // A producer that awaits each send waits, per batch, for in memory's round trip plus one write.
+  const roundTripMs = (1000 * EVENTS_PER_BATCH) / median(memory.inOne);
+  const ceiling = (1000 * EVENTS_PER_BATCH) / (roundTripMs + disk.p50Ms);
   console.log('');
+  console.log(
+    `disk: a durable append of one batch (${fmt(disk.bytes)} bytes) takes ${disk.p50Ms.toFixed(2)} ms (p50), ` +
+      `${disk.p99Ms.toFixed(2)} ms (p99); with in memory's ${roundTripMs.toFixed(2)} ms round trip per batch, ` +
+      `1 producer sending 1 batch at a time can reach at most ${fmt(ceiling)} events/s with --data-dir`,
+  );
   console.log(
     `memory bound: retention cap ${bound.capMb} MB (4 partitions x ${MEMORY_CAP_PER_PARTITION_MB} MB); ` +
       `emulator RSS ${bound.idleMb ?? 'n/a'} MB idle, ` +

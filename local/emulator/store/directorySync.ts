@@ -1,17 +1,23 @@
 // Makes directory entries durable: a new segment or a renamed high-water mark survives a power loss
-// only once its directory is synced too.
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+// only once its directory is synced too. Asynchronous, like the segment writes: a directory fsync
+// can take milliseconds on a busy disk, and the emulator's one thread serves every connection.
+import { open } from 'node:fs/promises';
 
 /** Syncs a directory (Linux and macOS; a no-op where unsupported). */
-export function syncDirectory(dir: string): void {
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle;
   try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    handle = await open(dir, 'r');
   } catch {
-    // Windows cannot open directories; NTFS journals the entry.
+    return; // Windows cannot open directories; NTFS journals the entry.
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some platforms refuse fsync on a directory handle (EINVAL, EISDIR): nothing more can be done.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error;
+  } finally {
+    await handle.close();
   }
 }

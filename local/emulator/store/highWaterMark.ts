@@ -57,5 +57,5 @@ export async function writeHighWaterMark(dir: string, position: Position): Promi
     await handle.close();
   }
   await rename(`${file}.tmp`, file);
-  syncDirectory(dir);
+  await syncDirectory(dir);
 }

@@ -130,7 +130,7 @@ export class SegmentFiles {
     const header = encodeSegmentHeader(state);
     await handle.write(header, 0, header.length, 0);
     await handle.sync();
-    syncDirectory(this.dir);
+    await syncDirectory(this.dir);
     await this.active?.close();
     this.active = handle;
     this.activeSize = FILE_HEADER_SIZE;
