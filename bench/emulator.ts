@@ -557,7 +557,8 @@ function printTable(
   console.log(
     `disk: a durable append of one batch (${fmt(disk.bytes)} bytes) takes ${disk.p50Ms.toFixed(2)} ms (p50), ` +
       `${disk.p99Ms.toFixed(2)} ms (p99); with in memory's ${roundTripMs.toFixed(2)} ms round trip per batch, ` +
-      `1 producer sending 1 batch at a time can reach at most ${fmt(ceiling)} events/s with --data-dir`,
+      `1 producer sending 1 batch at a time can reach at most ${fmt(ceiling)} events/s with --data-dir ` +
+      '(an upper bound: the CPU of the write and its thread-pool hop come on top)',
   );
   console.log(
     `memory bound: retention cap ${bound.capMb} MB (4 partitions x ${MEMORY_CAP_PER_PARTITION_MB} MB); ` +

@@ -66,6 +66,14 @@ describe('requestTraceContext', () => {
     expect(formatTraceparent(first)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(first.traceId).not.toBe(second.traceId);
   });
+
+  test('new traces stay valid and distinct across refills of the random pool', () => {
+    // 24 random bytes per trace: 1,000 traces draw several 4 KB pages.
+    const traces = Array.from({ length: 1000 }, () => requestTraceContext(undefined));
+    for (const trace of traces) expect(formatTraceparent(trace)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(new Set(traces.map((trace) => trace.traceId)).size).toBe(traces.length);
+    expect(new Set(traces.map((trace) => trace.parentId)).size).toBe(traces.length);
+  });
 });
 
 test('stampTraceContext sets traceparent and Diagnostic-Id on every event and keeps the other properties', () => {
