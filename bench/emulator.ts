@@ -508,16 +508,19 @@ function printTable(
 ): void {
   const spreadOf = (values: number[], format: (n: number) => string) =>
     `${format(Math.min(...values))}-${format(Math.max(...values))}`;
-  const rows: [string, (r: StorageRounds) => number[], (n: number) => string, string][] = [
-    ...INGEST_SHAPES.map(
-      (shape) =>
-        [`events/s in, ${shape.label}`, (r: StorageRounds) => r[shape.key], fmt, '>= 50,000'] as [
-          string,
-          (r: StorageRounds) => number[],
-          (n: number) => string,
-          string,
-        ],
-    ),
+  type Row = [
+    name: string,
+    values: (r: StorageRounds) => number[],
+    format: (n: number) => string,
+    target: string,
+  ];
+  const rows: Row[] = [
+    ...INGEST_SHAPES.map((shape): Row => [
+      `events/s in, ${shape.label}`,
+      (r) => r[shape.key],
+      fmt,
+      '>= 50,000',
+    ]),
     ['events/s out, 1 consumer', (r) => r.out, fmt, '>= 50,000'],
     [`send->receive p50 at ${fmt(LATENCY_RATE_PER_S)}/s (ms)`, (r) => r.p50, (n) => n.toFixed(1), ''],
     [`send->receive p99 at ${fmt(LATENCY_RATE_PER_S)}/s (ms)`, (r) => r.p99, (n) => n.toFixed(1), '< 50'],

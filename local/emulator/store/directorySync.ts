@@ -14,7 +14,7 @@ export async function syncDirectory(dir: string): Promise<void> {
   try {
     await handle.sync();
   } catch (error) {
-    // Some platforms refuse fsync on a directory handle (EINVAL, EISDIR): nothing more can be done.
+    // Some platforms refuse fsync on a directory handle (EINVAL, EISDIR, EPERM): nothing more can be done.
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error;
   } finally {
